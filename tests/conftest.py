@@ -1,0 +1,24 @@
+from pathlib import Path
+
+import pytest
+
+from bzpeer.celery import app as celery_app
+
+SHARED_DATA = Path(__file__).resolve().parent.parent.parent / "shared" / "data"
+
+
+@pytest.fixture(autouse=True)
+def _celery_in_process():
+    """Tasks run in-process unless a test starts a real worker (those tests say so)."""
+    previous = celery_app.conf.task_always_eager
+    celery_app.conf.task_always_eager = True
+    yield
+    celery_app.conf.task_always_eager = previous
+
+
+@pytest.fixture
+def shared_data() -> Path:
+    """The real records of ../shared/data (never copied into this repository)."""
+    if not SHARED_DATA.is_dir():
+        pytest.skip(f"SKIPPED: {SHARED_DATA} is missing; the real-data tests need ../shared beside the clone")
+    return SHARED_DATA
