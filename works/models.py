@@ -16,9 +16,7 @@ from django.db.models.functions import Lower
 
 
 def _unique_when_set(field: str, name: str) -> models.UniqueConstraint:
-    return models.UniqueConstraint(
-        fields=[field], condition=~Q(**{field: ""}), name=name
-    )
+    return models.UniqueConstraint(fields=[field], condition=~Q(**{field: ""}), name=name)
 
 
 class Record(models.Model):
@@ -119,7 +117,9 @@ class Author(Record):
     )
     works_count = models.PositiveIntegerField(default=0)
     cited_by_count = models.PositiveIntegerField(default=0)
-    topics = models.ManyToManyField(Topic, through="AuthorTopic", related_name="authors")
+    topics: "models.ManyToManyField[Topic, AuthorTopic]" = models.ManyToManyField(
+        Topic, through="AuthorTopic", related_name="authors"
+    )
 
     class Meta:
         ordering = ["display_name", "id"]
@@ -144,9 +144,10 @@ class AuthorTopic(models.Model):
     count = models.PositiveIntegerField(default=0)
 
     class Meta:
-        constraints = [
-            models.UniqueConstraint(fields=["author", "topic"], name="authortopic_uniq")
-        ]
+        constraints = [models.UniqueConstraint(fields=["author", "topic"], name="authortopic_uniq")]
+
+    def __str__(self) -> str:
+        return f"{self.author_id} on {self.topic_id} ({self.count})"
 
 
 class Work(Record):
@@ -163,16 +164,18 @@ class Work(Record):
     )
     language = models.CharField(max_length=16, blank=True, default="")
     cited_by_count = models.PositiveIntegerField(default=0)
-    topics = models.ManyToManyField(Topic, through="WorkTopic", related_name="works")
-    authors = models.ManyToManyField(Author, through="Authorship", related_name="works")
+    topics: "models.ManyToManyField[Topic, WorkTopic]" = models.ManyToManyField(
+        Topic, through="WorkTopic", related_name="works"
+    )
+    authors: "models.ManyToManyField[Author, Authorship]" = models.ManyToManyField(
+        Author, through="Authorship", related_name="works"
+    )
 
     class Meta:
         ordering = ["-publication_date", "-id"]
         constraints = [
             _unique_when_set("openalex_id", "work_openalex_id_uniq"),
-            models.UniqueConstraint(
-                Lower("doi"), condition=~Q(doi=""), name="work_doi_uniq"
-            ),
+            models.UniqueConstraint(Lower("doi"), condition=~Q(doi=""), name="work_doi_uniq"),
             _unique_when_set("arxiv_id", "work_arxiv_id_uniq"),
         ]
         indexes = [
@@ -196,6 +199,9 @@ class WorkTopic(models.Model):
     class Meta:
         constraints = [models.UniqueConstraint(fields=["work", "topic"], name="worktopic_uniq")]
         indexes = [models.Index(fields=["topic", "work"], name="worktopic_topic_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.work_id} on {self.topic_id}"
 
 
 class Authorship(models.Model):

@@ -1,0 +1,128 @@
+import pytest
+from allauth.account.models import EmailAddress
+from django.contrib.auth import get_user_model
+from django.test import Client
+from django.urls import reverse
+
+from profiles.models import Follow
+from tests.factories import AuthorFactory
+
+pytestmark = pytest.mark.django_db
+
+PASSWORD = "a-long-test-password-1"
+
+
+@pytest.fixture
+def user():
+    user = get_user_model().objects.create_user("ada", "ada@example.org", PASSWORD)
+    EmailAddress.objects.create(user=user, email=user.email, verified=True, primary=True)
+    return user
+
+
+def follow_url(author) -> str:
+    return reverse("profiles:follow", args=[author.pk])
+
+
+def test_follow_without_javascript_redirects_back_to_the_page(client, user):
+    author = AuthorFactory()
+    client.force_login(user)
+    response = client.post(follow_url(author), {"action": "follow"})
+    assert response.status_code == 302
+    assert response["Location"] == reverse("profiles:researcher_detail", args=[author.pk])
+    assert Follow.objects.filter(user=user, author=author).exists()
+
+
+def test_follow_with_htmx_returns_the_button_with_the_new_count(client, user):
+    author = AuthorFactory()
+    client.force_login(user)
+    response = client.post(follow_url(author), {"action": "follow"}, headers={"HX-Request": "true"})
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert "<html" not in html
+    assert 'aria-pressed="true"' in html and 'aria-label="followers">1<' in html
+
+
+def test_double_follow_counts_once(client, user):
+    author = AuthorFactory()
+    client.force_login(user)
+    client.post(follow_url(author), {"action": "follow"})
+    client.post(follow_url(author), {"action": "follow"})
+    assert Follow.objects.filter(author=author).count() == 1
+
+
+def test_unfollow_removes_the_follow_and_is_idempotent(client, user):
+    author = AuthorFactory()
+    Follow.objects.create(user=user, author=author)
+    client.force_login(user)
+    response = client.post(
+        follow_url(author), {"action": "unfollow"}, headers={"HX-Request": "true"}
+    )
+    assert 'aria-label="followers">0<' in response.content.decode()
+    assert client.post(follow_url(author), {"action": "unfollow"}).status_code == 302
+    assert not Follow.objects.exists()
+
+
+def test_missing_or_unknown_action_is_a_400_with_a_message(client, user):
+    author = AuthorFactory()
+    client.force_login(user)
+    for data in ({}, {"action": "explode"}):
+        response = client.post(follow_url(author), data)
+        assert response.status_code == 400
+        assert "follow or unfollow" in response.content.decode()
+    assert not Follow.objects.exists()
+
+
+def test_follow_of_unknown_researcher_is_404(client, user):
+    client.force_login(user)
+    assert client.post("/researchers/999999/follow/", {"action": "follow"}).status_code == 404
+
+
+def test_get_on_follow_is_refused(client, user):
+    client.force_login(user)
+    assert client.get(follow_url(AuthorFactory())).status_code == 405
+
+
+def test_follow_without_csrf_token_is_forbidden(user):
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(user)
+    assert client.post(follow_url(AuthorFactory()), {"action": "follow"}).status_code == 403
+    assert not Follow.objects.exists()
+
+
+def test_anonymous_follow_leads_to_log_in_then_back_following(client, user):
+    author = AuthorFactory()
+    page = reverse("profiles:researcher_detail", args=[author.pk])
+    response = client.post(follow_url(author), {"action": "follow"})
+    assert response.status_code == 302
+    assert response["Location"] == f"{reverse('account_login')}?next={page}"
+
+    logged_in = client.post(
+        response["Location"], {"login": user.email, "password": PASSWORD}, follow=True
+    )
+    assert logged_in.redirect_chain[-1][0] == page
+    assert Follow.objects.filter(user=user, author=author).exists()
+    assert f"You now follow {author.display_name}." in logged_in.content.decode()
+
+
+def test_anonymous_follow_with_htmx_asks_the_browser_to_go_to_log_in(client):
+    author = AuthorFactory()
+    response = client.post(follow_url(author), {"action": "follow"}, headers={"HX-Request": "true"})
+    assert response["HX-Redirect"].startswith(reverse("account_login"))
+
+
+def test_following_page_lists_followed_researchers_with_unfollow(client, user):
+    followed = AuthorFactory(display_name="Followed Person")
+    AuthorFactory(display_name="Someone Else")
+    Follow.objects.create(user=user, author=followed)
+    client.force_login(user)
+    html = client.get(reverse("profiles:following")).content.decode()
+    assert "Followed Person" in html and "Someone Else" not in html
+    response = client.post(follow_url(followed) + "?next=following", {"action": "unfollow"})
+    assert response["Location"] == reverse("profiles:following")
+    assert not Follow.objects.exists()
+
+
+def test_following_page_requires_log_in(client):
+    response = client.get(reverse("profiles:following"))
+    assert response.status_code == 302
+    assert response["Location"].startswith(reverse("account_login"))
