@@ -136,7 +136,7 @@ def follow(request: HtmxHttpRequest, author_id: int) -> HttpResponse:
         followers, is_following = selectors.follower_state(author=author, user=request.user)
         return render(
             request,
-            "profiles/researcher_detail.html#follow-button",
+            "profiles/researcher_detail.html#follow-response",
             {"author": author, "followers": followers, "is_following": is_following},
         )
     return redirect(page_url)

@@ -40,6 +40,7 @@ def test_follow_with_htmx_returns_the_button_with_the_new_count(client, user):
     assert response.status_code == 200
     assert "<html" not in html
     assert 'aria-pressed="true"' in html and 'aria-label="followers">1<' in html
+    assert 'id="follower-stat" hx-swap-oob="true"><strong>1</strong> follower<' in html
 
 
 def test_double_follow_counts_once(client, user):
