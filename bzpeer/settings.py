@@ -167,6 +167,13 @@ ACCOUNT_UNIQUE_EMAIL = True
 ACCOUNT_LOGIN_ON_EMAIL_CONFIRMATION = True
 ACCOUNT_CONFIRM_EMAIL_ON_GET = False
 LOGIN_REDIRECT_URL = "/"
+# Stricter than allauth's defaults on the two forms spammers hit first.
+ACCOUNT_RATE_LIMITS = {
+    "signup": "5/m/ip,30/h/ip",
+    "login_failed": "10/m/ip,5/300s/key",
+    "reset_password": "5/m/ip,3/m/key",
+    "confirm_email": "1/180s/key",
+}
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"

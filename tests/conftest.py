@@ -16,6 +16,17 @@ def _celery_in_process():
     celery_app.conf.task_always_eager = previous
 
 
+@pytest.fixture(autouse=True)
+def _fresh_cache(settings, request):
+    """Each test starts with an empty cache, so rate-limit counters never leak between tests."""
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+            "LOCATION": request.node.nodeid,
+        }
+    }
+
+
 @pytest.fixture
 def shared_data() -> Path:
     """The real records of ../shared/data (never copied into this repository)."""

@@ -127,3 +127,16 @@ def test_following_page_requires_log_in(client):
     response = client.get(reverse("profiles:following"))
     assert response.status_code == 302
     assert response["Location"].startswith(reverse("account_login"))
+
+
+def test_sign_ups_are_rate_limited_per_ip(client):
+    statuses = []
+    for i in range(6):
+        response = client.post(
+            reverse("account_signup"),
+            {"email": f"p{i}@example.org", "password1": PASSWORD, "password2": PASSWORD},
+        )
+        statuses.append(response.status_code)
+    assert statuses[:5] == [302] * 5
+    assert statuses[5] == 429
+    assert get_user_model().objects.count() == 5
