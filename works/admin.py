@@ -51,7 +51,15 @@ class AuthorAdmin(admin.ModelAdmin):
 
 @admin.register(Work)
 class WorkAdmin(admin.ModelAdmin):
-    list_display = ["title", "type", "publication_year", "source", "doi", "arxiv_id", "is_synthetic"]
+    list_display = [
+        "title",
+        "type",
+        "publication_year",
+        "source",
+        "doi",
+        "arxiv_id",
+        "is_synthetic",
+    ]
     list_filter = ["type", "publication_year", "is_synthetic"]
     list_select_related = ["source"]
     search_fields = ["title", "openalex_id", "doi", "arxiv_id"]
