@@ -1,0 +1,266 @@
+"""The generated population: deterministic, realistically shaped, clearly artificial ids."""
+
+import json
+import re
+import statistics
+import subprocess
+import sys
+from collections import defaultdict
+from datetime import date
+from pathlib import Path
+
+import pytest
+
+from works.demo import seed
+from works.demo.synthetic import (
+    DEMO_DOI_PREFIX,
+    FIRST_YEAR,
+    LAST_YEAR,
+    MAX_TEAM_SIZE,
+    Population,
+    generate_population,
+    is_synthetic_openalex_id,
+    orcid_check_digit,
+    ror_checksum,
+    to_openalex_work,
+)
+
+N = 300
+CROCKFORD = "0123456789abcdefghjkmnpqrstvwxyz"
+
+
+@pytest.fixture(scope="module")
+def population() -> Population:
+    return generate_population(n_authors=N, seed=42)
+
+
+@pytest.fixture(scope="module")
+def large_population() -> Population:
+    return generate_population(n_authors=1000, seed=7)
+
+
+def openalex_dump(population: Population) -> str:
+    return json.dumps([to_openalex_work(w) for w in population.works], sort_keys=True)
+
+
+def test_same_seed_gives_an_identical_population(population):
+    again = generate_population(n_authors=N, seed=42)
+
+    assert again == population
+    assert openalex_dump(again) == openalex_dump(population)
+
+
+def test_different_seed_gives_a_different_population(population):
+    other = generate_population(n_authors=N, seed=43)
+
+    assert [a.display_name for a in other.authors] != [a.display_name for a in population.authors]
+    assert [w.title for w in other.works] != [w.title for w in population.works]
+
+
+def test_zero_authors_gives_an_empty_population():
+    empty = generate_population(n_authors=0, seed=42)
+
+    assert empty.authors == () and empty.works == ()
+
+
+def test_every_author_has_a_work_and_about_three_on_average(population):
+    counts = [a.works_count for a in population.authors]
+    authorships: dict[str, int] = defaultdict(int)
+    for work in population.works:
+        for authorship in work.authorships:
+            authorships[authorship.author.openalex_id] += 1
+
+    assert len(population.authors) == N
+    assert min(counts) >= 1
+    assert 2.5 <= statistics.mean(counts) <= 3.5
+    assert counts == [authorships[a.openalex_id] for a in population.authors]
+
+
+def test_works_per_author_is_heavy_tailed(large_population):
+    counts = [a.works_count for a in large_population.authors]
+
+    assert max(counts) >= 20 * statistics.median(counts)
+
+
+def test_coauthor_degree_is_heavy_tailed(large_population):
+    coauthors: dict[str, set[str]] = defaultdict(set)
+    for work in large_population.works:
+        team = {a.author.openalex_id for a in work.authorships}
+        for member in team:
+            coauthors[member] |= team - {member}
+    degrees = [len(coauthors[a.openalex_id]) for a in large_population.authors]
+
+    assert max(degrees) >= 10 * statistics.median(degrees)
+
+
+def test_team_sizes_are_mostly_two_to_six_and_at_most_thirty(large_population):
+    sizes = [len(w.authorships) for w in large_population.works]
+
+    assert min(sizes) >= 1 and max(sizes) <= MAX_TEAM_SIZE
+    assert sum(2 <= s <= 6 for s in sizes) / len(sizes) >= 0.65
+    assert max(sizes) > 10  # the long tail exists
+
+
+def test_authorships_are_in_order_without_repeated_authors(population):
+    for work in population.works:
+        assert [a.position for a in work.authorships] == list(range(len(work.authorships)))
+        authors = [a.author.openalex_id for a in work.authorships]
+        assert len(set(authors)) == len(authors)
+
+
+def test_authors_have_one_to_three_topics_and_works_take_theirs(population):
+    assert all(1 <= len(a.topics) <= 3 for a in population.authors)
+    for work in population.works:
+        team_topics = {t.openalex_id for a in work.authorships for t in a.author.topics}
+        assert {wt.topic.openalex_id for wt in work.topics} <= team_topics
+        assert [wt.is_primary for wt in work.topics].count(True) == 1
+
+
+def test_population_has_its_fixed_lists_of_institutions_topics_and_sources(population):
+    assert len(population.institutions) == 60
+    assert len(population.topics) == 80
+    assert len(population.sources) == 30
+    assert len({t.field for t in population.topics}) >= 5
+    assert len({i.country_code for i in population.institutions}) >= 30
+
+
+def test_years_dates_and_types_are_plausible(population):
+    today = date.today()
+    for work in population.works:
+        assert FIRST_YEAR <= work.publication_year <= LAST_YEAR
+        assert work.publication_date.year == work.publication_year
+        assert work.publication_date <= today
+        assert work.type in {"article", "preprint", "review"}
+        assert (work.type == "preprint") == (work.source.type == "repository")
+        assert work.title and work.abstract
+
+
+def test_generated_ids_are_in_the_reserved_ranges(population):
+    records = [
+        *population.institutions,
+        *population.topics,
+        *population.sources,
+        *population.authors,
+        *population.works,
+    ]
+    assert all(re.fullmatch(r"[AISTW]990\d{7}", r.openalex_id) for r in records)
+    assert all(is_synthetic_openalex_id(r.openalex_id) for r in records)
+    assert len({r.openalex_id for r in records}) == len(records)
+
+    for institution in population.institutions:
+        ror = institution.ror
+        assert re.fullmatch(r"0zz[0-9a-hjkmnp-tv-z]{4}\d{2}", ror)
+        value = 0
+        for char in ror[1:7]:
+            value = value * 32 + CROCKFORD.index(char)
+        assert ror[7:] == ror_checksum(value)
+        assert all(d.endswith(".example") for d in institution.email_domains)
+
+    orcids = [a.orcid for a in population.authors if a.orcid]
+    assert orcids, "some generated authors carry an ORCID iD"
+    for orcid in orcids:
+        assert re.fullmatch(r"0009-0099-\d{4}-\d{3}[\dX]", orcid)
+        digits = orcid.replace("-", "")
+        assert digits[15] == orcid_check_digit(digits[:15])
+    assert len(set(orcids)) == len(orcids)
+
+    dois = [w.doi for w in population.works if w.doi]
+    assert dois and all(d.startswith(DEMO_DOI_PREFIX) for d in dois)
+    assert len(set(dois)) == len(dois)
+
+
+def test_real_openalex_ids_are_outside_the_reserved_range(shared_data):
+    page = json.loads((shared_data / "openalex" / "works-page-1.json").read_text())
+    ids = {w["id"] for w in page["results"]}
+    ids |= {a["author"]["id"] for w in page["results"] for a in w["authorships"]}
+
+    assert "https://openalex.org/A9999999999" in ids  # OpenAlex's "NULL AUTHOR_ID"
+    assert not any(is_synthetic_openalex_id(i) for i in ids)
+
+
+def test_generated_names_never_match_the_seed_researchers(large_population):
+    seed_names = {a.display_name for w in seed.WORKS for a in w.authors}
+
+    assert not seed_names & {a.display_name for a in large_population.authors}
+
+
+def test_to_openalex_work_has_the_openalex_work_shape(population):
+    record = max(population.works, key=lambda w: len(w.authorships))
+    work = to_openalex_work(record)
+
+    json.dumps(work)  # plain JSON types only
+    assert re.fullmatch(r"https://openalex\.org/W990\d{7}", work["id"])
+    assert work["display_name"] == work["title"] == record.title
+    assert work["publication_year"] == record.publication_year
+    assert work["publication_date"] == record.publication_date.isoformat()
+    assert work["type"] == record.type
+    source = work["primary_location"]["source"]
+    assert re.fullmatch(r"https://openalex\.org/S990\d{7}", source["id"])
+    assert source["display_name"] == record.source.display_name
+    assert source["type"] == record.source.type
+
+    authorships = work["authorships"]
+    assert [a["author"]["display_name"] for a in authorships] == [
+        a.author.display_name for a in record.authorships
+    ]
+    assert authorships[0]["author_position"] == "first"
+    assert authorships[-1]["author_position"] == "last"
+    assert {a["author_position"] for a in authorships[1:-1]} <= {"middle"}
+    for authorship in authorships:
+        author = authorship["author"]
+        assert set(author) == {"id", "display_name", "orcid"}
+        assert re.fullmatch(r"https://openalex\.org/A990\d{7}", author["id"])
+        assert author["orcid"] is None or author["orcid"].startswith("https://orcid.org/0009-0099-")
+        for institution in authorship["institutions"]:
+            assert re.fullmatch(r"https://ror\.org/0zz\w{6}", institution["ror"])
+            assert institution["country_code"] and institution["display_name"]
+
+    assert work["primary_topic"] == work["topics"][0]
+    for topic in work["topics"]:
+        assert re.fullmatch(r"https://openalex\.org/T990\d{7}", topic["id"])
+        assert {"subfield", "field", "domain"} <= set(topic)
+
+    words = sorted(
+        (position, word)
+        for word, positions in work["abstract_inverted_index"].items()
+        for position in positions
+    )
+    assert " ".join(word for _p, word in words) == record.abstract
+
+
+def test_to_openalex_work_uses_only_fields_a_real_openalex_work_has(population, shared_data):
+    real = json.loads((shared_data / "openalex" / "works-page-1.json").read_text())["results"]
+    real_work = next(w for w in real if w["authorships"] and w["authorships"][0]["institutions"])
+    ours = to_openalex_work(population.works[0])
+
+    def keys(value: dict, path: str) -> set[str]:
+        return {f"{path}.{k}" for k in value}
+
+    assert keys(ours, "work") <= keys(real_work, "work")
+    assert keys(ours["authorships"][0], "authorship") <= keys(
+        real_work["authorships"][0], "authorship"
+    )
+    assert keys(ours["authorships"][0]["author"], "author") <= keys(
+        real_work["authorships"][0]["author"], "author"
+    )
+    assert keys(ours["authorships"][0]["institutions"][0], "institution") <= keys(
+        real_work["authorships"][0]["institutions"][0], "institution"
+    )
+    assert keys(ours["topics"][0], "topic") <= keys(real_work["topics"][0], "topic")
+    real_location = real_work["primary_location"]
+    assert keys(ours["primary_location"], "location") <= keys(real_location, "location")
+    assert keys(ours["primary_location"]["source"], "source") <= keys(
+        real_location["source"], "source"
+    )
+
+
+def test_the_generator_runs_without_django():
+    code = (
+        "import sys; from works.demo.synthetic import generate_population, to_openalex_work; "
+        "p = generate_population(n_authors=20, seed=1); to_openalex_work(p.works[0]); "
+        "sys.exit(any(m == 'django' or m.startswith('django.') for m in sys.modules))"
+    )
+    root = Path(__file__).resolve().parents[2]
+    result = subprocess.run([sys.executable, "-c", code], cwd=root, capture_output=True)
+
+    assert result.returncode == 0, result.stderr.decode()
