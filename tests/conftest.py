@@ -31,5 +31,7 @@ def _fresh_cache(settings, request):
 def shared_data() -> Path:
     """The real records of ../shared/data (never copied into this repository)."""
     if not SHARED_DATA.is_dir():
-        pytest.skip(f"SKIPPED: {SHARED_DATA} is missing; these tests need ../shared beside the clone")
+        pytest.skip(
+            f"SKIPPED: {SHARED_DATA} is missing; these tests need ../shared beside the clone"
+        )
     return SHARED_DATA

@@ -5,7 +5,7 @@ import factory
 from works.models import Author, Authorship, Institution, Source, Topic, Work
 
 
-class InstitutionFactory(factory.django.DjangoModelFactory):
+class InstitutionFactory(factory.django.DjangoModelFactory[Institution]):
     class Meta:
         model = Institution
 
@@ -15,7 +15,7 @@ class InstitutionFactory(factory.django.DjangoModelFactory):
     email_domains = factory.LazyAttribute(lambda o: [f"u{o.ror}.example.edu"])
 
 
-class TopicFactory(factory.django.DjangoModelFactory):
+class TopicFactory(factory.django.DjangoModelFactory[Topic]):
     class Meta:
         model = Topic
 
@@ -23,7 +23,7 @@ class TopicFactory(factory.django.DjangoModelFactory):
     display_name = factory.Sequence(lambda n: f"Topic {n}")
 
 
-class SourceFactory(factory.django.DjangoModelFactory):
+class SourceFactory(factory.django.DjangoModelFactory[Source]):
     class Meta:
         model = Source
 
@@ -31,7 +31,7 @@ class SourceFactory(factory.django.DjangoModelFactory):
     type = "repository"
 
 
-class AuthorFactory(factory.django.DjangoModelFactory):
+class AuthorFactory(factory.django.DjangoModelFactory[Author]):
     class Meta:
         model = Author
 
@@ -39,7 +39,7 @@ class AuthorFactory(factory.django.DjangoModelFactory):
     display_name = factory.Faker("name")
 
 
-class WorkFactory(factory.django.DjangoModelFactory):
+class WorkFactory(factory.django.DjangoModelFactory[Work]):
     class Meta:
         model = Work
 
@@ -50,7 +50,7 @@ class WorkFactory(factory.django.DjangoModelFactory):
     source = factory.SubFactory(SourceFactory)
 
 
-class AuthorshipFactory(factory.django.DjangoModelFactory):
+class AuthorshipFactory(factory.django.DjangoModelFactory[Authorship]):
     class Meta:
         model = Authorship
 

@@ -17,7 +17,9 @@ def follow_button(page: Page):
     return page.locator("#follow-form button")
 
 
-def test_sign_up_verify_email_then_follow_and_unfollow_in_place(page: Page, live_server, mailoutbox):
+def test_sign_up_verify_email_then_follow_and_unfollow_in_place(
+    page: Page, live_server, mailoutbox
+):
     author = AuthorFactory(display_name="Grace Example")
     AuthorshipFactory(author=author, work=WorkFactory())
 
