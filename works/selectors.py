@@ -1,9 +1,30 @@
 """Reads over bibliographic records, shaped for the pages that show them."""
 
-from django.db.models import Count, Prefetch, QuerySet
+import re
+from typing import Any
+
+from django.contrib.postgres.lookups import TrigramWordSimilar
+from django.contrib.postgres.search import SearchQuery, SearchVector, TrigramWordSimilarity
+from django.db.models import (
+    Case,
+    Count,
+    F,
+    Func,
+    IntegerField,
+    Lookup,
+    OuterRef,
+    Prefetch,
+    Q,
+    QuerySet,
+    Subquery,
+    TextField,
+    Value,
+    When,
+)
+from django.db.models.functions import Coalesce, Greatest
 from django.shortcuts import get_object_or_404
 
-from works.models import Author, Authorship, Institution, Topic, Work
+from works.models import Author, Authorship, Institution, Topic, Work, WorkTopic
 
 
 def author_list_featured(*, limit: int) -> list[Author]:
@@ -59,4 +80,185 @@ def author_works(*, author_id: int, limit: int) -> list[Work]:
         Work.objects.filter(authorships__author_id=author_id)
         .select_related("source")
         .order_by("-publication_year", "-publication_date", "-id")[:limit]
+    )
+
+
+# Researcher search, topic and institution pages.
+
+# Authorships a researcher disputed are not their work: they never count or show.
+_VISIBLE_AUTHORSHIP_STATUSES = [
+    status for status in Authorship.Status.values if status != Authorship.Status.DISPUTED
+]
+
+_QUERY_TERM = re.compile(r"[^\W_]+")
+
+
+class _ILike(Lookup):
+    """`lhs ILIKE rhs`: Django's istartswith is UPPER(..) LIKE, which no index serves."""
+
+    lookup_name = "ilike"
+
+    def as_sql(self, compiler: Any, connection: Any) -> tuple[str, list[Any]]:
+        lhs, lhs_params = self.process_lhs(compiler, connection)
+        rhs, rhs_params = self.process_rhs(compiler, connection)
+        return f"{lhs} ILIKE {rhs}", [*lhs_params, *rhs_params]
+
+
+def _variants_text() -> Func:
+    # Must stay the exact expression of the author_variants_trgm index
+    # (works migration 0002) for PostgreSQL to use that index.
+    return Func(F("name_variants"), function="works_author_variants_text", output_field=TextField())
+
+
+def _prefix_tsquery(query: str) -> SearchQuery | None:
+    """Every word of the query as a prefix: "hat zh" -> 'hat:* & zh:*'."""
+    terms = _QUERY_TERM.findall(query.lower())
+    if not terms:
+        return None
+    return SearchQuery(
+        " & ".join(f"{term}:*" for term in terms), search_type="raw", config="simple"
+    )
+
+
+def _visible_works_count() -> Coalesce:
+    works = (
+        Authorship.objects.filter(author=OuterRef("pk"), status__in=_VISIBLE_AUTHORSHIP_STATUSES)
+        .order_by()
+        .values("author")
+        .annotate(n=Count("*"))
+        .values("n")
+    )
+    return Coalesce(Subquery(works, output_field=IntegerField()), 0)
+
+
+def author_search(*, query: str) -> QuerySet[Author]:
+    """Researchers whose name or a name variant matches `query`, best match first.
+
+    Which rows match is decided only by conditions the trigram indexes answer
+    (author_name_trgm, author_variants_trgm), so PostgreSQL reads a BitmapOr of
+    index scans and never the whole table: word similarity (pg_trgm's `%>`,
+    threshold pg_trgm.word_similarity_threshold, 0.6 by default) tolerates typos
+    ("hatie zhou") and word order; ILIKE 'q%' keeps every name that starts with
+    the query however short it is ("h." for "H. Zhou"). Full-text search over the
+    name and its variants then ranks the candidates: an exact name first, then
+    names where every query word starts a word, then by similarity. Real records
+    come before generated ones on ties.
+    """
+    variants = _variants_text()
+    escaped = query.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    matches = (
+        TrigramWordSimilar(F("display_name"), query)
+        | TrigramWordSimilar(variants, query)
+        | _ILike(F("display_name"), f"{escaped}%")
+    )
+    tiers = [When(display_name__iexact=query, then=Value(0))]
+    tsquery = _prefix_tsquery(query)
+    if tsquery is not None:
+        tiers.append(When(_vector=tsquery, then=Value(1)))
+    return (
+        Author.objects.filter(matches, merged_into__isnull=True)
+        .select_related("last_known_institution")
+        .alias(_vector=SearchVector("display_name", variants, config="simple"))
+        .annotate(
+            match_tier=Case(*tiers, default=Value(2)),
+            match_score=Greatest(
+                TrigramWordSimilarity(query, "display_name"),
+                TrigramWordSimilarity(query, variants),
+            ),
+            n_works=_visible_works_count(),
+        )
+        .order_by(
+            "match_tier", "-match_score", "is_synthetic", "-works_count", "display_name", "id"
+        )
+    )
+
+
+def topic_get_for_page(*, topic_id: int) -> Topic:
+    return get_object_or_404(Topic, pk=topic_id)
+
+
+def topic_researchers(*, topic: Topic, limit: int) -> tuple[list[Author], int]:
+    """The researchers with the most works on `topic` (as `n_topic_works`), and how many there are.
+
+    Counted from the works in the database rather than AuthorTopic, so the
+    number beside each name is the number of works the topic page can show.
+    """
+    works_on_topic = WorkTopic.objects.filter(topic=topic).values("work_id")
+    researchers: list[Author] = list(
+        Author.objects.filter(
+            merged_into__isnull=True,
+            authorships__work_id__in=works_on_topic,
+            authorships__status__in=_VISIBLE_AUTHORSHIP_STATUSES,
+        )
+        .select_related("last_known_institution")
+        .annotate(n_topic_works=Count("authorships"))
+        .order_by("-n_topic_works", "is_synthetic", "display_name", "id")[:limit]
+    )
+    total = (
+        Authorship.objects.filter(
+            work_id__in=works_on_topic,
+            status__in=_VISIBLE_AUTHORSHIP_STATUSES,
+            author__merged_into__isnull=True,
+        )
+        .values("author_id")
+        .distinct()
+        .count()
+    )
+    return researchers, total
+
+
+def topic_works(*, topic: Topic) -> QuerySet[Work]:
+    """Works on `topic`, newest first, with their (undisputed) authors in order."""
+    ordered_authorships = (
+        Authorship.objects.filter(status__in=_VISIBLE_AUTHORSHIP_STATUSES)
+        .select_related("author")
+        .order_by("position")
+    )
+    return (
+        Work.objects.filter(worktopic__topic=topic)
+        .select_related("source")
+        .prefetch_related(Prefetch("authorships", queryset=ordered_authorships))
+        .order_by(
+            F("publication_year").desc(nulls_last=True),
+            F("publication_date").desc(nulls_last=True),
+            "-id",
+        )
+    )
+
+
+def institution_get_for_page(*, institution_id: int) -> Institution:
+    return get_object_or_404(Institution, pk=institution_id)
+
+
+def institution_researchers(*, institution: Institution) -> QuerySet[Author]:
+    """Researchers at `institution`: current ones first, real before generated, then the
+    most prolific (by OpenAlex's works_count), with `n_works` counted for each.
+
+    Two sources, both shown: authors whose last known institution it is (they
+    are there now, `is_current`), and authors with an undisputed authorship
+    listing it (they published from there at some point). A page that listed
+    only the first would miss everyone whose affiliation was never imported as
+    "last known", which is most authors of older works.
+    """
+    # A UNION of two index lookups, rather than `last_known = x OR id IN (...)`,
+    # which PostgreSQL can only answer by reading every author.
+    here_now = Author.objects.filter(last_known_institution=institution).order_by().values("pk")
+    published_here = (
+        Authorship.institutions.through.objects.filter(
+            institution=institution,
+            authorship__status__in=_VISIBLE_AUTHORSHIP_STATUSES,
+        )
+        .order_by()
+        .values("authorship__author_id")
+    )
+    return (
+        Author.objects.filter(pk__in=here_now.union(published_here), merged_into__isnull=True)
+        .annotate(
+            is_current=Q(last_known_institution=institution),
+            n_works=_visible_works_count(),
+        )
+        # Ordered by the stored OpenAlex works_count, not n_works: sorting on the
+        # counted works would count them for every researcher there, not just
+        # for the page shown (50 ms for 2,000 researchers).
+        .order_by("-is_current", "is_synthetic", "-works_count", "display_name", "id")
     )

@@ -6,4 +6,7 @@ app_name = "works"
 
 urlpatterns = [
     path("works/<int:work_id>/", views.work_detail, name="work_detail"),
+    path("researchers/", views.researcher_search, name="researcher_search"),
+    path("topics/<int:topic_id>/", views.topic_detail, name="topic_detail"),
+    path("institutions/<int:institution_id>/", views.institution_detail, name="institution_detail"),
 ]

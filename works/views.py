@@ -1,11 +1,105 @@
+from django.core.paginator import Page, Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
+from django.views.decorators.vary import vary_on_headers
 
+from bzpeer.http import HtmxHttpRequest
 from works import selectors
+from works.forms import ResearcherSearchForm
+
+SEARCH_PAGE_SIZE = 20
+# One letter has no trigram of its own: it would match by ILIKE alone, read a
+# large part of the index and rank nothing usefully, on every first keystroke.
+SEARCH_MIN_LENGTH = 2
+TOPIC_RESEARCHERS_SHOWN = 20
+TOPIC_WORKS_PAGE_SIZE = 20
+INSTITUTION_RESEARCHERS_PAGE_SIZE = 20
+
+
+def _fragment(request: HtmxHttpRequest) -> bool:
+    # A history-restore request (the back button after htmx's cache was
+    # evicted) carries HX-Request too but replaces the whole <body>.
+    return bool(request.htmx) and not request.htmx.history_restore_request
+
+
+def _page(paginator: Paginator, request: HttpRequest) -> Page:
+    # get_page() turns a missing, malformed or too-large ?page= into a real page.
+    return paginator.get_page(request.GET.get("page"))
 
 
 @require_GET
 def work_detail(request: HttpRequest, work_id: int) -> HttpResponse:
     work = selectors.work_get_for_page(work_id=work_id)
     return render(request, "works/work_detail.html", {"work": work})
+
+
+@require_GET
+@vary_on_headers("HX-Request", "HX-History-Restore-Request")
+def researcher_search(request: HtmxHttpRequest) -> HttpResponse:
+    form = ResearcherSearchForm(request.GET)
+    fragment = _fragment(request)
+    template_name = "works/researcher_search.html"
+    if fragment:
+        template_name += "#results"
+    context: dict[str, object] = {
+        "form": form,
+        "fragment": fragment,
+        "query": "",
+        "min_length": SEARCH_MIN_LENGTH,
+    }
+    if not form.is_valid():
+        return render(request, template_name, context, status=400)
+    query = form.cleaned_data["q"]
+    context |= {"query": query, "too_short": 0 < len(query) < SEARCH_MIN_LENGTH}
+    if len(query) >= SEARCH_MIN_LENGTH:
+        paginator = Paginator(selectors.author_search(query=query), SEARCH_PAGE_SIZE)
+        page_obj = _page(paginator, request)
+        context["page_obj"] = page_obj
+        context["page_range"] = paginator.get_elided_page_range(page_obj.number, on_each_side=2)
+    return render(request, template_name, context)
+
+
+@require_GET
+@vary_on_headers("HX-Request", "HX-History-Restore-Request")
+def topic_detail(request: HtmxHttpRequest, topic_id: int) -> HttpResponse:
+    topic = selectors.topic_get_for_page(topic_id=topic_id)
+    paginator = Paginator(selectors.topic_works(topic=topic), TOPIC_WORKS_PAGE_SIZE)
+    works = _page(paginator, request)
+    context: dict[str, object] = {
+        "topic": topic,
+        "works": works,
+        "works_page_range": paginator.get_elided_page_range(works.number, on_each_side=2),
+    }
+    if _fragment(request):
+        return render(request, "works/topic_detail.html#works", context)
+    researchers, researchers_total = selectors.topic_researchers(
+        topic=topic, limit=TOPIC_RESEARCHERS_SHOWN
+    )
+    context |= {"researchers": researchers, "researchers_total": researchers_total}
+    return render(request, "works/topic_detail.html", context)
+
+
+@require_GET
+@vary_on_headers("HX-Request", "HX-History-Restore-Request")
+def institution_detail(request: HtmxHttpRequest, institution_id: int) -> HttpResponse:
+    institution = selectors.institution_get_for_page(institution_id=institution_id)
+    paginator = Paginator(
+        selectors.institution_researchers(institution=institution),
+        INSTITUTION_RESEARCHERS_PAGE_SIZE,
+    )
+    researchers = _page(paginator, request)
+    template_name = "works/institution_detail.html"
+    if _fragment(request):
+        template_name += "#researchers"
+    return render(
+        request,
+        template_name,
+        {
+            "institution": institution,
+            "researchers": researchers,
+            "researchers_page_range": paginator.get_elided_page_range(
+                researchers.number, on_each_side=2
+            ),
+        },
+    )
