@@ -1,0 +1,487 @@
+"""Import OpenAlex records: API responses, JSON-lines snapshots, single entities.
+
+Formats, told apart by content (a .jsonl or .ndjson name forces JSON lines;
+gzip is recognised by its magic bytes, whatever the name):
+
+- JSON lines, plain or gzipped, one entity per line (the OpenAlex snapshot):
+  read line by line, so memory stays flat however long the file is.
+- An API response `{"meta": ..., "results": [...]}`, a single entity object,
+  or a JSON array of entities: parsed as one document. An API page holds at
+  most 200 records (OpenAlex's per-page maximum), so holding one in memory is
+  bounded; bulk data comes as snapshots, which are JSON lines.
+
+Records are validated one by one (openalex_records), a bad one is reported and
+skipped, and good ones are written in batches (upsert), each batch in its own
+transaction; with strict=True the first problem aborts the file and nothing
+from it is written.
+"""
+
+import contextlib
+import gzip
+import io
+import json
+import zlib
+from collections import Counter
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import psycopg
+from django.db import DataError, IntegrityError, connection, transaction
+from tqdm import tqdm
+
+from works.importers import upsert
+from works.importers.openalex_records import (
+    AuthorRow,
+    InstitutionRow,
+    Record,
+    RecordError,
+    SourceRow,
+    TopicRow,
+    WorkRow,
+    parse_entity,
+)
+from works.models import Authorship
+
+MAX_LINE_BYTES = 64 * 1024 * 1024
+MAX_DOCUMENT_BYTES = 512 * 1024 * 1024
+# Problems beyond this are counted, not kept: a broken million-line file must
+# not fill memory with reports nobody reads past the first screen.
+MAX_LISTED_PROBLEMS = 1_000
+JSON_LINES_SUFFIXES = {".jsonl", ".ndjson"}
+
+# At the end of a file, entities are written before the works that mention
+# them, so an author's own record is the one that creates its row (and counts
+# as created) and the works' copies of it only fill blanks.
+_WRITE_ORDER = ("institution", "topic", "source", "author", "work")
+_KIND_OF: dict[type, str] = {
+    WorkRow: "work",
+    AuthorRow: "author",
+    InstitutionRow: "institution",
+    TopicRow: "topic",
+    SourceRow: "source",
+}
+
+
+@dataclass
+class ImportProblem:
+    path: str
+    location: str  # "line 12", "record 7", or "file"
+    reason: str
+
+    def __str__(self) -> str:
+        return f"{self.path}:{self.location}: {self.reason}"
+
+
+@dataclass
+class ImportStats:
+    """What an import did; created/updated/unchanged/skipped count top-level records."""
+
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    skipped: int = 0
+    problems: list[ImportProblem] = field(default_factory=list)
+    # Authors created, changed, or whose authorships changed: their graph
+    # slices need recomputing.
+    changed_author_ids: set[int] = field(default_factory=set)
+    failed_paths: list[str] = field(default_factory=list)  # unreadable in whole or in part
+    problems_not_listed: int = 0
+
+    @property
+    def records(self) -> int:
+        return self.created + self.updated + self.unchanged + self.skipped
+
+    def add_problem(self, problem: ImportProblem) -> None:
+        if len(self.problems) < MAX_LISTED_PROBLEMS:
+            self.problems.append(problem)
+        else:
+            self.problems_not_listed += 1
+
+    def merge(self, other: "ImportStats") -> None:
+        self.created += other.created
+        self.updated += other.updated
+        self.unchanged += other.unchanged
+        self.skipped += other.skipped
+        for problem in other.problems:
+            self.add_problem(problem)
+        self.problems_not_listed += other.problems_not_listed
+        self.changed_author_ids |= other.changed_author_ids
+        self.failed_paths += other.failed_paths
+
+    def summary(self) -> str:
+        return (
+            f"created {self.created}, updated {self.updated}, "
+            f"unchanged {self.unchanged}, skipped {self.skipped}"
+        )
+
+
+class ImportAborted(Exception):
+    """A strict import met a problem; nothing from that file or stream was written."""
+
+    def __init__(self, problem: ImportProblem) -> None:
+        super().__init__(str(problem))
+        self.problem = problem
+        # What earlier files of the same import_paths call committed.
+        self.committed = ImportStats()
+
+
+class _FileError(Exception):
+    def __init__(self, location: str, reason: str) -> None:
+        super().__init__(reason)
+        self.location = location
+        self.reason = reason
+
+
+@dataclass(slots=True)
+class _Item:
+    location: str
+    value: Any = None
+    error: str = ""  # set when the record could not even be decoded
+
+
+def _json_error(error: json.JSONDecodeError, text: str, *, unit: str, position: str) -> str:
+    if error.pos >= len(text.rstrip()) or error.msg.startswith("Unterminated string"):
+        return (
+            f"truncated JSON: the {unit} ends before its JSON is complete "
+            f"({error.msg} at {position})"
+        )
+    return f"invalid JSON: {error.msg} at {position}"
+
+
+class _Reader:
+    """The records of one file, as items; file-level failures raise _FileError."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.line = 0
+
+    def items(self) -> Iterator[_Item]:
+        try:
+            with self._open() as handle:
+                yield from self._items(handle)
+        except FileNotFoundError:
+            raise _FileError("file", "no such file") from None
+        except IsADirectoryError:
+            raise _FileError("file", "is a directory, not a file") from None
+        except PermissionError:
+            raise _FileError("file", "permission denied") from None
+        except EOFError:
+            raise _FileError(
+                f"line {self.line + 1}", "the compressed file ends early (truncated .gz?)"
+            ) from None
+        except (gzip.BadGzipFile, zlib.error) as error:
+            raise _FileError(f"line {self.line + 1}", f"corrupt gzip data: {error}") from None
+        except OSError as error:
+            raise _FileError("file", f"cannot read: {error.strerror or error}") from None
+
+    def _open(self) -> io.BufferedIOBase:
+        with self.path.open("rb") as probe:
+            compressed = probe.read(2) == b"\x1f\x8b"
+        if compressed:
+            return gzip.open(self.path, "rb")
+        return self.path.open("rb")
+
+    def _lines(self, handle: io.BufferedIOBase) -> Iterator[bytes | None]:
+        """Lines in order; None stands for a line over MAX_LINE_BYTES, which is skipped."""
+        while line := handle.readline(MAX_LINE_BYTES + 1):
+            self.line += 1
+            if len(line) > MAX_LINE_BYTES and not line.endswith(b"\n"):
+                while (rest := handle.readline(MAX_LINE_BYTES)) and not rest.endswith(b"\n"):
+                    pass
+                yield None
+            else:
+                yield line
+
+    def _items(self, handle: io.BufferedIOBase) -> Iterator[_Item]:
+        name = self.path.name.lower().removesuffix(".gz")
+        forced_lines = Path(name).suffix in JSON_LINES_SUFFIXES
+        lines = self._lines(handle)
+        first: bytes | None = b""
+        for first in lines:
+            if first is None or first.strip():
+                break
+        else:
+            raise _FileError("file", "empty file")
+        if forced_lines:
+            yield self._line_item(first)
+            yield from (self._line_item(line) for line in lines if line is None or line.strip())
+            return
+        if first is None:
+            raise _FileError(f"line {self.line}", f"line longer than {MAX_LINE_BYTES:,} bytes")
+        first_value = _loads_or_none(first)
+        if isinstance(first_value, dict) and "results" not in first_value:
+            yield _Item(f"line {self.line}", first_value)
+            yield from (self._line_item(line) for line in lines if line is None or line.strip())
+            return
+        # One JSON document: keep the blank lines before it so that json's
+        # error positions match the file.
+        blank_lines = b"\n" * (self.line - 1)
+        rest = handle.read(MAX_DOCUMENT_BYTES + 1)
+        if len(rest) > MAX_DOCUMENT_BYTES:
+            raise _FileError("file", "too large for one JSON document; use JSON lines")
+        if first_value is not None and not rest.strip():
+            document = first_value
+        else:
+            document = self._document(blank_lines + first + rest)
+        yield from self._document_items(document)
+
+    def _line_item(self, line: bytes | None) -> _Item:
+        location = f"line {self.line}"
+        if line is None:
+            return _Item(location, error=f"line longer than {MAX_LINE_BYTES:,} bytes")
+        try:
+            text = line.decode("utf-8-sig" if self.line == 1 else "utf-8")
+        except UnicodeDecodeError:
+            return _Item(location, error="not UTF-8 text")
+        try:
+            return _Item(location, json.loads(text))
+        except json.JSONDecodeError as error:
+            position = f"column {error.colno}"
+            return _Item(location, error=_json_error(error, text, unit="line", position=position))
+
+    def _document(self, data: bytes) -> Any:
+        try:
+            text = data.decode("utf-8-sig")
+        except UnicodeDecodeError as error:
+            raise _FileError(f"byte {error.start}", "not UTF-8 text") from None
+        try:
+            return json.loads(text)
+        except json.JSONDecodeError as error:
+            position = f"line {error.lineno} column {error.colno}"
+            raise _FileError(
+                position, _json_error(error, text, unit="file", position=position)
+            ) from None
+
+    def _document_items(self, document: Any) -> Iterator[_Item]:
+        if isinstance(document, dict) and "results" in document:
+            results = document["results"]
+            if not isinstance(results, list):
+                raise _FileError("file", "an API response whose results is not a list")
+            entities: list[Any] = results
+        elif isinstance(document, dict):
+            entities = [document]
+        elif isinstance(document, list):
+            entities = document
+        else:
+            raise _FileError(
+                "file",
+                "expected an OpenAlex API response {meta, results}, an entity object, "
+                "a list of entities or JSON lines",
+            )
+        for index, value in enumerate(entities, start=1):
+            yield _Item(f"record {index}", value)
+
+
+def _loads_or_none(line: bytes) -> Any:
+    try:
+        return json.loads(line)
+    except ValueError:
+        return None
+
+
+class _PlannerStatistics:
+    """ANALYZE the imported tables each time an import has doubled what it wrote.
+
+    Autovacuum may be off, or lag behind a bulk import: a table filled without
+    statistics makes PostgreSQL take `= ANY(batch ids)` for most of the table
+    and scan all of it, batch after batch. Doubling keeps it to a few runs (a
+    million records: about ten), and small imports never pay for it.
+    """
+
+    FIRST_AT = 2_000
+
+    def __init__(self) -> None:
+        self.written = 0
+        self.next_at = self.FIRST_AT
+
+    def wrote(self, count: int, cursor: Any) -> None:
+        self.written += count
+        if self.written >= self.next_at:
+            cursor.execute(f"ANALYZE {', '.join(upsert.TABLES)}")
+            self.next_at = 2 * self.written
+
+
+class _Import:
+    """The records of one file or stream on their way to the database, in batches."""
+
+    def __init__(
+        self,
+        *,
+        path: str,
+        strict: bool,
+        batch_size: int,
+        synthetic: bool,
+        bar: tqdm | None,
+        statistics: _PlannerStatistics,
+    ) -> None:
+        if batch_size < 1:
+            raise ValueError("batch_size must be at least 1")
+        self.path = path
+        self.strict = strict
+        self.batch_size = batch_size
+        self.synthetic = synthetic
+        self.origin = Authorship.Origin.SYNTHETIC if synthetic else Authorship.Origin.OPENALEX
+        self.bar = bar
+        self.statistics = statistics
+        self.stats = ImportStats()
+        self.pending: dict[str, dict[str, tuple[str, Record]]] = {k: {} for k in _WRITE_ORDER}
+
+    def run(self, items: Iterable[_Item]) -> ImportStats:
+        """Import the items; with strict=True in one transaction, all or nothing."""
+        with transaction.atomic() if self.strict else contextlib.nullcontext():
+            try:
+                for item in items:
+                    self.add(item)
+            except _FileError as error:
+                self.stats.failed_paths.append(self.path)
+                self.problem(error.location, error.reason)
+            for kind in _WRITE_ORDER:
+                self.flush(kind)
+        return self.stats
+
+    def problem(self, location: str, reason: str) -> None:
+        problem = ImportProblem(self.path, location, reason)
+        if self.strict:
+            raise ImportAborted(problem)
+        self.stats.add_problem(problem)
+
+    def skip(self, location: str, reason: str) -> None:
+        self.stats.skipped += 1
+        self.problem(location, reason)
+
+    def add(self, item: _Item) -> None:
+        if self.bar is not None:
+            self.bar.update(1)
+        if item.error:
+            self.skip(item.location, item.error)
+            return
+        notes: list[str] = []
+        try:
+            record = parse_entity(item.value, notes)
+        except RecordError as error:
+            self.skip(item.location, str(error))
+            return
+        for note in notes:
+            self.problem(item.location, note)
+        kind = _KIND_OF[type(record)]
+        pending = self.pending[kind]
+        # A record met twice in one batch is written in order: the later copy
+        # goes into the next batch.
+        if record.openalex_id in pending:
+            self.flush(kind)
+        pending[record.openalex_id] = (item.location, record)
+        if len(pending) >= self.batch_size:
+            self.flush(kind)
+
+    def flush(self, kind: str) -> None:
+        items = list(self.pending[kind].values())
+        self.pending[kind].clear()
+        if items:
+            self._write(kind, items)
+
+    def _write(self, kind: str, items: list[tuple[str, Record]]) -> None:
+        try:
+            # The driver's own cursor: with DEBUG on, Django's would keep every
+            # statement, with its inlined batch, in connection.queries.
+            with (
+                transaction.atomic(),
+                connection.wrap_database_errors,
+                psycopg.Cursor(connection.connection) as cursor,
+            ):
+                result = self._write_batch(cursor, kind, items)
+                self.statistics.wrote(len(items), cursor)
+        except (DataError, IntegrityError) as error:
+            if len(items) == 1:
+                reason = str(error).strip().splitlines()[0]
+                self.skip(items[0][0], f"the database refused the record: {reason}")
+                return
+            # Find the record the database refuses; the rest of the batch still goes in.
+            for item in items:
+                self._write(kind, [item])
+            return
+        for location, reason in result.notes:
+            self.problem(location, reason)
+        changes = Counter(result.changes.values())
+        self.stats.created += changes["created"]
+        self.stats.updated += changes["updated"]
+        self.stats.unchanged += changes["unchanged"]
+        self.stats.changed_author_ids |= result.changed_author_ids
+
+    def _write_batch(
+        self, cursor: Any, kind: str, items: list[tuple[str, Record]]
+    ) -> upsert.BatchResult:
+        synthetic = self.synthetic
+        if kind == "work":
+            works = [(loc, r) for loc, r in items if isinstance(r, WorkRow)]
+            return upsert.write_works(cursor, works, synthetic=synthetic, origin=self.origin)
+        if kind == "author":
+            authors = [(loc, r) for loc, r in items if isinstance(r, AuthorRow)]
+            return upsert.write_authors(cursor, authors, synthetic=synthetic)
+        if kind == "institution":
+            institutions = [(loc, r) for loc, r in items if isinstance(r, InstitutionRow)]
+            return upsert.write_institutions(cursor, institutions, synthetic=synthetic)
+        if kind == "topic":
+            topics = [(loc, r) for loc, r in items if isinstance(r, TopicRow)]
+            return upsert.write_topics(cursor, topics, synthetic=synthetic)
+        sources = [(loc, r) for loc, r in items if isinstance(r, SourceRow)]
+        return upsert.write_sources(cursor, sources, synthetic=synthetic)
+
+
+def import_paths(
+    paths: list[Path],
+    *,
+    strict: bool = False,
+    batch_size: int = 500,
+    progress: bool = False,
+    synthetic: bool = False,
+) -> ImportStats:
+    """Import OpenAlex files; with strict=True, ImportAborted on the first problem.
+
+    Files are independent: with strict=True the files before the failing one
+    stay imported (ImportAborted.committed says what they did). progress=True
+    shows a tqdm bar (records, rate) on a terminal. synthetic=True marks the
+    rows as generated demo data and gives authorships origin "synthetic"; an
+    import only updates or removes authorships of its own origin.
+    """
+    total = ImportStats()
+    statistics = _PlannerStatistics()
+    for path in map(Path, paths):
+        # disable=None: a bar on a terminal, none in logs.
+        with tqdm(desc=path.name, unit=" records", disable=None if progress else True) as bar:
+            job = _Import(
+                path=str(path),
+                strict=strict,
+                batch_size=batch_size,
+                synthetic=synthetic,
+                bar=bar,
+                statistics=statistics,
+            )
+            try:
+                total.merge(job.run(_Reader(path).items()))
+            except ImportAborted as error:
+                error.committed = total
+                raise
+    return total
+
+
+def import_entities(
+    entities: Iterable[Any],
+    *,
+    source_name: str = "<memory>",
+    strict: bool = False,
+    batch_size: int = 500,
+    synthetic: bool = False,
+) -> ImportStats:
+    """Import decoded OpenAlex entities (e.g. fetched from the API); problems name source_name."""
+    items = (_Item(f"record {index}", value) for index, value in enumerate(entities, start=1))
+    job = _Import(
+        path=source_name,
+        strict=strict,
+        batch_size=batch_size,
+        synthetic=synthetic,
+        bar=None,
+        statistics=_PlannerStatistics(),
+    )
+    return job.run(items)

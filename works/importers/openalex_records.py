@@ -1,0 +1,544 @@
+"""Validate one OpenAlex entity (a decoded JSON object) into typed rows.
+
+Everything a record says is checked here, before anything is written: a record
+that fails raises RecordError with a reason a person can act on, and the
+importer skips it whole. Smaller flaws that do not make the record wrong (an
+ORCID with a bad check digit, a malformed DOI) drop that one value and are
+reported as notes.
+
+Limits follow the database columns; text columns without one get a sanity
+bound so that a corrupt record cannot make the import hold megabytes per row.
+"""
+
+import dataclasses
+import re
+from dataclasses import dataclass
+from datetime import date
+from itertools import repeat
+from operator import itemgetter
+from typing import Any
+from urllib.parse import urlsplit
+
+from works import identifiers
+
+MAX_TITLE = 10_000
+MAX_ABSTRACT = 100_000
+MAX_DESCRIPTION = 100_000
+MAX_NAME = 500
+MAX_AUTHORSHIPS = 32_767  # Authorship.position is a smallint
+MAX_ITEMS = 10_000
+MAX_INT = 2**31 - 1
+
+KIND_BY_PREFIX = {"W": "work", "A": "author", "I": "institution", "T": "topic", "S": "source"}
+
+_SURROGATES = re.compile(r"[\ud800-\udfff]")
+_HOSTNAME = re.compile(r"(?=.{4,253}$)([a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}")
+
+
+class RecordError(ValueError):
+    """The record cannot be imported; the message says why."""
+
+
+@dataclass(slots=True)
+class SourceRow:
+    openalex_id: str
+    display_name: str
+    type: str
+    issn_l: str
+    host_organization_name: str
+
+
+@dataclass(slots=True)
+class InstitutionRow:
+    openalex_id: str
+    ror: str
+    display_name: str
+    country_code: str
+    type: str
+    email_domains: list[str] = dataclasses.field(default_factory=list)
+
+
+@dataclass(slots=True)
+class TopicRow:
+    openalex_id: str
+    display_name: str
+    subfield: str
+    field: str
+    domain: str
+    description: str = ""
+    keywords: list[str] = dataclasses.field(default_factory=list)
+
+
+@dataclass(slots=True)
+class AuthorTopicRow:
+    topic: TopicRow
+    count: int
+
+
+@dataclass(slots=True)
+class AuthorRow:
+    openalex_id: str
+    display_name: str
+    orcid: str
+    name_variants: list[str] = dataclasses.field(default_factory=list)
+    works_count: int = 0
+    cited_by_count: int = 0
+    last_known_institution: InstitutionRow | None = None
+    topics: list[AuthorTopicRow] = dataclasses.field(default_factory=list)
+
+
+@dataclass(slots=True)
+class AuthorshipRow:
+    author: AuthorRow
+    position: int
+    raw_author_name: str
+    is_corresponding: bool
+    institutions: list[InstitutionRow]
+
+
+@dataclass(slots=True)
+class WorkTopicRow:
+    topic: TopicRow
+    score: float
+    is_primary: bool
+
+
+@dataclass(slots=True)
+class WorkRow:
+    openalex_id: str
+    doi: str
+    arxiv_id: str
+    title: str
+    abstract: str
+    type: str
+    publication_year: int | None
+    publication_date: str | None
+    language: str
+    cited_by_count: int
+    source: SourceRow | None
+    authorships: list[AuthorshipRow]
+    topics: list[WorkTopicRow]
+    # Named by the record only on an authorship that is not kept (a duplicate
+    # listing, an author without id): still institutions the record brings,
+    # so they are imported, but linked to no one.
+    unlinked_institutions: list[InstitutionRow]
+
+
+Record = WorkRow | AuthorRow | InstitutionRow | TopicRow | SourceRow
+
+
+def _kind(value: object) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, int | float):
+        return "a number"
+    if isinstance(value, str):
+        return "a string"
+    if isinstance(value, list):
+        return "a list"
+    return "an object"
+
+
+def _storable(text: str) -> str:
+    """Text PostgreSQL accepts: text and jsonb refuse NUL, and lone surrogates
+    (which json.loads lets through) cannot be encoded."""
+    if "\x00" in text:
+        text = text.replace("\x00", "")
+    if not text.isascii():
+        try:
+            text.encode()
+        except UnicodeEncodeError:
+            text = _SURROGATES.sub("", text)
+    return text.strip()
+
+
+class _Fields:
+    """Typed access to one JSON object; errors name the field by its path."""
+
+    def __init__(self, data: dict[str, Any], path: str = "") -> None:
+        self.data = data
+        self.path = path
+
+    def name(self, key: str) -> str:
+        return f"{self.path}{key}"
+
+    def text(self, key: str, *, max_len: int) -> str:
+        value = self.data.get(key)
+        if value is None:
+            return ""
+        if not isinstance(value, str):
+            raise RecordError(f"{self.name(key)} must be a string, got {_kind(value)}")
+        if len(value) > max_len:
+            raise RecordError(f"{self.name(key)} longer than {max_len:,} characters")
+        return _storable(value)
+
+    def integer(self, key: str, *, maximum: int = MAX_INT) -> int | None:
+        value = self.data.get(key)
+        if value is None:
+            return None
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise RecordError(f"{self.name(key)} must be an integer, got {_kind(value)}")
+        if not 0 <= value <= maximum:
+            raise RecordError(f"{self.name(key)} out of range (0 to {maximum:,}): {value}")
+        return value
+
+    def number(self, key: str) -> float:
+        value = self.data.get(key)
+        if value is None:
+            return 0.0
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise RecordError(f"{self.name(key)} must be a number, got {_kind(value)}")
+        return float(value)
+
+    def flag(self, key: str) -> bool:
+        value = self.data.get(key)
+        if value is None:
+            return False
+        if not isinstance(value, bool):
+            raise RecordError(f"{self.name(key)} must be true or false, got {_kind(value)}")
+        return value
+
+    def child(self, key: str) -> "_Fields | None":
+        value = self.data.get(key)
+        if value is None:
+            return None
+        if not isinstance(value, dict):
+            raise RecordError(f"{self.name(key)} must be an object, got {_kind(value)}")
+        return _Fields(value, f"{self.name(key)}.")
+
+    def children(self, key: str, *, max_items: int = MAX_ITEMS) -> list["_Fields | None"]:
+        """The objects of a list; null items come back as None."""
+        items = self.items(key, max_items=max_items)
+        out: list[_Fields | None] = []
+        for index, item in enumerate(items):
+            if item is not None and not isinstance(item, dict):
+                raise RecordError(f"{self.name(key)}[{index}] must be an object, got {_kind(item)}")
+            out.append(None if item is None else _Fields(item, f"{self.name(key)}[{index}]."))
+        return out
+
+    def strings(self, key: str, *, max_len: int) -> list[str]:
+        out: list[str] = []
+        for index, item in enumerate(self.items(key, max_items=MAX_ITEMS)):
+            if item is None:
+                continue
+            if not isinstance(item, str):
+                raise RecordError(f"{self.name(key)}[{index}] must be a string, got {_kind(item)}")
+            if len(item) > max_len:
+                raise RecordError(f"{self.name(key)}[{index}] longer than {max_len:,} characters")
+            text = _storable(item)
+            if text and text not in out:
+                out.append(text)
+        return out
+
+    def items(self, key: str, *, max_items: int) -> list[Any]:
+        value = self.data.get(key)
+        if value is None:
+            return []
+        if not isinstance(value, list):
+            raise RecordError(f"{self.name(key)} must be a list, got {_kind(value)}")
+        if len(value) > max_items:
+            raise RecordError(f"{self.name(key)} has more than {max_items:,} items")
+        return value
+
+    def entity_id(self, prefix: str) -> str:
+        """The object's OpenAlex id, "" when absent; it must be of the expected kind."""
+        raw = self.text("id", max_len=MAX_NAME)
+        try:
+            value = identifiers.openalex_id(raw)
+        except ValueError:
+            raise RecordError(f"{self.name('id')} is not an OpenAlex id: {raw!r}") from None
+        if value and value[0] != prefix:
+            kind = KIND_BY_PREFIX[prefix]
+            article = "an" if kind[0] in "aeiou" else "a"
+            raise RecordError(f"{self.name('id')} should be {article} {kind} id: {value}")
+        if len(value) > 32:
+            raise RecordError(f"{self.name('id')} longer than 32 characters")
+        return value
+
+    def display_name_of(self, key: str) -> str:
+        """The display_name of a nested object such as a topic's subfield."""
+        nested = self.child(key)
+        return nested.text("display_name", max_len=255) if nested else ""
+
+
+def entity_kind(value: object) -> str:
+    """The kind of entity ("work", "author", ...) by its id prefix; RecordError if unusable."""
+    if not isinstance(value, dict):
+        raise RecordError(f"not a JSON object but {_kind(value)}")
+    raw = value.get("id")
+    if raw is not None and not isinstance(raw, str):
+        raise RecordError(f"id must be a string, got {_kind(raw)}")
+    text = (raw or "")[:MAX_NAME]
+    try:
+        openalex_id = identifiers.openalex_id(text)
+    except ValueError:
+        raise RecordError(f"id is not an OpenAlex id: {text[:100]!r}") from None
+    if not openalex_id:
+        raise RecordError("record has no id")
+    kind = KIND_BY_PREFIX.get(openalex_id[0])
+    if kind is None:
+        raise RecordError(
+            f"unknown entity type {openalex_id[0]!r} ({openalex_id}): only works (W), "
+            "authors (A), institutions (I), topics (T) and sources (S) are imported"
+        )
+    return kind
+
+
+def parse_entity(value: object, notes: list[str]) -> Record:
+    """The rows one OpenAlex entity brings; flaws that only drop a value go to notes."""
+    kind = entity_kind(value)
+    assert isinstance(value, dict)
+    fields = _Fields(value)
+    if kind == "work":
+        return _work(fields, notes)
+    if kind == "author":
+        return _author_entity(fields, notes)
+    if kind == "institution":
+        return _institution(fields, "I", notes, with_domains=True)
+    if kind == "topic":
+        return _topic(fields, with_details=True)
+    return _source(fields)
+
+
+def _identifier(normalise: Any, raw: str, what: str, notes: list[str]) -> str:
+    try:
+        value: str = normalise(raw)
+    except ValueError:
+        notes.append(f"{what} {raw!r} is malformed; imported without it")
+        return ""
+    return value
+
+
+def _source(fields: _Fields) -> SourceRow:
+    return SourceRow(
+        openalex_id=fields.entity_id("S"),
+        display_name=fields.text("display_name", max_len=MAX_NAME),
+        type=fields.text("type", max_len=32),
+        issn_l=fields.text("issn_l", max_len=9),
+        host_organization_name=fields.text("host_organization_name", max_len=MAX_NAME),
+    )
+
+
+def _email_domain(homepage_url: str) -> list[str]:
+    """The institution's web host as its email domain (www. dropped): a default staff can extend."""
+    try:
+        host = (urlsplit(homepage_url).hostname or "").lower()
+    except ValueError:
+        return []
+    host = host.removeprefix("www.")
+    return [host] if _HOSTNAME.fullmatch(host) else []
+
+
+def _institution(
+    fields: _Fields, prefix: str, notes: list[str], *, with_domains: bool = False
+) -> InstitutionRow:
+    openalex_id = fields.entity_id(prefix)
+    country_code = fields.text("country_code", max_len=2).upper()
+    return InstitutionRow(
+        openalex_id=openalex_id,
+        ror=_identifier(
+            identifiers.ror, fields.text("ror", max_len=MAX_NAME), f"ROR id of {openalex_id}", notes
+        ),
+        display_name=fields.text("display_name", max_len=MAX_NAME),
+        country_code=country_code if country_code.isalpha() else "",
+        type=fields.text("type", max_len=32),
+        email_domains=(
+            _email_domain(fields.text("homepage_url", max_len=2_000)) if with_domains else []
+        ),
+    )
+
+
+def _topic(fields: _Fields, *, with_details: bool = False) -> TopicRow:
+    return TopicRow(
+        openalex_id=fields.entity_id("T"),
+        display_name=fields.text("display_name", max_len=MAX_NAME),
+        subfield=fields.display_name_of("subfield"),
+        field=fields.display_name_of("field"),
+        domain=fields.display_name_of("domain"),
+        description=fields.text("description", max_len=MAX_DESCRIPTION) if with_details else "",
+        keywords=fields.strings("keywords", max_len=255) if with_details else [],
+    )
+
+
+def _author(fields: _Fields, notes: list[str]) -> AuthorRow:
+    openalex_id = fields.entity_id("A")
+    raw_orcid = fields.text("orcid", max_len=MAX_NAME)
+    return AuthorRow(
+        openalex_id=openalex_id,
+        display_name=fields.text("display_name", max_len=MAX_NAME),
+        orcid=_identifier(identifiers.orcid, raw_orcid, f"ORCID of {openalex_id}", notes),
+    )
+
+
+def _author_entity(fields: _Fields, notes: list[str]) -> AuthorRow:
+    author = _author(fields, notes)
+    author.name_variants = fields.strings("display_name_alternatives", max_len=MAX_NAME)
+    author.works_count = fields.integer("works_count") or 0
+    author.cited_by_count = fields.integer("cited_by_count") or 0
+    # Newer API responses list several last known institutions, older ones one.
+    candidates = [c for c in fields.children("last_known_institutions") if c is not None]
+    single = fields.child("last_known_institution")
+    for candidate in [*candidates, *([single] if single else [])]:
+        institution = _institution(candidate, "I", notes)
+        if institution.openalex_id:
+            author.last_known_institution = institution
+            break
+    seen: set[str] = set()
+    for item in fields.children("topics"):
+        if item is None:
+            continue
+        topic = _topic(item)
+        if topic.openalex_id and topic.openalex_id not in seen:
+            seen.add(topic.openalex_id)
+            author.topics.append(AuthorTopicRow(topic=topic, count=item.integer("count") or 0))
+    return author
+
+
+def _abstract(fields: _Fields) -> str:
+    index = fields.child("abstract_inverted_index")
+    if index is None:
+        return ""
+    placed: list[tuple[int, str]] = []
+    length = 0
+    for word, positions in index.data.items():
+        if not isinstance(positions, list):
+            raise RecordError(
+                f"abstract_inverted_index[{word[:50]!r}] must be a list, got {_kind(positions)}"
+            )
+        length += (len(word) + 1) * len(positions)
+        if length > MAX_ABSTRACT:
+            raise RecordError(f"abstract longer than {MAX_ABSTRACT:,} characters")
+        placed += zip(positions, repeat(word))
+    # Checked in bulk, after the fact: abstracts hold thousands of positions.
+    if set(map(type, map(itemgetter(0), placed))) - {int}:
+        raise RecordError("abstract_inverted_index holds something other than word positions")
+    placed.sort()
+    if placed and placed[0][0] < 0:
+        raise RecordError("abstract_inverted_index holds a negative word position")
+    return _storable(" ".join(map(itemgetter(1), placed)))
+
+
+def _arxiv_id(work_doi: str, fields: _Fields) -> str:
+    if work_doi.startswith("10.48550/arxiv."):
+        try:
+            return identifiers.arxiv_id(work_doi)
+        except ValueError:
+            pass
+    locations = [fields.child("primary_location"), *fields.children("locations")]
+    for location in locations:
+        if location is None:
+            continue
+        for key in ("landing_page_url", "pdf_url"):
+            url = location.text(key, max_len=2_000)
+            if "arxiv.org/" in url.lower():
+                try:
+                    return identifiers.arxiv_id(url)
+                except ValueError:
+                    continue
+    return ""
+
+
+def _publication_date(fields: _Fields) -> str | None:
+    raw = fields.text("publication_date", max_len=32)
+    if not raw:
+        return None
+    try:
+        return date.fromisoformat(raw).isoformat()
+    except ValueError:
+        raise RecordError(f"publication_date is not a date: {raw!r}") from None
+
+
+def _authorships(
+    fields: _Fields, notes: list[str]
+) -> tuple[list[AuthorshipRow], list[InstitutionRow]]:
+    """The usable authorships, and the institutions named only on unusable ones."""
+    authorships: list[AuthorshipRow] = []
+    unlinked: list[InstitutionRow] = []
+    seen: set[str] = set()
+    # position is the index in the published list, even where an entry is unusable.
+    for position, item in enumerate(fields.children("authorships", max_items=MAX_AUTHORSHIPS)):
+        if item is None:
+            continue
+        author_fields = item.child("author")
+        author = _author(author_fields, notes) if author_fields else None
+        raw_author_name = item.text("raw_author_name", max_len=MAX_NAME)
+        is_corresponding = item.flag("is_corresponding")
+        institutions: list[InstitutionRow] = []
+        for institution_fields in item.children("institutions"):
+            if institution_fields is None:
+                continue
+            institution = _institution(institution_fields, "I", notes)
+            if institution.openalex_id and institution.openalex_id not in {
+                i.openalex_id for i in institutions
+            }:
+                institutions.append(institution)
+        # OpenAlex sometimes lists one author twice on a work: the first entry stands.
+        if author is None or not author.openalex_id or author.openalex_id in seen:
+            unlinked += institutions
+            continue
+        seen.add(author.openalex_id)
+        author.display_name = author.display_name or raw_author_name
+        authorships.append(
+            AuthorshipRow(
+                author=author,
+                position=position,
+                raw_author_name=raw_author_name,
+                is_corresponding=is_corresponding,
+                institutions=institutions,
+            )
+        )
+    return authorships, unlinked
+
+
+def _work_topics(fields: _Fields) -> list[WorkTopicRow]:
+    primary_fields = fields.child("primary_topic")
+    primary = _topic(primary_fields) if primary_fields else None
+    topics: list[WorkTopicRow] = []
+    for item in fields.children("topics"):
+        if item is None:
+            continue
+        topic = _topic(item)
+        if topic.openalex_id and topic.openalex_id not in {t.topic.openalex_id for t in topics}:
+            is_primary = primary is not None and topic.openalex_id == primary.openalex_id
+            topics.append(
+                WorkTopicRow(topic=topic, score=item.number("score"), is_primary=is_primary)
+            )
+    if primary and primary.openalex_id and not any(t.is_primary for t in topics):
+        assert primary_fields is not None
+        topics.append(
+            WorkTopicRow(topic=primary, score=primary_fields.number("score"), is_primary=True)
+        )
+    return topics
+
+
+def _work(fields: _Fields, notes: list[str]) -> WorkRow:
+    openalex_id = fields.entity_id("W")
+    work_doi = _identifier(identifiers.doi, fields.text("doi", max_len=MAX_NAME), "DOI", notes)
+    if len(work_doi) > 255:
+        notes.append("DOI longer than 255 characters; imported without it")
+        work_doi = ""
+    primary_location = fields.child("primary_location")
+    source_fields = primary_location.child("source") if primary_location else None
+    source = _source(source_fields) if source_fields else None
+    authorships, unlinked_institutions = _authorships(fields, notes)
+    return WorkRow(
+        openalex_id=openalex_id,
+        doi=work_doi,
+        arxiv_id=_arxiv_id(work_doi, fields),
+        title=(
+            fields.text("title", max_len=MAX_TITLE)
+            or fields.text("display_name", max_len=MAX_TITLE)
+        ),
+        abstract=_abstract(fields),
+        type=fields.text("type", max_len=32),
+        publication_year=fields.integer("publication_year", maximum=32_767),
+        publication_date=_publication_date(fields),
+        language=fields.text("language", max_len=16),
+        cited_by_count=fields.integer("cited_by_count") or 0,
+        source=source if source and source.openalex_id else None,
+        authorships=authorships,
+        topics=_work_topics(fields),
+        unlinked_institutions=unlinked_institutions,
+    )

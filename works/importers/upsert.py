@@ -1,0 +1,717 @@
+"""Set-based writes of validated OpenAlex rows to PostgreSQL.
+
+One statement per table per batch: the batch travels as one jsonb document
+that jsonb_to_recordset turns into rows (it carries array columns, which
+unnest cannot), then `INSERT ... ON CONFLICT (openalex_id) ... DO UPDATE ...
+WHERE (columns) IS DISTINCT FROM (new values)` writes only what changed, so a
+re-import leaves rows and their updated_at alone. The same statement also
+returns the ids of the unchanged rows, so related rows never need a lookup.
+
+PostgreSQL cannot estimate how many rows the batch document holds (it assumes
+100), and a table being filled has stale statistics, so no statement joins a
+table to the batch: existing rows are found through `= ANY(ids)` on an
+index, and anti-joins are `NOT IN (SELECT ...)` against the batch, which
+PostgreSQL hashes (no NULLs can occur there). Joins planned from those
+estimates became nested loops, quadratic in the batch and the table.
+
+Two kinds of copies: an *entity* record (an author file, an institution file,
+a work) is authoritative and sets every column it carries; an *embedded* copy
+(the author inside a work's authorship, the topic inside a work) fills blanks
+and updates what it states, but never blanks a value another record gave.
+"""
+
+import json
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from functools import cached_property
+from operator import itemgetter
+from typing import Any, Literal, TypeVar
+
+from works.importers.openalex_records import (
+    AuthorRow,
+    InstitutionRow,
+    SourceRow,
+    TopicRow,
+    WorkRow,
+)
+from works.models import Authorship
+
+Change = Literal["created", "updated", "unchanged"]
+TABLES = (
+    "works_source",
+    "works_institution",
+    "works_topic",
+    "works_author",
+    "works_authortopic",
+    "works_work",
+    "works_worktopic",
+    "works_authorship",
+    "works_authorship_institutions",
+)
+_Row = TypeVar("_Row", SourceRow, InstitutionRow, TopicRow, AuthorRow, WorkRow)
+
+# Authorships a person confirmed or disputed are theirs: an import never
+# updates or removes them, whatever the source now says.
+_MANAGED_STATUS = Authorship.Status.ASSERTED.value
+
+
+@dataclass
+class BatchResult:
+    changes: dict[str, Change] = field(default_factory=dict)  # by the record's OpenAlex id
+    notes: list[tuple[str, str]] = field(default_factory=list)  # (location, reason)
+    changed_author_ids: set[int] = field(default_factory=set)
+
+
+@dataclass(frozen=True)
+class _Table:
+    name: str
+    columns: dict[str, str]  # column -> PostgreSQL type in the batch document
+    embedded: bool = False
+    defaults: dict[str, str] = field(default_factory=dict)  # insert-only columns -> SQL
+    merge: dict[str, str] = field(default_factory=dict)  # column -> update expression
+
+    def update_expression(self, column: str) -> str:
+        if column in self.merge:
+            return self.merge[column]
+        if self.embedded:
+            return f"COALESCE(NULLIF(EXCLUDED.{column}, ''), t.{column})"
+        return f"EXCLUDED.{column}"
+
+    @cached_property
+    def sql(self) -> str:
+        columns = list(self.columns)
+        updates = {c: self.update_expression(c) for c in columns if c != "openalex_id"}
+        # A row stays synthetic only while every import of it was synthetic.
+        updates["is_synthetic"] = "t.is_synthetic AND EXCLUDED.is_synthetic"
+        insert = [*columns, *self.defaults, "is_synthetic", "created_at", "updated_at"]
+        values = [
+            *columns,
+            *self.defaults.values(),
+            "%(synthetic)s",
+            "statement_timestamp()",
+            "statement_timestamp()",
+        ]
+        record = ", ".join(f"{c} {t}" for c, t in self.columns.items())
+        return f"""
+WITH v AS (SELECT * FROM jsonb_to_recordset(%(rows)s::jsonb) AS v({record})),
+up AS (
+    INSERT INTO {self.name} AS t ({", ".join(insert)})
+    SELECT {", ".join(values)} FROM v
+    ON CONFLICT (openalex_id) WHERE openalex_id <> '' DO UPDATE
+    SET {", ".join(f"{c} = {e}" for c, e in updates.items())}, updated_at = EXCLUDED.updated_at
+    WHERE ({", ".join(f"t.{c}" for c in updates)})
+        IS DISTINCT FROM ({", ".join(updates.values())})
+    RETURNING t.id, t.openalex_id, (t.xmax = 0) AS inserted
+)
+SELECT id, openalex_id, inserted FROM up
+UNION ALL
+SELECT t.id, t.openalex_id, NULL FROM {self.name} t
+WHERE t.openalex_id = ANY(%(keys)s::text[]) AND t.openalex_id <> ''
+    AND t.openalex_id NOT IN (SELECT openalex_id FROM up)
+"""
+
+
+_SOURCE_COLUMNS = {
+    "openalex_id": "text",
+    "display_name": "text",
+    "type": "text",
+    "issn_l": "text",
+    "host_organization_name": "text",
+}
+_INSTITUTION_COLUMNS = {
+    "openalex_id": "text",
+    "ror": "text",
+    "display_name": "text",
+    "country_code": "text",
+    "type": "text",
+}
+_TOPIC_COLUMNS = {
+    "openalex_id": "text",
+    "display_name": "text",
+    "subfield": "text",
+    "field": "text",
+    "domain": "text",
+}
+_AUTHOR_COLUMNS = {"openalex_id": "text", "display_name": "text", "orcid": "text"}
+_AUTHOR_DEFAULTS = {"summary": "''", "open_to_collaborate": "false"}
+
+SOURCE = _Table("works_source", _SOURCE_COLUMNS)
+SOURCE_EMBEDDED = _Table("works_source", _SOURCE_COLUMNS, embedded=True)
+INSTITUTION = _Table(
+    "works_institution",
+    {**_INSTITUTION_COLUMNS, "email_domains": "text[]"},
+    # Domains are only ever added: staff may have curated the list.
+    merge={
+        "email_domains": "t.email_domains || ARRAY(SELECT d FROM unnest(EXCLUDED.email_domains)"
+        " AS d WHERE d <> ALL(t.email_domains))"
+    },
+)
+INSTITUTION_EMBEDDED = _Table(
+    "works_institution", _INSTITUTION_COLUMNS, embedded=True, defaults={"email_domains": "'{}'"}
+)
+TOPIC = _Table("works_topic", {**_TOPIC_COLUMNS, "description": "text", "keywords": "text[]"})
+TOPIC_EMBEDDED = _Table(
+    "works_topic",
+    _TOPIC_COLUMNS,
+    embedded=True,
+    defaults={"description": "''", "keywords": "'{}'"},
+)
+AUTHOR = _Table(
+    "works_author",
+    {
+        **_AUTHOR_COLUMNS,
+        "name_variants": "text[]",
+        "works_count": "bigint",
+        "cited_by_count": "bigint",
+        "last_known_institution_id": "bigint",
+    },
+    defaults=_AUTHOR_DEFAULTS,
+)
+AUTHOR_EMBEDDED = _Table(
+    "works_author",
+    _AUTHOR_COLUMNS,
+    embedded=True,
+    defaults={
+        **_AUTHOR_DEFAULTS,
+        "name_variants": "'{}'",
+        "works_count": "0",
+        "cited_by_count": "0",
+    },
+)
+WORK = _Table(
+    "works_work",
+    {
+        "openalex_id": "text",
+        "doi": "text",
+        "arxiv_id": "text",
+        "title": "text",
+        "abstract": "text",
+        "type": "text",
+        "publication_year": "int",
+        "publication_date": "date",
+        "source_id": "bigint",
+        "language": "text",
+        "cited_by_count": "bigint",
+    },
+)
+
+_AUTHORSHIPS_SQL = """
+WITH v AS (
+    SELECT * FROM jsonb_to_recordset(%(rows)s::jsonb) AS v(
+        work_id bigint, author_id bigint, position int, raw_author_name text,
+        is_corresponding boolean)
+),
+up AS (
+    INSERT INTO works_authorship AS t
+        (work_id, author_id, position, raw_author_name, is_corresponding, origin, status)
+    SELECT work_id, author_id, position, raw_author_name, is_corresponding,
+        %(origin)s, %(status)s
+    FROM v
+    ON CONFLICT (work_id, author_id) DO UPDATE
+    SET position = EXCLUDED.position, raw_author_name = EXCLUDED.raw_author_name,
+        is_corresponding = EXCLUDED.is_corresponding
+    WHERE t.origin = %(origin)s AND t.status = %(status)s
+        AND (t.position, t.raw_author_name, t.is_corresponding)
+        IS DISTINCT FROM (EXCLUDED.position, EXCLUDED.raw_author_name, EXCLUDED.is_corresponding)
+    RETURNING t.id, t.work_id, t.author_id
+),
+gone AS (
+    DELETE FROM works_authorship t
+    WHERE t.work_id = ANY(%(work_ids)s::bigint[])
+        AND t.origin = %(origin)s AND t.status = %(status)s
+        AND (t.work_id, t.author_id) NOT IN (SELECT work_id, author_id FROM v)
+    RETURNING t.id, t.work_id, t.author_id
+)
+SELECT true, id, work_id, author_id FROM up
+UNION ALL
+SELECT NULL, id, work_id, author_id FROM gone
+UNION ALL
+SELECT false, t.id, t.work_id, t.author_id FROM works_authorship t
+WHERE t.work_id = ANY(%(work_ids)s::bigint[])
+    AND t.origin = %(origin)s AND t.status = %(status)s
+    AND t.id NOT IN (SELECT id FROM up) AND t.id NOT IN (SELECT id FROM gone)
+"""
+
+_AUTHORSHIP_INSTITUTIONS_SQL = """
+WITH v AS (
+    SELECT * FROM unnest(%(authorship_ids)s::bigint[], %(institution_ids)s::bigint[])
+        AS v(authorship_id, institution_id)
+),
+added AS (
+    INSERT INTO works_authorship_institutions (authorship_id, institution_id)
+    SELECT authorship_id, institution_id FROM v
+    ON CONFLICT (authorship_id, institution_id) DO NOTHING
+    RETURNING authorship_id
+),
+removed AS (
+    DELETE FROM works_authorship_institutions m
+    WHERE m.authorship_id = ANY(%(removed)s::bigint[])
+        OR (m.authorship_id = ANY(%(managed)s::bigint[])
+            AND (m.authorship_id, m.institution_id)
+            NOT IN (SELECT authorship_id, institution_id FROM v))
+    RETURNING authorship_id
+)
+SELECT authorship_id FROM added UNION SELECT authorship_id FROM removed
+"""
+
+# Link tables whose rows belong wholly to their owner (a work's topics, an
+# author's topics): the batch's set replaces the owner's set.
+_LINKS_SQL = """
+WITH v AS (
+    SELECT * FROM jsonb_to_recordset(%(rows)s::jsonb)
+        AS v(owner_id bigint, topic_id bigint, {value_types})
+),
+up AS (
+    INSERT INTO {table} AS t ({owner}, topic_id, {values})
+    SELECT owner_id, topic_id, {values} FROM v
+    ON CONFLICT ({owner}, topic_id) DO UPDATE SET {set_values}
+    WHERE ({t_values}) IS DISTINCT FROM ({excluded_values})
+    RETURNING t.{owner}
+),
+gone AS (
+    DELETE FROM {table} t
+    WHERE t.{owner} = ANY(%(owner_ids)s::bigint[])
+        AND (t.{owner}, t.topic_id) NOT IN (SELECT owner_id, topic_id FROM v)
+    RETURNING t.{owner}
+)
+SELECT {owner} FROM up UNION SELECT {owner} FROM gone
+"""
+
+
+def _links_sql(table: str, owner: str, values: dict[str, str]) -> str:
+    return _LINKS_SQL.format(
+        table=table,
+        owner=owner,
+        value_types=", ".join(f"{c} {t}" for c, t in values.items()),
+        values=", ".join(values),
+        set_values=", ".join(f"{c} = EXCLUDED.{c}" for c in values),
+        t_values=", ".join(f"t.{c}" for c in values),
+        excluded_values=", ".join(f"EXCLUDED.{c}" for c in values),
+    )
+
+
+_WORK_TOPICS_SQL = _links_sql(
+    "works_worktopic", "work_id", {"score": "float8", "is_primary": "boolean"}
+)
+_AUTHOR_TOPICS_SQL = _links_sql("works_authortopic", "author_id", {"count": "bigint"})
+
+
+def _upsert(
+    cursor: Any, table: _Table, rows: Sequence[dict[str, Any]], *, synthetic: bool
+) -> dict[str, tuple[int, Change]]:
+    """Write rows (unique by openalex_id); their ids and what happened, by OpenAlex id."""
+    if not rows:
+        return {}
+    # In key order, so that concurrent imports lock shared rows (an author on
+    # works in both) in the same order instead of deadlocking.
+    rows = sorted(rows, key=itemgetter("openalex_id"))
+    cursor.execute(
+        table.sql,
+        {
+            "rows": json.dumps(rows, ensure_ascii=False),
+            "keys": [row["openalex_id"] for row in rows],
+            "synthetic": synthetic,
+        },
+    )
+    out: dict[str, tuple[int, Change]] = {}
+    for row_id, openalex_id, inserted in cursor.fetchall():
+        change: Change = "unchanged" if inserted is None else "created" if inserted else "updated"
+        out[openalex_id] = (row_id, change)
+    return out
+
+
+def _holders(cursor: Any, *, table: str, column: str, values: Iterable[str]) -> dict[str, str]:
+    """Which existing row (its OpenAlex id, or "#pk" without one) holds each value."""
+    wanted = sorted(set(values))
+    if not wanted:
+        return {}
+    key = "lower(doi)" if column == "doi" else column
+    cursor.execute(
+        f"SELECT {key}, openalex_id, id FROM {table}"
+        f" WHERE {key} = ANY(%s::text[]) AND {column} <> ''",
+        [wanted],
+    )
+    return {value: openalex_id or f"#{pk}" for value, openalex_id, pk in cursor.fetchall()}
+
+
+def _keep_unique(
+    cursor: Any,
+    *,
+    table: str,
+    column: str,
+    what: str,
+    rows: Iterable[tuple[str, _Row]],
+    notes: list[tuple[str, str]],
+) -> None:
+    """Blank a unique secondary id (ORCID, ROR, DOI) that another record already holds.
+
+    OpenAlex has duplicate records sharing one ORCID or DOI: the row that had
+    it first keeps it, the other is imported without it and reported.
+    """
+    rows = [(location, row) for location, row in rows if getattr(row, column)]
+    holders = _holders(
+        cursor, table=table, column=column, values=(getattr(r, column) for _, r in rows)
+    )
+    for location, row in rows:
+        value = getattr(row, column)
+        holder = holders.setdefault(value, row.openalex_id)
+        if holder != row.openalex_id:
+            notes.append(
+                (
+                    location,
+                    f"{what} {value} of {row.openalex_id} already belongs to {holder}; "
+                    f"imported {row.openalex_id} without it",
+                )
+            )
+            setattr(row, column, "")
+
+
+def _first_copies(rows: Iterable[tuple[str, _Row]]) -> dict[str, tuple[str, _Row]]:
+    out: dict[str, tuple[str, _Row]] = {}
+    for location, row in rows:
+        if row.openalex_id not in out:
+            out[row.openalex_id] = (location, row)
+    return out
+
+
+def _source_row(source: SourceRow) -> dict[str, Any]:
+    return {
+        "openalex_id": source.openalex_id,
+        "display_name": source.display_name,
+        "type": source.type,
+        "issn_l": source.issn_l,
+        "host_organization_name": source.host_organization_name,
+    }
+
+
+def _institution_row(institution: InstitutionRow, *, embedded: bool) -> dict[str, Any]:
+    row: dict[str, Any] = {
+        "openalex_id": institution.openalex_id,
+        "ror": institution.ror,
+        "display_name": institution.display_name,
+        "country_code": institution.country_code,
+        "type": institution.type,
+    }
+    if not embedded:
+        row["email_domains"] = institution.email_domains
+    return row
+
+
+def _topic_row(topic: TopicRow, *, embedded: bool) -> dict[str, Any]:
+    row: dict[str, Any] = {
+        "openalex_id": topic.openalex_id,
+        "display_name": topic.display_name,
+        "subfield": topic.subfield,
+        "field": topic.field,
+        "domain": topic.domain,
+    }
+    if not embedded:
+        row["description"] = topic.description
+        row["keywords"] = topic.keywords
+    return row
+
+
+def _ids(result: dict[str, tuple[int, Change]]) -> dict[str, int]:
+    return {openalex_id: row_id for openalex_id, (row_id, _) in result.items()}
+
+
+def _changed(result: dict[str, tuple[int, Change]]) -> set[int]:
+    return {row_id for row_id, change in result.values() if change != "unchanged"}
+
+
+def _write_embedded_institutions(
+    cursor: Any,
+    rows: Iterable[tuple[str, InstitutionRow]],
+    *,
+    synthetic: bool,
+    notes: list[tuple[str, str]],
+) -> dict[str, int]:
+    unique = _first_copies(rows)
+    _keep_unique(
+        cursor,
+        table="works_institution",
+        column="ror",
+        what="ROR id",
+        rows=unique.values(),
+        notes=notes,
+    )
+    rows_out = [_institution_row(i, embedded=True) for _, i in unique.values()]
+    return _ids(_upsert(cursor, INSTITUTION_EMBEDDED, rows_out, synthetic=synthetic))
+
+
+def _write_embedded_topics(
+    cursor: Any, topics: Iterable[tuple[str, TopicRow]], *, synthetic: bool
+) -> dict[str, int]:
+    rows = [_topic_row(t, embedded=True) for _, t in _first_copies(topics).values()]
+    return _ids(_upsert(cursor, TOPIC_EMBEDDED, rows, synthetic=synthetic))
+
+
+def _sync_topic_links(
+    cursor: Any, sql: str, owner_ids: list[int], rows: list[dict[str, Any]]
+) -> set[int]:
+    """Replace the owners' topic links; the owners whose links changed."""
+    if not owner_ids:
+        return set()
+    cursor.execute(sql, {"rows": json.dumps(rows), "owner_ids": owner_ids})
+    return {owner_id for (owner_id,) in cursor.fetchall()}
+
+
+def write_works(
+    cursor: Any, items: list[tuple[str, WorkRow]], *, synthetic: bool, origin: str
+) -> BatchResult:
+    """Write works (unique by OpenAlex id) with everything they bring along."""
+    result = BatchResult()
+    notes = result.notes
+    _keep_unique(cursor, table="works_work", column="doi", what="DOI", rows=items, notes=notes)
+    _keep_unique(
+        cursor, table="works_work", column="arxiv_id", what="arXiv id", rows=items, notes=notes
+    )
+
+    sources = _first_copies((loc, w.source) for loc, w in items if w.source)
+    source_ids = _ids(
+        _upsert(
+            cursor,
+            SOURCE_EMBEDDED,
+            [_source_row(s) for _, s in sources.values()],
+            synthetic=synthetic,
+        )
+    )
+    institution_ids = _write_embedded_institutions(
+        cursor,
+        (
+            (loc, i)
+            for loc, w in items
+            for i in [*(i for a in w.authorships for i in a.institutions), *w.unlinked_institutions]
+        ),
+        synthetic=synthetic,
+        notes=notes,
+    )
+    topic_ids = _write_embedded_topics(
+        cursor, ((loc, t.topic) for loc, w in items for t in w.topics), synthetic=synthetic
+    )
+    authors = _first_copies((loc, a.author) for loc, w in items for a in w.authorships)
+    _keep_unique(
+        cursor,
+        table="works_author",
+        column="orcid",
+        what="ORCID",
+        rows=authors.values(),
+        notes=notes,
+    )
+    author_result = _upsert(
+        cursor,
+        AUTHOR_EMBEDDED,
+        [
+            {"openalex_id": a.openalex_id, "display_name": a.display_name, "orcid": a.orcid}
+            for _, a in authors.values()
+        ],
+        synthetic=synthetic,
+    )
+    author_ids = _ids(author_result)
+    result.changed_author_ids |= _changed(author_result)
+
+    work_result = _upsert(
+        cursor,
+        WORK,
+        [
+            {
+                "openalex_id": w.openalex_id,
+                "doi": w.doi,
+                "arxiv_id": w.arxiv_id,
+                "title": w.title,
+                "abstract": w.abstract,
+                "type": w.type,
+                "publication_year": w.publication_year,
+                "publication_date": w.publication_date,
+                "source_id": source_ids[w.source.openalex_id] if w.source else None,
+                "language": w.language,
+                "cited_by_count": w.cited_by_count,
+            }
+            for _, w in items
+        ],
+        synthetic=synthetic,
+    )
+    work_ids = _ids(work_result)
+    batch_work_ids = [work_ids[w.openalex_id] for _, w in items]
+
+    touched_works = _sync_topic_links(
+        cursor,
+        _WORK_TOPICS_SQL,
+        batch_work_ids,
+        [
+            {
+                "owner_id": work_ids[w.openalex_id],
+                "topic_id": topic_ids[t.topic.openalex_id],
+                "score": t.score,
+                "is_primary": t.is_primary,
+            }
+            for _, w in items
+            for t in w.topics
+        ],
+    )
+
+    authorship_rows = [
+        {
+            "work_id": work_ids[w.openalex_id],
+            "author_id": author_ids[a.author.openalex_id],
+            "position": a.position,
+            "raw_author_name": a.raw_author_name,
+            "is_corresponding": a.is_corresponding,
+        }
+        for _, w in items
+        for a in w.authorships
+    ]
+    authorship_rows.sort(key=itemgetter("work_id", "author_id"))
+    cursor.execute(
+        _AUTHORSHIPS_SQL,
+        {
+            "rows": json.dumps(authorship_rows, ensure_ascii=False),
+            "work_ids": batch_work_ids,
+            "origin": origin,
+            "status": _MANAGED_STATUS,
+        },
+    )
+    managed: dict[tuple[int, int], int] = {}  # (work_id, author_id) -> authorship id
+    owners: dict[int, tuple[int, int]] = {}  # authorship id -> (work_id, author_id)
+    removed: list[int] = []
+    # changed is true for a written authorship, false for an unchanged one and
+    # null for one the record no longer lists.
+    for changed, authorship_id, work_id, author_id in cursor.fetchall():
+        owners[authorship_id] = (work_id, author_id)
+        if changed is not False:
+            touched_works.add(work_id)
+            result.changed_author_ids.add(author_id)
+        if changed is None:
+            removed.append(authorship_id)
+        else:
+            managed[(work_id, author_id)] = authorship_id
+
+    links = [
+        (managed[key], institution_ids[i.openalex_id])
+        for _, w in items
+        for a in w.authorships
+        if (key := (work_ids[w.openalex_id], author_ids[a.author.openalex_id])) in managed
+        for i in a.institutions
+    ]
+    # The foreign keys are deferred, so removing the links of a removed
+    # authorship after the authorship itself is fine within the transaction.
+    if managed or removed:
+        cursor.execute(
+            _AUTHORSHIP_INSTITUTIONS_SQL,
+            {
+                "authorship_ids": [authorship_id for authorship_id, _ in links],
+                "institution_ids": [institution_id for _, institution_id in links],
+                "managed": list(managed.values()),
+                "removed": removed,
+            },
+        )
+        for (authorship_id,) in cursor.fetchall():
+            work_id, author_id = owners[authorship_id]
+            touched_works.add(work_id)
+            result.changed_author_ids.add(author_id)
+
+    for _, work in items:
+        work_id, change = work_result[work.openalex_id]
+        result.changes[work.openalex_id] = (
+            "updated" if change == "unchanged" and work_id in touched_works else change
+        )
+    return result
+
+
+def write_authors(
+    cursor: Any, items: list[tuple[str, AuthorRow]], *, synthetic: bool
+) -> BatchResult:
+    """Write author entities with their last known institution and topic counts."""
+    result = BatchResult()
+    institution_ids = _write_embedded_institutions(
+        cursor,
+        ((loc, a.last_known_institution) for loc, a in items if a.last_known_institution),
+        synthetic=synthetic,
+        notes=result.notes,
+    )
+    topic_ids = _write_embedded_topics(
+        cursor, ((loc, t.topic) for loc, a in items for t in a.topics), synthetic=synthetic
+    )
+    _keep_unique(
+        cursor, table="works_author", column="orcid", what="ORCID", rows=items, notes=result.notes
+    )
+    author_result = _upsert(
+        cursor,
+        AUTHOR,
+        [
+            {
+                "openalex_id": a.openalex_id,
+                "display_name": a.display_name,
+                "orcid": a.orcid,
+                "name_variants": a.name_variants,
+                "works_count": a.works_count,
+                "cited_by_count": a.cited_by_count,
+                "last_known_institution_id": (
+                    institution_ids[a.last_known_institution.openalex_id]
+                    if a.last_known_institution
+                    else None
+                ),
+            }
+            for _, a in items
+        ],
+        synthetic=synthetic,
+    )
+    author_ids = _ids(author_result)
+    touched = _sync_topic_links(
+        cursor,
+        _AUTHOR_TOPICS_SQL,
+        list(author_ids.values()),
+        [
+            {
+                "owner_id": author_ids[a.openalex_id],
+                "topic_id": topic_ids[t.topic.openalex_id],
+                "count": t.count,
+            }
+            for _, a in items
+            for t in a.topics
+        ],
+    )
+    for _, author in items:
+        author_id, change = author_result[author.openalex_id]
+        if change == "unchanged" and author_id in touched:
+            change = "updated"
+        result.changes[author.openalex_id] = change
+        if change != "unchanged":
+            result.changed_author_ids.add(author_id)
+    return result
+
+
+def write_institutions(
+    cursor: Any, items: list[tuple[str, InstitutionRow]], *, synthetic: bool
+) -> BatchResult:
+    result = BatchResult()
+    _keep_unique(
+        cursor,
+        table="works_institution",
+        column="ror",
+        what="ROR id",
+        rows=items,
+        notes=result.notes,
+    )
+    written = _upsert(
+        cursor,
+        INSTITUTION,
+        [_institution_row(i, embedded=False) for _, i in items],
+        synthetic=synthetic,
+    )
+    result.changes = {key: change for key, (_, change) in written.items()}
+    return result
+
+
+def write_topics(cursor: Any, items: list[tuple[str, TopicRow]], *, synthetic: bool) -> BatchResult:
+    written = _upsert(
+        cursor, TOPIC, [_topic_row(t, embedded=False) for _, t in items], synthetic=synthetic
+    )
+    return BatchResult(changes={key: change for key, (_, change) in written.items()})
+
+
+def write_sources(
+    cursor: Any, items: list[tuple[str, SourceRow]], *, synthetic: bool
+) -> BatchResult:
+    written = _upsert(cursor, SOURCE, [_source_row(s) for _, s in items], synthetic=synthetic)
+    return BatchResult(changes={key: change for key, (_, change) in written.items()})
