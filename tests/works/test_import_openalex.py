@@ -878,3 +878,25 @@ def test_institutions_of_a_duplicate_listing_are_imported_but_not_linked(tmp_pat
 
     second = Institution.objects.get(openalex_id="I900000005")
     assert not second.authorships.exists()
+
+
+def test_import_announces_the_changed_authors_once_committed(django_capture_on_commit_callbacks):
+    from works.signals import authors_changed
+
+    received: list[list[int]] = []
+
+    def listener(sender, author_ids, **kwargs):
+        received.append(author_ids)
+
+    authors_changed.connect(listener)
+    try:
+        path = FIXTURES / "works-page.json"
+        with django_capture_on_commit_callbacks(execute=True):
+            stats = import_paths([path])
+        assert received == [sorted(stats.changed_author_ids)]
+        with django_capture_on_commit_callbacks(execute=True):
+            import_paths([path])  # unchanged: nobody to tell
+    finally:
+        authors_changed.disconnect(listener)
+    assert received == [sorted(stats.changed_author_ids)]
+    assert Author.objects.filter(pk__in=received[0]).count() == len(received[0]) > 0

@@ -43,6 +43,7 @@ from works.importers.openalex_records import (
     parse_entity,
 )
 from works.models import Authorship
+from works.signals import authors_changed
 
 MAX_LINE_BYTES = 64 * 1024 * 1024
 MAX_DOCUMENT_BYTES = 512 * 1024 * 1024
@@ -462,7 +463,9 @@ def import_paths(
                 total.merge(job.run(_Reader(path).items()))
             except ImportAborted as error:
                 error.committed = total
+                _announce(total)
                 raise
+    _announce(total)
     return total
 
 
@@ -484,4 +487,14 @@ def import_entities(
         bar=None,
         statistics=_PlannerStatistics(),
     )
-    return job.run(items)
+    stats = job.run(items)
+    _announce(stats)
+    return stats
+
+
+def _announce(stats: ImportStats) -> None:
+    """Tell listeners (graph slices) which authors changed, once the writes are committed."""
+    if not stats.changed_author_ids:
+        return
+    author_ids = sorted(stats.changed_author_ids)
+    transaction.on_commit(lambda: authors_changed.send(sender=ImportStats, author_ids=author_ids))
