@@ -24,7 +24,8 @@ from pathlib import Path
 from urllib.parse import quote
 
 BASE_DIR = Path(__file__).resolve().parent.parent
-PG_DIR = BASE_DIR / ".data" / "pg"
+DATA_DIR = Path(os.environ.get("BZPEER_DATA_DIR", BASE_DIR / ".data"))
+PG_DIR = DATA_DIR / "pg"
 PYTHON = sys.executable
 
 
@@ -80,7 +81,7 @@ def redis_for_tests() -> Iterator[str]:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    data_dir = BASE_DIR / ".data" / "valkey"
+    data_dir = DATA_DIR / "valkey"
     data_dir.mkdir(parents=True, exist_ok=True)
     server = subprocess.Popen(
         [
@@ -132,8 +133,11 @@ def run(port: int, env: dict[str, str]) -> int:
         children.append(
             subprocess.Popen([*celery, "worker", "--loglevel=INFO"], cwd=BASE_DIR, env=env)
         )
+        schedule = str(DATA_DIR / "celerybeat-schedule")
         children.append(
-            subprocess.Popen([*celery, "beat", "--loglevel=INFO"], cwd=BASE_DIR, env=env)
+            subprocess.Popen(
+                [*celery, "beat", "--loglevel=INFO", "--schedule", schedule], cwd=BASE_DIR, env=env
+            )
         )
         log("Celery worker and beat started on " + env["REDIS_URL"])
     else:
@@ -158,7 +162,16 @@ def run(port: int, env: dict[str, str]) -> int:
                 child.kill()
 
 
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
+
+
 def main(argv: list[str] | None = None) -> int:
+    # Ctrl-C and `kill` both end in the same clean shutdown (children stopped,
+    # embedded PostgreSQL stopped), even when started from a shell that
+    # ignores SIGINT for background jobs.
+    signal.signal(signal.SIGINT, _interrupt)
+    signal.signal(signal.SIGTERM, _interrupt)
     parser = argparse.ArgumentParser(prog="python -m bzpeer.dev")
     sub = parser.add_subparsers(dest="command", required=True)
     run_parser = sub.add_parser("run", help="migrate, load the demo data and serve")
