@@ -1,0 +1,65 @@
+"""Accounts (django-allauth) in the site's own layout, with mail through Django's backend."""
+
+import re
+
+import pytest
+from allauth.account.models import EmailAddress
+from django.contrib.auth import get_user_model
+from django.urls import reverse
+
+pytestmark = pytest.mark.django_db
+
+PASSWORD = "a-long-test-password-1"
+
+
+@pytest.fixture
+def user():
+    user = get_user_model().objects.create_user("ada", "ada@example.org", PASSWORD)
+    EmailAddress.objects.create(user=user, email=user.email, verified=True, primary=True)
+    return user
+
+
+@pytest.mark.parametrize("name", ["account_login", "account_signup", "account_reset_password"])
+def test_account_pages_use_the_site_layout(client, name):
+    html = client.get(reverse(name)).content.decode()
+    assert 'class="brand"' in html and "BZPEER" in html
+    assert '<main id="main" class="wrap auth-main">' in html
+
+
+def test_sign_up_sends_a_verification_email_and_holds_log_in_until_verified(client, mailoutbox):
+    response = client.post(
+        reverse("account_signup"),
+        {"email": "new@example.org", "password1": PASSWORD, "password2": PASSWORD},
+    )
+    assert response.status_code == 302
+    assert len(mailoutbox) == 1 and mailoutbox[0].to == ["new@example.org"]
+    assert re.search(r"/accounts/confirm-email/\S+/", mailoutbox[0].body)
+    assert "_auth_user_id" not in client.session
+
+
+def test_password_reset_mails_a_link_that_sets_a_new_password(client, user, mailoutbox):
+    client.post(reverse("account_reset_password"), {"email": user.email})
+    assert len(mailoutbox) == 1
+    link = re.search(r"https?://[^/\s]+(/accounts/password/reset/key/\S+/)", mailoutbox[0].body)
+    form = client.get(link.group(1), follow=True)
+    assert form.status_code == 200
+    done = client.post(
+        form.redirect_chain[-1][0] if form.redirect_chain else link.group(1),
+        {"password1": "another-long-password-2", "password2": "another-long-password-2"},
+    )
+    assert done.status_code == 302
+    user.refresh_from_db()
+    assert user.check_password("another-long-password-2")
+
+
+def test_log_out_is_a_post_and_ends_the_session(client, user):
+    client.force_login(user)
+    response = client.post(reverse("account_logout"))
+    assert response.status_code == 302
+    assert "_auth_user_id" not in client.session
+
+
+def test_wrong_password_is_refused_with_a_message(client, user):
+    response = client.post(reverse("account_login"), {"login": user.email, "password": "nope"})
+    assert response.status_code == 200
+    assert "not correct" in response.content.decode()
