@@ -129,6 +129,19 @@ def run(port: int, env: dict[str, str]) -> int:
     manage("load_demo", env=env)
     children: list[subprocess.Popen[bytes]] = []
     if env.get("REDIS_URL"):
+        manage("build_graph_slices", "--missing", "--queue", env=env)
+    else:
+        # Without workers, missing slices are computed beside the server rather
+        # than before it (thousands take a minute or two); a page whose slice
+        # is not built yet gets it built on request meanwhile.
+        children.append(
+            subprocess.Popen(
+                [PYTHON, "manage.py", "build_graph_slices", "--missing", "--verbosity", "0"],
+                cwd=BASE_DIR,
+                env=env,
+            )
+        )
+    if env.get("REDIS_URL"):
         celery = [PYTHON, "-m", "celery", "-A", "bzpeer"]
         children.append(
             subprocess.Popen([*celery, "worker", "--loglevel=INFO"], cwd=BASE_DIR, env=env)

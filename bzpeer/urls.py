@@ -10,4 +10,5 @@ urlpatterns = [
     path("accounts/", include("allauth.urls")),
     path("", include("works.urls")),
     path("", include("profiles.urls")),
+    path("", include("graph.urls")),
 ]

@@ -1,0 +1,556 @@
+"""From stored slice data to what the SVG template draws: pure arithmetic, no networkx.
+
+A slice is laid out once, in a unit circle (graph.services.slice_layout).
+Here it is stretched onto a frame, one per screen shape: a wide one for
+desktops and a tall one, with larger type, for phones (CSS shows one of the
+two). Labels are placed greedily by rank and dropped when they would collide
+with a label or a node already placed, so the drawing never turns into a
+smudge; every node keeps its full name in a tooltip and in the list under the
+picture.
+"""
+
+import math
+from dataclasses import dataclass, field
+from functools import lru_cache
+from typing import Any
+from urllib.parse import urlencode
+
+from django.urls import reverse
+from django.utils.html import format_html, format_html_join
+from django.utils.safestring import SafeString
+
+NODE_TYPES = ("person", "work", "topic", "institution")
+TYPE_LABELS = {
+    "person": ("person", "people"),
+    "work": ("paper", "papers"),
+    "topic": ("topic", "topics"),
+    "institution": ("institution", "institutions"),
+}
+TYPE_TITLES = {"person": "Person", "work": "Paper", "topic": "Topic", "institution": "Institution"}
+# Labels drawn first win their place: the centre, the people, then the rest.
+_LABEL_ORDER = {"person": 0, "topic": 1, "institution": 2, "work": 3}
+# Ties between two co-authors drawn per person (their strongest): a group that
+# all wrote together would otherwise fill the ring with a clique.
+PEER_TIES_DRAWN = 3
+# Average advance of a character, as a share of the font size (system-ui).
+_CHAR_WIDTH = 0.58
+_BOLD_CHAR_WIDTH = 0.64
+
+
+@dataclass(frozen=True)
+class Frame:
+    name: str
+    width: int
+    height: int
+    rx: float
+    ry: float
+    font: float
+    node_scale: float
+    # The longest label per type, in characters; 0: never labelled.
+    label_chars: dict[str, int]
+    # How many nodes of each type may get a label (by rank).
+    label_budget: dict[str, int]
+
+
+SLICE_FRAMES = (
+    Frame(
+        name="wide",
+        width=1000,
+        height=640,
+        rx=330,
+        ry=250,
+        font=14,
+        node_scale=1.0,
+        label_chars={"person": 24, "work": 30, "topic": 26, "institution": 26},
+        label_budget={"person": 12, "work": 6, "topic": 8, "institution": 6},
+    ),
+    Frame(
+        name="narrow",
+        width=600,
+        height=760,
+        rx=232,
+        ry=300,
+        font=24,
+        node_scale=1.45,
+        label_chars={"person": 15, "work": 0, "topic": 14, "institution": 14},
+        label_budget={"person": 8, "work": 0, "topic": 3, "institution": 2},
+    ),
+)
+EXPLORER_FRAMES = (
+    Frame(
+        name="wide",
+        width=1000,
+        height=720,
+        rx=340,
+        ry=300,
+        font=17,
+        node_scale=1.15,
+        label_chars={"person": 22, "work": 26, "topic": 24, "institution": 24},
+        label_budget={"person": 24, "work": 8, "topic": 16, "institution": 12},
+    ),
+    Frame(
+        name="narrow",
+        width=640,
+        height=820,
+        rx=245,
+        ry=320,
+        font=21,
+        node_scale=1.3,
+        label_chars={"person": 14, "work": 0, "topic": 14, "institution": 14},
+        label_budget={"person": 10, "work": 0, "topic": 4, "institution": 3},
+    ),
+)
+
+
+@dataclass
+class SceneNode:
+    id: str
+    type: str
+    label: str
+    href: str
+    title: str
+    x: float
+    y: float
+    size: float
+    shape: str
+    points: str = ""
+    is_centre: bool = False
+    # Top-left corner and side of a square (papers).
+    left: float = 0.0
+    top: float = 0.0
+    side: float = 0.0
+    text: str = ""
+    text_x: float = 0.0
+    text_y: float = 0.0
+    font: float = 0.0
+    anchor: str = "middle"
+    # In the explorer a person's node re-centres the graph on them (htmx).
+    recentre: bool = False
+
+
+@dataclass
+class SceneEdge:
+    source: str
+    target: str
+    kind: str
+    x1: float
+    y1: float
+    x2: float
+    y2: float
+    width: float
+    title: str = ""
+    href: str = ""
+    key: str = ""
+    selected: bool = False
+    # A tie between two co-authors, not with the centre: drawn quieter.
+    peer: bool = False
+
+
+@dataclass
+class Scene:
+    frame: Frame
+    nodes: list[SceneNode] = field(default_factory=list)
+    edges: list[SceneEdge] = field(default_factory=list)
+    rings: list[tuple[float, float]] = field(default_factory=list)
+
+    @property
+    def view_box(self) -> str:
+        return f"0 0 {self.frame.width} {self.frame.height}"
+
+    @property
+    def cx(self) -> float:
+        return self.frame.width / 2
+
+    @property
+    def cy(self) -> float:
+        return self.frame.height / 2
+
+    @property
+    def edges_svg(self) -> SafeString:
+        """The edges' markup, made here rather than in the template.
+
+        A drawing has hundreds of edges and Django's template engine spends
+        a fraction of a millisecond on each; joined here they cost nothing.
+        Every value goes through format_html's escaping.
+        """
+        return format_html_join("", "{}", ((_edge_svg(e),) for e in self.edges))
+
+
+@dataclass(frozen=True)
+class Filters:
+    """What the explorer shows: node types, a year range for papers, a selected tie."""
+
+    types: frozenset[str] = frozenset(NODE_TYPES)
+    year_from: int | None = None
+    year_to: int | None = None
+    edge: str = ""
+
+    def query(self, *, edge: str = "") -> str:
+        """The query string that keeps these filters (and selects `edge`)."""
+        pairs: list[tuple[str, str | int]] = []
+        if self.types != frozenset(NODE_TYPES):
+            pairs.append(("filtered", 1))
+            pairs += [("show", t) for t in NODE_TYPES if t in self.types]
+        if self.year_from is not None:
+            pairs.append(("year_from", self.year_from))
+        if self.year_to is not None:
+            pairs.append(("year_to", self.year_to))
+        if edge:
+            pairs.append(("edge", edge))
+        return f"?{urlencode(pairs)}" if pairs else ""
+
+    def keeps(self, node: dict[str, Any]) -> bool:
+        if node.get("centre"):
+            return True
+        if node["type"] not in self.types:
+            return False
+        if node["type"] == "work":
+            year = node.get("year")
+            if self.year_from is not None and (year is None or year < self.year_from):
+                return False
+            if self.year_to is not None and (year is None or year > self.year_to):
+                return False
+        return True
+
+
+def _edge_svg(e: SceneEdge) -> SafeString:
+    kind = f"gedge gedge--{e.kind}" + (" gedge--peer" if e.peer else "")
+    ends = format_html('x1="{}" y1="{}" x2="{}" y2="{}"', e.x1, e.y1, e.x2, e.y2)
+    if e.href:
+        return format_html(
+            '<a class="gedge-link{}" href="{}" hx-get="{}" data-edge="{}"><title>{}</title>'
+            '<line class="gedge-hit" {}/><line class="{}" {} stroke-width="{}"/></a>',
+            " is-selected" if e.selected else "",
+            e.href,
+            e.href,
+            e.key,
+            e.title,
+            ends,
+            kind,
+            ends,
+            e.width,
+        )
+    if e.title:
+        return format_html(
+            '<line class="{}" {} stroke-width="{}"><title>{}</title></line>',
+            kind,
+            ends,
+            e.width,
+            e.title,
+        )
+    return format_html('<line class="{}" {} stroke-width="{}"/>', kind, ends, e.width)
+
+
+@lru_cache(maxsize=1)
+def _explorer_pattern() -> str:
+    # reverse() once: an explorer page links to its hundreds of ties and people.
+    return reverse("graph:explorer", args=[987654321]).replace("987654321", "{}")
+
+
+def _explorer_url(person: str, query: str) -> str:
+    """The explorer centred on `person` ("a:12"), with a query string."""
+    return _explorer_pattern().format(int(person.split(":")[1])) + query
+
+
+def edge_key(source: str, target: str) -> str:
+    return f"{source}-{target}"
+
+
+def truncate(text: str, limit: int) -> str:
+    if len(text) <= limit:
+        return text
+    return text[: max(limit - 1, 1)].rstrip(" ,.;:-") + "…"
+
+
+def count_phrase(counts: dict[str, int]) -> str:
+    """'12 papers, 12 people, 8 topics, 6 institutions' (in the seed's order)."""
+    parts = []
+    for kind in ("work", "person", "topic", "institution"):
+        n = counts.get(kind, 0)
+        singular, plural = TYPE_LABELS[kind]
+        parts.append(f"{n} {singular if n == 1 else plural}")
+    return ", ".join(parts)
+
+
+def _tooltip(node: dict[str, Any], edges_by_node: dict[str, dict[str, Any]]) -> str:
+    kind = node["type"]
+    if node.get("centre"):
+        return f"{node['label']} (this researcher)"
+    if kind == "work":
+        year = f" ({node['year']})" if node.get("year") else ""
+        return f"Paper{year}: {node['label']}"
+    if kind == "person":
+        tie = edges_by_node.get(node["id"])
+        if tie:
+            shared = tie.get("shared", 0)
+            return f"{node['label']}: {shared} shared work{'' if shared == 1 else 's'}"
+        return node["label"]
+    return f"{TYPE_TITLES[kind]}: {node['label']}"
+
+
+def _shape(kind: str, x: float, y: float, size: float) -> tuple[str, str]:
+    if kind == "person":
+        return "circle", ""
+    if kind == "work":
+        return "rect", ""
+    if kind == "topic":
+        pts = [(x, y - size), (x + size, y), (x, y + size), (x - size, y)]
+    else:
+        pts = [
+            (x + size * math.cos(math.pi / 3 * k), y + size * math.sin(math.pi / 3 * k))
+            for k in range(6)
+        ]
+    return "polygon", " ".join(f"{px:.1f},{py:.1f}" for px, py in pts)
+
+
+def _box(x: float, y: float, width: float, height: float, anchor: str) -> tuple[float, ...]:
+    """A label's box from its text position (baseline) and anchor."""
+    left = {"start": x, "middle": x - width / 2, "end": x - width}[anchor]
+    return (left, y - height * 0.8, left + width, y + height * 0.25)
+
+
+def _overlaps(a: tuple[float, ...], b: tuple[float, ...], pad: float = 2.0) -> bool:
+    return not (
+        a[2] + pad <= b[0] or b[2] + pad <= a[0] or a[3] + pad <= b[1] or b[3] + pad <= a[1]
+    )
+
+
+def _place_labels(scene: Scene, ranks: dict[str, int]) -> None:
+    frame = scene.frame
+    node_boxes = {
+        n.id: (n.x - n.size, n.y - n.size, n.x + n.size, n.y + n.size) for n in scene.nodes
+    }
+    placed: list[tuple[float, ...]] = []
+    order = sorted(
+        scene.nodes,
+        key=lambda n: (not n.is_centre, _LABEL_ORDER[n.type], ranks.get(n.id, 0), n.id),
+    )
+    for node in order:
+        limit = frame.label_chars[node.type]
+        if not node.is_centre and (
+            not limit or ranks.get(node.id, 0) > frame.label_budget[node.type]
+        ):
+            continue
+        font = frame.font * (1.1 if node.is_centre else 1.0)
+        text = truncate(node.label, max(limit, 24) if node.is_centre else limit)
+        width = len(text) * font * (_BOLD_CHAR_WIDTH if node.is_centre else _CHAR_WIDTH)
+        gap = node.size + font * 0.35
+        dx, dy = node.x - scene.cx, node.y - scene.cy
+        angle = math.atan2(dy / frame.ry, dx / frame.rx) if (dx or dy) else math.pi / 2
+        side = "start" if math.cos(angle) >= 0 else "end"
+        other = "end" if side == "start" else "start"
+        sign = 1 if side == "start" else -1
+        below = (node.x, node.y + gap + font * 0.8, "middle")
+        above = (node.x, node.y - gap, "middle")
+        beside = (node.x + sign * gap, node.y + font * 0.35, side)
+        across = (node.x - sign * gap, node.y + font * 0.35, other)
+        if node.is_centre:
+            candidates = [below, above]
+        elif abs(math.cos(angle)) > 0.4:
+            candidates = [beside, below if math.sin(angle) >= 0 else above, across]
+        else:
+            candidates = [below if math.sin(angle) >= 0 else above, beside, across]
+        if node.is_centre:
+            # The centre is always named, over whatever is beneath.
+            candidates = [*candidates, candidates[0]]
+        for attempt, (tx, ty, anchor) in enumerate(candidates):
+            box = _box(tx, ty, width, font * 1.2, anchor)
+            if node.is_centre and attempt == len(candidates) - 1:
+                node.text, node.anchor, node.font = text, anchor, round(font, 1)
+                node.text_x, node.text_y = round(tx, 1), round(ty, 1)
+                placed.append(box)
+                break
+            if box[0] < 2 or box[1] < 2 or box[2] > frame.width - 2 or box[3] > frame.height - 2:
+                continue
+            if any(_overlaps(box, other_box) for other_box in placed):
+                continue
+            if any(_overlaps(box, nb, pad=0) for nid, nb in node_boxes.items() if nid != node.id):
+                continue
+            node.text, node.anchor, node.font = text, anchor, round(font, 1)
+            node.text_x, node.text_y = round(tx, 1), round(ty, 1)
+            placed.append(box)
+            break
+
+
+def _strongest_peer_ties(data: dict[str, Any], visible: set[str], *, keep: str) -> set[str]:
+    """Keys of the ties between co-authors worth drawing: each person's strongest few."""
+    centre = data.get("centre", "")
+    peers = sorted(
+        (
+            e
+            for e in data.get("edges", [])
+            if e["kind"] == "coauthor"
+            and centre not in (e["source"], e["target"])
+            and e["source"] in visible
+            and e["target"] in visible
+        ),
+        key=lambda e: (-e["weight"], edge_key(e["source"], e["target"])),
+    )
+    drawn: dict[str, int] = {}
+    chosen = {keep} if keep else set()
+    for e in peers:
+        ends = (e["source"], e["target"])
+        if any(drawn.get(person, 0) < PEER_TIES_DRAWN for person in ends):
+            chosen.add(edge_key(*ends))
+            for person in ends:
+                drawn[person] = drawn.get(person, 0) + 1
+    return chosen
+
+
+def build_scene(
+    data: dict[str, Any],
+    frame: Frame,
+    *,
+    filters: Filters | None = None,
+    explorer: bool = False,
+) -> Scene:
+    """Where everything goes on one frame, after the explorer's filters."""
+    filters = filters or Filters()
+    scene = Scene(frame=frame)
+    nodes = [n for n in data.get("nodes", []) if filters.keeps(n)]
+    visible = {n["id"] for n in nodes}
+    centre = data.get("centre", "")
+    centre_ties = {
+        (e["target"] if e["source"] == centre else e["source"]): e
+        for e in data.get("edges", [])
+        if e["kind"] == "coauthor" and centre in (e["source"], e["target"])
+    }
+    max_score = {kind: 0.0 for kind in NODE_TYPES}
+    for n in nodes:
+        if not n.get("centre"):
+            max_score[n["type"]] = max(max_score[n["type"]], n["score"])
+
+    base = {"person": 7.0, "work": 6.0, "topic": 8.0, "institution": 8.0}
+    grow = {"person": 5.0, "work": 3.0, "topic": 3.0, "institution": 3.0}
+    for n in nodes:
+        x = round(scene.cx + n["x"] * frame.rx, 1)
+        y = round(scene.cy + n["y"] * frame.ry, 1)
+        kind = n["type"]
+        if n.get("centre"):
+            size = 20.0
+        else:
+            top = max_score[kind] or 1.0
+            size = base[kind] + grow[kind] * math.sqrt(max(n["score"], 0.0) / top)
+        size = round(size * frame.node_scale, 1)
+        shape, points = _shape(kind, x, y, size)
+        recentre = explorer and kind == "person" and not n.get("centre")
+        href = n["url"]
+        if recentre:
+            href = _explorer_url(n["id"], filters.query())
+        scene.nodes.append(
+            SceneNode(
+                id=n["id"],
+                type=kind,
+                label=n["label"],
+                href=href,
+                title=_tooltip(n, centre_ties),
+                x=x,
+                y=y,
+                size=size,
+                shape=shape,
+                points=points,
+                is_centre=bool(n.get("centre")),
+                left=round(x - size, 1),
+                top=round(y - size, 1),
+                side=round(2 * size, 1),
+                recentre=recentre,
+            )
+        )
+    # Paint order: the big and important on top.
+    paint = {"work": 0, "topic": 1, "institution": 2, "person": 3}
+    scene.nodes.sort(key=lambda s: (s.is_centre, paint[s.type]))
+
+    where = {s.id: s for s in scene.nodes}
+    labels = {n["id"]: n["label"] for n in nodes}
+    coauthor_weights = [e["weight"] for e in data.get("edges", []) if e["kind"] == "coauthor"]
+    heaviest = max(coauthor_weights, default=1.0) or 1.0
+    drawn_peers = _strongest_peer_ties(data, visible, keep=filters.edge)
+    for e in data.get("edges", []):
+        if e["source"] not in visible or e["target"] not in visible:
+            continue
+        is_peer = e["kind"] == "coauthor" and centre not in (e["source"], e["target"])
+        if is_peer and edge_key(e["source"], e["target"]) not in drawn_peers:
+            continue
+        a, b = where[e["source"]], where[e["target"]]
+        edge = SceneEdge(
+            source=e["source"],
+            target=e["target"],
+            kind=e["kind"],
+            x1=a.x,
+            y1=a.y,
+            x2=b.x,
+            y2=b.y,
+            width=1.0,
+        )
+        if e["kind"] == "coauthor":
+            edge.width = round(1.2 + 3.3 * min(e["weight"] / heaviest, 1.0), 2)
+            shared = e.get("shared", 0)
+            edge.title = (
+                f"{labels[e['source']]} and {labels[e['target']]}: "
+                f"{shared} shared work{'' if shared == 1 else 's'}"
+            )
+            edge.key = edge_key(e["source"], e["target"])
+            edge.peer = is_peer
+            if edge.peer:
+                edge.width = round(edge.width * 0.7, 2)
+            edge.selected = edge.key == filters.edge
+            if explorer:
+                edge.href = _explorer_url(centre, filters.query(edge=edge.key))
+        scene.edges.append(edge)
+    kind_paint = {"about": 0, "affiliated": 1, "authored": 2, "coauthor": 3}
+    scene.edges.sort(key=lambda e: (kind_paint[e.kind], e.selected))
+
+    scene.rings = [(round(frame.rx * r, 1), round(frame.ry * r, 1)) for r in (0.4, 0.72, 1.0)]
+    ranks = {n["id"]: n.get("rank", 0) for n in nodes}
+    _place_labels(scene, ranks)
+    return scene
+
+
+def node_groups(data: dict[str, Any], filters: Filters | None = None) -> list[dict[str, Any]]:
+    """The nodes as a text list, by type, for screen readers and for reading."""
+    filters = filters or Filters()
+    groups = []
+    for kind in NODE_TYPES:
+        members = [n for n in data.get("nodes", []) if n["type"] == kind and filters.keeps(n)]
+        if members:
+            plural = TYPE_LABELS[kind][1]
+            groups.append(
+                {
+                    "type": kind,
+                    "title": plural.capitalize(),
+                    "nodes": members,
+                    "count": len(members),
+                }
+            )
+    return groups
+
+
+def selected_edge(data: dict[str, Any], key: str) -> dict[str, Any] | None:
+    """The co-author edge named `key` ("a:1-a:2"), with its people's labels."""
+    if not key:
+        return None
+    labels = {n["id"]: n for n in data.get("nodes", [])}
+    for e in data.get("edges", []):
+        if e["kind"] == "coauthor" and edge_key(e["source"], e["target"]) == key:
+            return {**e, "a": labels.get(e["source"]), "b": labels.get(e["target"])}
+    return None
+
+
+def coauthor_ties(data: dict[str, Any], filters: Filters | None = None) -> list[dict[str, Any]]:
+    """Every co-author edge, strongest first, with both people and the link that selects it."""
+    filters = filters or Filters()
+    labels = {n["id"]: n for n in data.get("nodes", [])}
+    ties = []
+    for e in data.get("edges", []):
+        if e["kind"] == "coauthor":
+            key = edge_key(e["source"], e["target"])
+            ties.append(
+                {
+                    **e,
+                    "a": labels[e["source"]],
+                    "b": labels[e["target"]],
+                    "key": key,
+                    "href": _explorer_url(data["centre"], filters.query(edge=key)),
+                }
+            )
+    return sorted(ties, key=lambda e: (-e["weight"], e["key"]))

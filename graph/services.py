@@ -1,0 +1,786 @@
+"""Graph slices: rows in -> networkx graph -> ranked, cut, laid out -> JSON; and their jobs.
+
+The first half is pure (no database): `slice_compute` turns the rows that
+graph.selectors.slice_inputs read into the two stored variants (the profile
+page's slice and the explorer's larger one). The same rows always give the
+same bytes: nodes and edges are visited in sorted order, the ranking is a
+fixed power iteration and the layout has no randomness.
+
+The second half runs the jobs. A GraphSlice row is the job record: every
+state change is one conditional UPDATE (or INSERT ... ON CONFLICT) whose
+returned rows say whether this call made the change, so a task is sent only
+by the call that queued the row, and only one worker builds it at a time.
+"""
+
+import json
+import logging
+import math
+import operator
+import os
+import time
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from datetime import datetime, timedelta
+from functools import lru_cache, partial
+from hashlib import sha256
+from typing import Any
+
+import networkx as nx
+from django.db import connection, transaction
+from django.urls import reverse
+from django.utils import timezone
+
+from graph import selectors
+from graph.models import GraphSlice
+from graph.selectors import SliceInput
+
+logger = logging.getLogger(__name__)
+
+# Bump when the output of slice_compute changes: every slice is rebuilt.
+ALGORITHM_VERSION = 1
+
+NODE_TYPES = ("person", "work", "topic", "institution")
+_PREFIX = {"person": "a", "work": "w", "topic": "t", "institution": "i"}
+_TYPE_ORDER = {t: i for i, t in enumerate(NODE_TYPES)}
+EDGE_KINDS = ("coauthor", "authored", "about", "affiliated")
+_KIND_ORDER = {k: i for i, k in enumerate(EDGE_KINDS)}
+
+# Nodes kept per type: on the profile page (people include the centre) ...
+SLICE_CAPS = {"person": 12, "work": 12, "topic": 8, "institution": 6}
+# ... and in the full explorer.
+EXPLORER_CAPS = {t: 2 * n for t, n in SLICE_CAPS.items()}
+# Co-authors ranked at all (by tie strength): bounds the graph PageRank runs on.
+MAX_PEOPLE = 300
+
+DAMPING = 0.85
+# As networkx's pagerank: stop when the L1 change is below N * tolerance.
+PAGERANK_TOLERANCE = 1.0e-6
+PAGERANK_MAX_ITERATIONS = 200
+
+# Radii of the rings of the layout, in a unit circle (the centre at 0, 0); the
+# explorer's twice as many people need a wider inner ring.
+SLICE_RINGS = {"person": 0.4, "work": 0.72, "topic": 1.0, "institution": 1.0}
+EXPLORER_RINGS = {"person": 0.46, "work": 0.75, "topic": 1.0, "institution": 1.0}
+
+# Jobs.
+CHUNK_SIZE = 100
+BUILD_LEASE = timedelta(minutes=2)
+# A queued row whose task seems lost (broker restart, a chunk that died
+# half-way) is sent again after this long.
+REQUEUE_AFTER = timedelta(hours=1)
+RETRY_AFTER = timedelta(minutes=10)
+REFRESH_AFTER = timedelta(days=7)
+MAX_ATTEMPTS = 3
+STALE_BATCH = 2000
+ERROR_MAX_CHARS = 500
+# Tests slow a build down with it to kill a worker mid-build; unset in production.
+BUILD_DELAY_ENV = "BZPEER_SLICE_BUILD_DELAY"
+
+Status = GraphSlice.Status
+
+
+# ---------------------------------------------------------------------------
+# Pure functions: rows -> graph -> JSON
+# ---------------------------------------------------------------------------
+
+
+def node_id(kind: str, pk: int) -> str:
+    return f"{_PREFIX[kind]}:{pk}"
+
+
+_PREFIX_ORDER = {prefix: _TYPE_ORDER[kind] for kind, prefix in _PREFIX.items()}
+
+
+def _node_key(node: str) -> tuple[int, int]:
+    """Sort key of a node id: by type, then by number ("a:9" before "a:10")."""
+    prefix, pk = node.split(":")
+    return (_PREFIX_ORDER[prefix], int(pk))
+
+
+def input_hash(inputs: SliceInput) -> str:
+    """sha256 of every row a slice is built from: one changed authorship changes it."""
+    # The rows are frozen dataclasses of plain values; their __dict__ is enough
+    # (dataclasses.asdict deep-copies every value and is ten times slower).
+    blob = json.dumps(
+        inputs,
+        default=vars,
+        sort_keys=True,
+        separators=(",", ":"),
+        ensure_ascii=False,
+    )
+    return sha256(blob.encode()).hexdigest()
+
+
+def _newman(team_size: int) -> float:
+    # A work with n authors adds 1/(n-1) to each of its ties (Newman 2001).
+    return 1.0 / max(team_size - 1, 1)
+
+
+def _edge_works(works: Iterable[tuple[int, str, int | None]]) -> list[tuple[int, str, int | None]]:
+    ordered = sorted(works, key=lambda w: (-(w[2] or 0), -w[0]))
+    return ordered[: selectors.EDGE_WORKS]
+
+
+def slice_graph(inputs: SliceInput) -> nx.Graph:
+    """The typed, weighted graph around the centre.
+
+    Nodes carry `type`, `label`, `pk` (and `year` for works); edges carry
+    `kind` and `weight`, and co-author edges the number of shared works and
+    the most recent of them.
+    """
+    graph = nx.Graph()
+    centre = node_id("person", inputs.centre.id)
+    graph.add_node(centre, type="person", label=inputs.centre.name, pk=inputs.centre.id)
+    team = {w.id: w.team_size for w in inputs.works}
+    titles = {w.id: (w.title, w.year) for w in inputs.works}
+
+    strength: dict[int, float] = defaultdict(float)
+    shared: dict[int, list[int]] = defaultdict(list)
+    names: dict[int, str] = {}
+    for row in inputs.authorships:
+        if row.author_id != inputs.centre.id:
+            strength[row.author_id] += _newman(team[row.work_id])
+            shared[row.author_id].append(row.work_id)
+            names[row.author_id] = row.name
+    people = sorted(strength, key=lambda a: (-strength[a], a))[:MAX_PEOPLE]
+    for pk in sorted(people):
+        node = node_id("person", pk)
+        graph.add_node(node, type="person", label=names[pk], pk=pk)
+        graph.add_edge(
+            centre,
+            node,
+            kind="coauthor",
+            weight=strength[pk],
+            shared=len(shared[pk]),
+            works=_edge_works((w, *titles[w]) for w in shared[pk]),
+        )
+    for tie in inputs.ties:
+        a, b = node_id("person", tie.a), node_id("person", tie.b)
+        if a in graph and b in graph:
+            graph.add_edge(
+                a, b, kind="coauthor", weight=tie.strength, shared=tie.shared, works=list(tie.works)
+            )
+
+    for work in inputs.works:
+        graph.add_node(
+            node_id("work", work.id), type="work", label=work.title, pk=work.id, year=work.year
+        )
+    affiliation: dict[tuple[str, str], float] = defaultdict(float)
+    institution_names: dict[int, str] = {}
+    for row in inputs.authorships:
+        person = node_id("person", row.author_id)
+        if person not in graph:
+            continue
+        graph.add_edge(
+            person, node_id("work", row.work_id), kind="authored", weight=_newman(team[row.work_id])
+        )
+        for pk, name in row.institutions:
+            institution_names[pk] = name
+            affiliation[(person, node_id("institution", pk))] += 1.0
+    if inputs.centre.institution_id is not None:
+        institution_names[inputs.centre.institution_id] = inputs.centre.institution_name
+        affiliation[(centre, node_id("institution", inputs.centre.institution_id))] += 1.0
+    for pk in sorted(institution_names):
+        graph.add_node(
+            node_id("institution", pk), type="institution", label=institution_names[pk], pk=pk
+        )
+    for (person, institution), weight in sorted(affiliation.items()):
+        graph.add_edge(person, institution, kind="affiliated", weight=weight)
+
+    for topic in inputs.topics:
+        node = node_id("topic", topic.topic_id)
+        if node not in graph:
+            graph.add_node(node, type="topic", label=topic.name, pk=topic.topic_id)
+        # OpenAlex scores a work's topics from 0 to 1; an unscored one counts half.
+        weight = topic.score if topic.score > 0 else 0.5
+        graph.add_edge(node_id("work", topic.work_id), node, kind="about", weight=weight)
+    return graph
+
+
+def personalized_pagerank(
+    graph: nx.Graph,
+    *,
+    source: str,
+    damping: float = DAMPING,
+    tolerance: float = PAGERANK_TOLERANCE,
+    max_iterations: int = PAGERANK_MAX_ITERATIONS,
+) -> dict[str, float]:
+    """PageRank whose random walk restarts at `source`: how near each node is to it.
+
+    Why this ranking: a slice must pick, from hundreds of people, works,
+    topics and institutions, the few that best describe one researcher's
+    neighbourhood, and rank all four kinds on one scale. A walk that starts
+    at the researcher, follows edges in proportion to their weight and
+    jumps back home with probability 1 - damping spends its time where the
+    neighbourhood is dense: a co-author reached through several small-team
+    papers and through other close co-authors outranks one met once on a
+    thousand-author paper; a topic that many of the researcher's papers share
+    outranks one tagged once. Plain degree or global PageRank would instead
+    favour hubs that have little to do with this person.
+
+    Power iteration in pure Python (networkx's pagerank needs scipy): nodes
+    and neighbours are visited in sorted order so the floating-point sums,
+    and hence the result, are the same on every run. A slice graph has a few
+    hundred nodes, so this takes milliseconds.
+    """
+    keys = {node: _node_key(node) for node in graph}
+    nodes = sorted(graph.nodes, key=keys.__getitem__)
+    index = {node: i for i, node in enumerate(nodes)}
+    # Pull form: each node sums what flows in along its edges, so the inner
+    # loop runs in C (map over two lists) instead of in Python.
+    sources: list[list[int]] = [[] for _ in nodes]
+    shares: list[list[float]] = [[] for _ in nodes]
+    stranded: list[int] = []
+    for i, node in enumerate(nodes):
+        neighbours = sorted(graph[node].items(), key=lambda item: keys[item[0]])
+        total = sum(data["weight"] for _, data in neighbours)
+        if not total:
+            stranded.append(i)
+            continue
+        for other, data in neighbours:
+            j = index[other]
+            sources[j].append(i)
+            shares[j].append(damping * data["weight"] / total)
+    home = index[source]
+    rank = [0.0] * len(nodes)
+    rank[home] = 1.0
+    for _ in range(max_iterations):
+        following = [
+            sum(map(operator.mul, map(rank.__getitem__, sources[j]), shares[j]))
+            for j in range(len(nodes))
+        ]
+        # The restart, and the mass of nodes without edges, go back home.
+        following[home] += (1.0 - damping) + damping * sum(rank[i] for i in stranded)
+        change = sum(map(abs, map(operator.sub, following, rank)))
+        rank = following
+        if change < tolerance * len(nodes):
+            break
+    return {node: rank[i] for i, node in enumerate(nodes)}
+
+
+def slice_cut(
+    graph: nx.Graph, scores: dict[str, float], *, centre: str, caps: dict[str, int]
+) -> list[str]:
+    """The best-ranked nodes of each type, the centre always included.
+
+    Topics and institutions connected to a kept work or person come before
+    those that are not, so the picture never has a floating node while a
+    connected one of nearly the same rank was left out.
+    """
+    by_type: dict[str, list[str]] = defaultdict(list)
+    for node, kind in graph.nodes(data="type"):
+        if node != centre:
+            by_type[kind].append(node)
+
+    def best(nodes: list[str], cap: int, anchors: set[str] | None = None) -> list[str]:
+        def key(node: str) -> tuple[bool, float, tuple[int, int]]:
+            detached = anchors is not None and not any(n in anchors for n in graph[node])
+            return (detached, -scores[node], _node_key(node))
+
+        return sorted(nodes, key=key)[: max(cap, 0)]
+
+    people = best(by_type["person"], caps["person"] - 1)
+    works = best(by_type["work"], caps["work"])
+    topics = best(by_type["topic"], caps["topic"], anchors=set(works))
+    institutions = best(by_type["institution"], caps["institution"], anchors={centre, *people})
+    return sorted([centre, *people, *works, *topics, *institutions], key=_node_key)
+
+
+def _circular_mean(angles: Sequence[float]) -> float | None:
+    if not angles:
+        return None
+    return math.atan2(sum(math.sin(a) for a in angles), sum(math.cos(a) for a in angles))
+
+
+def _angle_gap(a: float, b: float) -> float:
+    return abs((a - b + math.pi) % (2 * math.pi) - math.pi)
+
+
+def _assign_slots(
+    ordered: list[str], preferred: dict[str, float | None], *, phase: float
+) -> dict[str, float]:
+    """Spread nodes evenly on a ring, each as near its preferred angle as the order allows.
+
+    Nodes with a preference keep their circular order; the ring is turned to
+    the rotation with the least squared displacement. Nodes without one fill
+    the remaining slots in rank order.
+    """
+    count = len(ordered)
+    if not count:
+        return {}
+    slots = [phase + 2 * math.pi * k / count for k in range(count)]
+    placed = sorted(
+        (n for n in ordered if preferred.get(n) is not None),
+        key=lambda n: ((preferred[n] or 0.0) % (2 * math.pi), _node_key(n)),
+    )
+    order = placed + [n for n in ordered if preferred.get(n) is None]
+
+    def cost(turn: int) -> float:
+        return sum(
+            _angle_gap(preferred[n] or 0.0, slots[(i + turn) % count]) ** 2
+            for i, n in enumerate(placed)
+        )
+
+    turn = min(range(count), key=lambda t: (cost(t), t))
+    return {node: slots[(i + turn) % count] for i, node in enumerate(order)}
+
+
+def slice_layout(
+    graph: nx.Graph,
+    kept: list[str],
+    scores: dict[str, float],
+    *,
+    centre: str,
+    rings: dict[str, float] = SLICE_RINGS,
+) -> dict[str, tuple[float, float]]:
+    """Concentric rings in a unit circle: the centre, then people, works, topics and institutions.
+
+    People are chained so that co-authors tied to each other sit side by
+    side; every other node is placed towards the angle of the nodes it is
+    attached to, which keeps edges short and crossings few. No randomness.
+    """
+
+    def ranked(kind: str) -> list[str]:
+        nodes = [n for n in kept if n != centre and graph.nodes[n]["type"] == kind]
+        return sorted(nodes, key=lambda n: (-scores[n], _node_key(n)))
+
+    angle: dict[str, float] = {}
+    people = ranked("person")
+    chain: list[str] = []
+    remaining = list(people)
+    while remaining:
+        current = chain[-1] if chain else None
+        ties = [
+            (graph[current][n]["weight"], n)
+            for n in remaining
+            if current is not None and graph.has_edge(current, n)
+        ]
+        following = (
+            min(ties, key=lambda t: (-t[0], -scores[t[1]], _node_key(t[1])))[1]
+            if ties
+            else remaining[0]
+        )
+        chain.append(following)
+        remaining.remove(following)
+    count = len(chain)
+    for k, node in enumerate(chain):
+        angle[node] = -math.pi / 2 + 2 * math.pi * k / count
+
+    def towards(node: str) -> float | None:
+        placed = sorted((n for n in graph[node] if n in angle), key=_node_key)
+        return _circular_mean([angle[n] for n in placed])
+
+    works = ranked("work")
+    angle.update(
+        _assign_slots(
+            works,
+            {w: towards(w) for w in works},
+            phase=-math.pi / 2 + math.pi / max(len(works), 1),
+        )
+    )
+    outer = ranked("topic") + ranked("institution")
+    outer.sort(key=lambda n: (-scores[n], _node_key(n)))
+    angle.update(
+        _assign_slots(
+            outer,
+            {n: towards(n) for n in outer},
+            phase=-math.pi / 2 + math.pi / (2 * max(len(outer), 1)),
+        )
+    )
+
+    positions = {centre: (0.0, 0.0)}
+    for node, theta in angle.items():
+        radius = rings[graph.nodes[node]["type"]]
+        # "+ 0.0" turns -0.0 into 0.0 so that equal layouts serialise alike.
+        positions[node] = (
+            round(radius * math.cos(theta), 4) + 0.0,
+            round(radius * math.sin(theta), 4) + 0.0,
+        )
+    return positions
+
+
+_URL_NAMES = {
+    "person": "profiles:researcher_detail",
+    "work": "works:work_detail",
+    "topic": "works:topic_detail",
+    "institution": "works:institution_detail",
+}
+_URL_PLACEHOLDER = 987654321
+
+
+@lru_cache(maxsize=8)
+def _url_pattern(kind: str) -> str:
+    # reverse() once per kind: a slice has hundreds of links.
+    return reverse(_URL_NAMES[kind], args=[_URL_PLACEHOLDER]).replace(str(_URL_PLACEHOLDER), "{}")
+
+
+def _url(kind: str, pk: int) -> str:
+    return _url_pattern(kind).format(pk)
+
+
+def slice_serialise(
+    graph: nx.Graph,
+    scores: dict[str, float],
+    *,
+    centre: str,
+    caps: dict[str, int],
+    totals: dict[str, int],
+    rings: dict[str, float] = SLICE_RINGS,
+) -> dict[str, Any]:
+    """Cut, lay out and turn into the JSON-able dict that is stored and served."""
+    kept = slice_cut(graph, scores, centre=centre, caps=caps)
+    positions = slice_layout(graph, kept, scores, centre=centre, rings=rings)
+    rank_in_type: dict[str, int] = {}
+    for kind in NODE_TYPES:
+        nodes = [n for n in kept if graph.nodes[n]["type"] == kind and n != centre]
+        for i, node in enumerate(sorted(nodes, key=lambda n: (-scores[n], _node_key(n)))):
+            rank_in_type[node] = i + 1
+    rank_in_type[centre] = 0
+
+    nodes_out = []
+    for node in sorted(kept, key=lambda n: (_node_key(n)[0], rank_in_type[n], _node_key(n))):
+        attrs = graph.nodes[node]
+        x, y = positions[node]
+        item: dict[str, Any] = {
+            "id": node,
+            "type": attrs["type"],
+            "label": attrs["label"],
+            "url": _url(attrs["type"], attrs["pk"]),
+            "x": x,
+            "y": y,
+            "score": round(scores[node], 6),
+            "rank": rank_in_type[node],
+        }
+        if attrs["type"] == "work":
+            item["year"] = attrs["year"]
+        if node == centre:
+            item["centre"] = True
+        nodes_out.append(item)
+
+    edges_out = []
+    for u, v, attrs in graph.subgraph(kept).edges(data=True):
+        source, target = sorted((u, v), key=_node_key)
+        edge: dict[str, Any] = {
+            "source": source,
+            "target": target,
+            "kind": attrs["kind"],
+            "weight": round(attrs["weight"], 4),
+        }
+        if attrs["kind"] == "coauthor":
+            edge["shared"] = attrs["shared"]
+            edge["works"] = [
+                {"id": pk, "title": title, "year": year, "url": _url("work", pk)}
+                for pk, title, year in attrs["works"]
+            ]
+        edges_out.append(edge)
+    edges_out.sort(
+        key=lambda e: (_KIND_ORDER[e["kind"]], _node_key(e["source"]), _node_key(e["target"]))
+    )
+
+    counts = {kind: 0 for kind in NODE_TYPES}
+    for item in nodes_out:
+        counts[item["type"]] += 1
+    return {
+        "centre": centre,
+        "nodes": nodes_out,
+        "edges": edges_out,
+        "meta": {
+            "algorithm_version": ALGORITHM_VERSION,
+            "counts": counts,
+            "totals": totals,
+        },
+    }
+
+
+def slice_compute(inputs: SliceInput) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The profile page's slice and the explorer's, from one graph and one ranking."""
+    graph = slice_graph(inputs)
+    centre = node_id("person", inputs.centre.id)
+    scores = personalized_pagerank(graph, source=centre)
+    coauthors = {row.author_id for row in inputs.authorships} - {inputs.centre.id}
+    kinds = [kind for _, kind in graph.nodes(data="type")]
+    totals = {
+        "person": len(coauthors) + 1,
+        "work": inputs.works_total,
+        "topic": kinds.count("topic"),
+        "institution": kinds.count("institution"),
+    }
+    return (
+        slice_serialise(graph, scores, centre=centre, caps=SLICE_CAPS, totals=totals),
+        slice_serialise(
+            graph, scores, centre=centre, caps=EXPLORER_CAPS, totals=totals, rings=EXPLORER_RINGS
+        ),
+    )
+
+
+def slice_is_current(data: dict[str, Any]) -> bool:
+    """Stored data this code can draw: built by the current algorithm."""
+    return bool(data) and data.get("meta", {}).get("algorithm_version") == ALGORITHM_VERSION
+
+
+# ---------------------------------------------------------------------------
+# Jobs: queue, build, sweep
+# ---------------------------------------------------------------------------
+
+# Which existing rows a queueing call may flip back to "queued". In every
+# mode a dead build (lease run out) and a queued row whose task seems lost
+# are queued again; the modes differ in what else counts.
+_RESCUE = (
+    "(s.status = 'building' AND s.lease_expires_at < %(now)s)"
+    " OR (s.status = 'queued' AND (s.queued_at IS NULL OR s.queued_at < %(requeue_before)s))"
+)
+_QUEUE_WHEN = {
+    # Inputs may have changed (imports, claims, profile edits, the command).
+    "changed": "s.status IN ('ready', 'failed') OR " + _RESCUE,
+    # The page asked: only a slice from an older algorithm is worth a rebuild.
+    "request": "(s.status = 'ready' AND s.algorithm_version <> %(version)s) OR " + _RESCUE,
+    # A person pressed "Try again".
+    "retry": "s.status = 'failed' OR " + _RESCUE,
+}
+
+_MARK_QUEUED_SQL = """
+INSERT INTO graph_graphslice AS s (
+    author_id, status, data, explorer_data, error, input_hash, algorithm_version,
+    attempts, rebuild_requested, queued_at, updated_at
+)
+SELECT a.id, 'queued', '{{}}'::jsonb, '{{}}'::jsonb, '', '', 0, 0, false, %(now)s, %(now)s
+FROM works_author a WHERE a.id = ANY(%(ids)s)
+ORDER BY a.id
+ON CONFLICT (author_id) DO UPDATE
+SET status = 'queued', queued_at = %(now)s, updated_at = %(now)s, rebuild_requested = false
+WHERE {condition}
+RETURNING s.author_id
+"""
+
+
+def _mark_queued(author_ids: Iterable[int], *, mode: str) -> list[int]:
+    """Create missing rows as queued and flip the ones `mode` allows; the ids this call queued."""
+    ids = sorted(set(author_ids))
+    if not ids:
+        return []
+    now = timezone.now()
+    with connection.cursor() as cursor:
+        cursor.execute(
+            _MARK_QUEUED_SQL.format(condition=_QUEUE_WHEN[mode]),
+            {
+                "ids": ids,
+                "now": now,
+                "requeue_before": now - REQUEUE_AFTER,
+                "version": ALGORITHM_VERSION,
+            },
+        )
+        queued = sorted(row[0] for row in cursor.fetchall())
+    if mode == "changed":
+        # A build running now may have read the inputs before they changed:
+        # it queues the author once more when it finishes.
+        GraphSlice.objects.filter(
+            pk__in=ids, status=Status.BUILDING, lease_expires_at__gte=now
+        ).update(rebuild_requested=True, updated_at=now)
+    return queued
+
+
+def _send(author_ids: list[int]) -> None:
+    """Send build tasks, in chunks, once the transaction that queued the rows commits."""
+    # graph.tasks imports this module; the task is looked up when it is needed.
+    from graph.tasks import graph_slices_build_task
+
+    for start in range(0, len(author_ids), CHUNK_SIZE):
+        chunk = author_ids[start : start + CHUNK_SIZE]
+        transaction.on_commit(partial(graph_slices_build_task.delay, chunk))
+
+
+def slices_mark_queued(*, author_ids: Iterable[int]) -> list[int]:
+    """Mark slices queued without sending tasks (for a caller that builds them itself)."""
+    return _mark_queued(author_ids, mode="changed")
+
+
+@transaction.atomic
+def slices_queue(*, author_ids: Iterable[int]) -> int:
+    """Rebuild these authors' slices in the background: their inputs may have changed.
+
+    Deduplicated by the database: an author whose slice is already queued or
+    building is not queued again (a running build is asked to run once
+    more). Returns how many were queued.
+    """
+    queued = _mark_queued(author_ids, mode="changed")
+    _send(queued)
+    return len(queued)
+
+
+def slice_wants_queue(graph_slice: GraphSlice, *, now: datetime | None = None) -> bool:
+    """What the "request" mode of queueing would flip, without a query (a poll is one read)."""
+    now = now or timezone.now()
+    if graph_slice.status == Status.READY:
+        return graph_slice.algorithm_version != ALGORITHM_VERSION
+    if graph_slice.status == Status.BUILDING:
+        return graph_slice.lease_expires_at is None or graph_slice.lease_expires_at < now
+    if graph_slice.status == Status.QUEUED:
+        return graph_slice.queued_at is None or graph_slice.queued_at < now - REQUEUE_AFTER
+    return False
+
+
+def slice_request(*, author_id: int) -> GraphSlice | None:
+    """The slice the page asked for, queued first when missing or stale; None: no such author.
+
+    Without a broker (tasks run in-process) the build has happened by the
+    time this returns.
+    """
+    with transaction.atomic():
+        _send(_mark_queued([author_id], mode="request"))
+    return selectors.slice_for_display(author_id=author_id)
+
+
+def slice_retry(*, author_id: int) -> GraphSlice | None:
+    """Queue a failed slice again; None: no such author."""
+    with transaction.atomic():
+        _send(_mark_queued([author_id], mode="retry"))
+    return selectors.slice_for_display(author_id=author_id)
+
+
+_CLAIM_SQL = """
+UPDATE graph_graphslice
+SET status = 'building', started_at = %(now)s, lease_expires_at = %(lease)s,
+    attempts = attempts + 1, rebuild_requested = false, updated_at = %(now)s
+WHERE author_id = %(author)s
+  AND (status = 'queued'
+       OR (status = 'building' AND (lease_expires_at < %(now)s OR %(takeover)s)))
+RETURNING input_hash, algorithm_version
+"""
+
+
+def slice_build(*, author_id: int, force: bool = False, takeover: bool = False) -> str:
+    """Build one author's slice if it is queued (or its build died); idempotent.
+
+    `takeover`: the task was redelivered because the process that ran it
+    died, so a "building" row is that dead build's and is taken over before
+    its lease runs out. `force` recomputes even when the inputs and the
+    algorithm are unchanged (for trying out a change of the drawing code).
+    Returns what happened: "built", "unchanged" (same inputs and algorithm:
+    the stored slice stands), "skipped" (not queued, or another worker holds
+    it), "missing" (no such author) or "failed".
+    """
+    started = timezone.now()
+    with connection.cursor() as cursor:
+        cursor.execute(
+            _CLAIM_SQL,
+            {
+                "now": started,
+                "lease": started + BUILD_LEASE,
+                "author": author_id,
+                "takeover": takeover,
+            },
+        )
+        claimed = cursor.fetchone()
+    if claimed is None:
+        return "skipped"
+    old_hash, old_version = claimed
+    mine = GraphSlice.objects.filter(pk=author_id, status=Status.BUILDING, started_at=started)
+    clock = time.perf_counter()
+    try:
+        delay = os.environ.get(BUILD_DELAY_ENV)
+        if delay:
+            time.sleep(float(delay))
+        inputs = selectors.slice_inputs(author_id=author_id)
+        if inputs is None:
+            return "missing"
+        digest = input_hash(inputs)
+        now = timezone.now()
+        if digest == old_hash and old_version == ALGORITHM_VERSION and not force:
+            outcome = "unchanged"
+            fields: dict[str, Any] = {"checked_at": now}
+        else:
+            outcome = "built"
+            data, explorer_data = slice_compute(inputs)
+            fields = {
+                "data": data,
+                "explorer_data": explorer_data,
+                "input_hash": digest,
+                "algorithm_version": ALGORITHM_VERSION,
+                "computed_at": now,
+                "checked_at": now,
+                "build_ms": round((time.perf_counter() - clock) * 1000),
+            }
+        fields.update(error="", attempts=0, lease_expires_at=None, updated_at=now)
+        if mine.filter(rebuild_requested=False).update(status=Status.READY, **fields):
+            return outcome
+        if mine.filter(rebuild_requested=True).update(
+            status=Status.QUEUED, queued_at=now, rebuild_requested=False, **fields
+        ):
+            _send([author_id])
+        return outcome
+    except Exception as error:
+        logger.exception("graph slice of author %s failed", author_id)
+        mine.update(
+            status=Status.FAILED,
+            error=f"{type(error).__name__}: {error}"[:ERROR_MAX_CHARS],
+            lease_expires_at=None,
+            updated_at=timezone.now(),
+        )
+        return "failed"
+
+
+def slices_build(*, author_ids: Sequence[int], takeover: bool = False) -> dict[str, int]:
+    """Build several slices one after the other (a task's chunk); counts of outcomes."""
+    outcomes: dict[str, int] = defaultdict(int)
+    for author_id in author_ids:
+        outcomes[slice_build(author_id=author_id, takeover=takeover)] += 1
+    return dict(outcomes)
+
+
+_STALE_SQL = """
+UPDATE graph_graphslice
+SET status = 'queued', queued_at = %(now)s, updated_at = %(now)s, rebuild_requested = false
+WHERE author_id IN (
+    SELECT author_id FROM graph_graphslice
+    WHERE (status = 'ready' AND (algorithm_version <> %(version)s
+                                 OR checked_at IS NULL OR checked_at < %(refresh_before)s))
+       OR (status = 'failed' AND attempts < %(max_attempts)s AND updated_at < %(retry_before)s)
+       OR (status = 'building' AND lease_expires_at < %(now)s AND attempts < %(max_attempts)s)
+       OR (status = 'queued' AND (queued_at IS NULL OR queued_at < %(requeue_before)s))
+    ORDER BY author_id
+    LIMIT %(limit)s
+    FOR UPDATE SKIP LOCKED
+)
+RETURNING author_id
+"""
+
+
+def slices_mark_stale(*, limit: int = STALE_BATCH) -> list[int]:
+    """Queue (without sending) what the sweep rebuilds; the ids, at most `limit`.
+
+    Stale means: built by an older algorithm or not checked for a week;
+    failed with retries left; a build whose lease ran out (its worker died);
+    queued so long ago that the task was probably lost. A build that died
+    MAX_ATTEMPTS times is marked failed instead of being tried forever.
+    """
+    now = timezone.now()
+    GraphSlice.objects.filter(
+        status=Status.BUILDING, lease_expires_at__lt=now, attempts__gte=MAX_ATTEMPTS
+    ).update(
+        status=Status.FAILED,
+        error=f"The build stopped without finishing {MAX_ATTEMPTS} times.",
+        lease_expires_at=None,
+        updated_at=now,
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(
+            _STALE_SQL,
+            {
+                "now": now,
+                "version": ALGORITHM_VERSION,
+                "refresh_before": now - REFRESH_AFTER,
+                "retry_before": now - RETRY_AFTER,
+                "requeue_before": now - REQUEUE_AFTER,
+                "max_attempts": MAX_ATTEMPTS,
+                "limit": limit,
+            },
+        )
+        return sorted(row[0] for row in cursor.fetchall())
+
+
+@transaction.atomic
+def slices_queue_stale(*, limit: int = STALE_BATCH) -> int:
+    """The periodic sweep (Celery beat): queue and send what is stale; how many."""
+    queued = slices_mark_stale(limit=limit)
+    _send(queued)
+    return len(queued)

@@ -1,0 +1,175 @@
+"""The graph slice fragment, the full explorer and the JSON export.
+
+Each view is one indexed read of the stored slice and a render. A missing or
+stale slice is queued (graph.services.slice_request) and answered with the
+"Building this graph slice" fragment, which polls until the slice is ready.
+"""
+
+from typing import Any
+
+from django.http import Http404, HttpResponse, JsonResponse
+from django.shortcuts import redirect, render
+from django.template.loader import render_to_string
+from django.urls import reverse
+from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.vary import vary_on_headers
+from django_htmx.http import HttpResponseStopPolling
+
+from bzpeer.http import HtmxHttpRequest
+from graph import drawing, selectors, services
+from graph.forms import ExplorerFilterForm
+from graph.models import GraphSlice
+
+# ids of the elements that poll while a slice is being built
+SLICE_POLL_ID = "graph-slice-poll"
+EXPLORER_POLL_ID = "explorer"
+
+
+def _get_slice_for_page(author_id: int, *, explorer: bool = False) -> GraphSlice:
+    """The stored slice, queued first when missing or stale; 404 for an unknown author."""
+    read = selectors.slice_for_explorer if explorer else selectors.slice_for_display
+    graph_slice = read(author_id=author_id)
+    if graph_slice is None or services.slice_wants_queue(graph_slice):
+        graph_slice = services.slice_request(author_id=author_id)
+    if graph_slice is None:
+        raise Http404("No researcher has this id.")
+    return graph_slice
+
+
+def _state(graph_slice: GraphSlice, data: dict[str, Any]) -> str:
+    # A slice being rebuilt still shows its previous version meanwhile.
+    if services.slice_is_current(data):
+        return "ready"
+    if graph_slice.status == GraphSlice.Status.FAILED:
+        return "failed"
+    return "building"
+
+
+def _is_poll(request: HtmxHttpRequest, poll_id: str) -> bool:
+    return bool(request.htmx) and request.htmx.trigger == poll_id
+
+
+def _render(
+    request: HtmxHttpRequest, template_name: str, partial: str, context: dict, *, stop: bool
+) -> HttpResponse:
+    if request.htmx and not request.htmx.history_restore_request:
+        template_name += f"#{partial}"
+    if stop:
+        # 286: htmx swaps this answer in and stops polling.
+        return HttpResponseStopPolling(render_to_string(template_name, context, request))
+    return render(request, template_name, context)
+
+
+def _gone(request: HtmxHttpRequest, poll_id: str) -> HttpResponse:
+    """A poll for an author who disappeared (merged or deleted) meanwhile: stop polling."""
+    if _is_poll(request, poll_id):
+        return HttpResponseStopPolling(
+            '<p class="empty">This researcher\'s record is no longer available.</p>'
+        )
+    raise Http404("No researcher has this id.")
+
+
+def _slice_context(graph_slice: GraphSlice) -> dict[str, Any]:
+    data = graph_slice.data
+    state = _state(graph_slice, data)
+    context: dict[str, Any] = {
+        "author": graph_slice.author,
+        "graph_slice": graph_slice,
+        "state": state,
+        "poll_id": SLICE_POLL_ID,
+        "poll_url": reverse("graph:slice", args=[graph_slice.author_id]),
+    }
+    if state == "ready":
+        meta = data["meta"]
+        context |= {
+            "scenes": [drawing.build_scene(data, frame) for frame in drawing.SLICE_FRAMES],
+            "groups": drawing.node_groups(data),
+            "counts": drawing.count_phrase(meta["counts"]),
+            "totals": meta["totals"],
+            "node_total": len(data["nodes"]),
+        }
+    return context
+
+
+@require_GET
+@vary_on_headers("HX-Request")
+def slice_fragment(request: HtmxHttpRequest, author_id: int) -> HttpResponse:
+    try:
+        graph_slice = _get_slice_for_page(author_id)
+    except Http404:
+        return _gone(request, SLICE_POLL_ID)
+    context = _slice_context(graph_slice)
+    stop = _is_poll(request, SLICE_POLL_ID) and context["state"] != "building"
+    return _render(request, "graph/slice.html", "slice-body", context, stop=stop)
+
+
+@require_POST
+def slice_retry(request: HtmxHttpRequest, author_id: int) -> HttpResponse:
+    graph_slice = services.slice_retry(author_id=author_id)
+    if graph_slice is None:
+        raise Http404("No researcher has this id.")
+    if request.POST.get("next") == "explorer":
+        return redirect("graph:explorer", author_id=author_id)
+    if request.htmx:
+        return render(request, "graph/slice.html#slice-body", _slice_context(graph_slice))
+    return redirect("graph:slice", author_id=author_id)
+
+
+@require_GET
+@vary_on_headers("HX-Request")
+def explorer(request: HtmxHttpRequest, author_id: int) -> HttpResponse:
+    form = ExplorerFilterForm(request.GET)
+    try:
+        graph_slice = _get_slice_for_page(author_id, explorer=True)
+    except Http404:
+        return _gone(request, EXPLORER_POLL_ID)
+    filters = form.filters()
+    data = graph_slice.explorer_data
+    state = _state(graph_slice, data)
+    context: dict[str, Any] = {
+        "author": graph_slice.author,
+        "graph_slice": graph_slice,
+        "state": state,
+        "form": form,
+        "filters": filters,
+        "query": filters.query(),
+        "here": reverse("graph:explorer", args=[author_id]),
+        "poll_id": EXPLORER_POLL_ID,
+    }
+    if state == "ready":
+        edge = drawing.selected_edge(data, filters.edge)
+        if edge:
+            edge["more"] = edge["shared"] - len(edge["works"])
+        groups = drawing.node_groups(data, filters)
+        context |= {
+            "scenes": [
+                drawing.build_scene(data, frame, filters=filters, explorer=True)
+                for frame in drawing.EXPLORER_FRAMES
+            ],
+            "groups": groups,
+            "node_total": sum(group["count"] for group in groups),
+            "counts": drawing.count_phrase(data["meta"]["counts"]),
+            "totals": data["meta"]["totals"],
+            "edge": edge,
+            "ties": drawing.coauthor_ties(data, filters)[:12],
+        }
+    stop = _is_poll(request, EXPLORER_POLL_ID) and state != "building"
+    response = _render(request, "graph/explorer.html", "explorer", context, stop=stop)
+    if form.errors:
+        response.status_code = 400
+    return response
+
+
+@require_GET
+def graph_json(request: HtmxHttpRequest, author_id: int) -> JsonResponse:
+    """The explorer's stored slice as JSON; 202 while it is being built."""
+    graph_slice = _get_slice_for_page(author_id, explorer=True)
+    data = graph_slice.explorer_data
+    state = _state(graph_slice, data)
+    if state == "ready":
+        return JsonResponse(data, json_dumps_params={"ensure_ascii": False})
+    response = JsonResponse(
+        {"author": author_id, "status": state}, status=202 if state == "building" else 503
+    )
+    response["Retry-After"] = "2"
+    return response

@@ -1,0 +1,167 @@
+"""The research graph in a real browser, its slices built by a real Celery worker.
+
+The page loads the fragment, which queues the build and says "Building this
+graph slice"; the worker (its own process, on real Redis) builds it; the
+fragment's poll swaps in the SVG. Then the explorer: re-centre on a co-author
+(the URL changes, the back button returns).
+"""
+
+import re
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Page, expect
+
+from bzpeer.celery import app as celery_app
+from tests.e2e.conftest import screenshot
+from tests.factories import (
+    AuthorFactory,
+    AuthorshipFactory,
+    InstitutionFactory,
+    TopicFactory,
+    WorkFactory,
+)
+from tests.graph.celery_worker import Worker, forget_queue, new_queue, redis_client, sending_to
+from works.models import WorkTopic
+
+pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
+
+BUILD_TIMEOUT = 30_000  # ms: a build, its poll every 2s, and a loaded machine
+
+
+@pytest.fixture(autouse=True)
+def _celery_in_process() -> Iterator[None]:
+    """Overrides the conftest fixture: the live server sends tasks to a real worker."""
+    previous = celery_app.conf.task_always_eager
+    celery_app.conf.task_always_eager = False
+    yield
+    celery_app.conf.task_always_eager = previous
+
+
+@pytest.fixture
+def worker(tmp_path: Path) -> Iterator[Worker]:
+    client = redis_client()
+    queue = new_queue()
+    running = None
+    try:
+        with sending_to(queue):
+            # A build takes a second more, so that the page is seen waiting for it.
+            running = Worker(queue, tmp_path / "worker.log", BZPEER_SLICE_BUILD_DELAY="1.5")
+            running.wait_until_ready()
+            yield running
+    finally:
+        if running:
+            running.stop()
+        forget_queue(client, queue)
+        client.close()
+
+
+def small_network():
+    """Hattie, five co-authors over six papers, three topics and two institutions."""
+    hattie = AuthorFactory(display_name="Hattie Example")
+    people = [
+        AuthorFactory(display_name=name)
+        for name in (
+            "Ada Lovelace",
+            "Alan Turing",
+            "Grace Hopper",
+            "Edsger Dijkstra",
+            "Barbara Liskov",
+        )
+    ]
+    topics = [
+        TopicFactory(display_name=name) for name in ("Neural networks", "Forgetting", "Pruning")
+    ]
+    labs = [InstitutionFactory(display_name=name) for name in ("Mila", "Uber AI Labs")]
+    hattie.last_known_institution = labs[0]
+    hattie.save()
+    for i in range(6):
+        work = WorkFactory(
+            title=f"Lottery tickets and forgetting, study {i + 1}", publication_year=2018 + i
+        )
+        mine = AuthorshipFactory(work=work, author=hattie, position=0)
+        mine.institutions.add(labs[i % 2])
+        for position, person in enumerate((people[i % 5], people[(i + 2) % 5]), start=1):
+            AuthorshipFactory(work=work, author=person, position=position)
+        WorkTopic.objects.create(work=work, topic=topics[i % 3], score=0.9)
+    return hattie, people
+
+
+def test_the_profile_graph_builds_then_leads_to_a_coauthor(page: Page, live_server, worker):
+    hattie, people = small_network()
+    ada = people[0]
+
+    page.goto(f"{live_server.url}/researchers/{hattie.pk}/")
+    section = page.locator("#graph-slice")
+    # The fragment's own answer (it polls), not the page's placeholder.
+    expect(section.locator("#graph-slice-poll")).to_be_visible()
+    expect(section).to_contain_text("Building this graph slice")
+    expect(section).to_contain_text(
+        "BZPEER is loading the nearby papers, people, topics and institutions for this page."
+    )
+
+    node = section.locator(f'svg.graph-svg--wide a.gnode[href="/researchers/{ada.pk}/"]')
+    expect(node).to_be_visible(timeout=BUILD_TIMEOUT)
+    expect(section).not_to_contain_text("Building this graph slice")
+    expect(section).to_contain_text("6 papers, 6 people, 3 topics, 2 institutions")
+    expect(section.locator("svg.graph-svg--wide a.gnode")).to_have_count(17)
+    assert "Task graph.tasks.graph_slices_build_task" in worker.log()
+    screenshot(page, "graph-fragment")
+
+    node.locator(".gnode-shape").click()
+    expect(page).to_have_url(f"{live_server.url}/researchers/{ada.pk}/")
+    expect(page.get_by_role("heading", level=1)).to_have_text("Ada Lovelace")
+
+
+def test_the_explorer_recentres_and_the_back_button_returns(page: Page, live_server, worker):
+    hattie, people = small_network()
+    alan = people[1]
+
+    page.goto(f"{live_server.url}/researchers/{hattie.pk}/graph/")
+    heading = page.locator("#explorer-title")
+    expect(heading).to_have_text("Hattie Example")
+    expect(page.locator("svg.graph-svg--wide")).to_be_visible(timeout=BUILD_TIMEOUT)
+    expect(page.locator(".graph-zoom")).to_be_visible()  # shown by graph.js
+    screenshot(page, "graph-explorer")
+
+    # A tie between two people lists the works behind it.
+    page.locator("#explorer .tie-list a").first.click()
+    expect(page.locator("#graph-edge")).to_contain_text("shared work")
+    expect(page).to_have_url(re.compile(r"\?edge=a%3A\d+-a%3A\d+$"))
+
+    # Re-centre on Alan: the panel is swapped in place and the URL follows.
+    page.evaluate("window.__noReload = true")
+    page.locator(
+        f'svg.graph-svg--wide a.gnode[href^="/researchers/{alan.pk}/graph/"] .gnode-shape'
+    ).click()
+    expect(page).to_have_url(f"{live_server.url}/researchers/{alan.pk}/graph/")
+    expect(heading).to_have_text("Alan Turing")
+    expect(page.locator("svg.graph-svg--wide")).to_be_visible(timeout=BUILD_TIMEOUT)
+    expect(
+        page.locator(f'svg.graph-svg--wide a.gnode--centre[href="/researchers/{alan.pk}/"]')
+    ).to_be_visible()
+    assert page.evaluate("window.__noReload") is True, "re-centring reloaded the page"
+
+    page.go_back()
+    expect(page).to_have_url(re.compile(rf"/researchers/{hattie.pk}/graph/"))
+    expect(heading).to_have_text("Hattie Example")
+
+
+def test_the_explorer_filters_without_javascript(browser, live_server, worker):
+    hattie, _ = small_network()
+    context = browser.new_context(
+        java_script_enabled=False, viewport={"width": 1280, "height": 900}
+    )
+    page = context.new_page()
+    try:
+        page.goto(f"{live_server.url}/researchers/{hattie.pk}/graph/")
+        # Without JavaScript the building page refreshes itself until the slice is there.
+        expect(page.locator("svg.graph-svg--wide")).to_be_visible(timeout=BUILD_TIMEOUT)
+        page.get_by_label("Papers").uncheck()
+        page.get_by_role("button", name="Apply").click()
+        expect(page).to_have_url(re.compile(r"show=person"))
+        expect(page.locator("svg.graph-svg--wide a.gnode--work")).to_have_count(0)
+        expect(page.locator("svg.graph-svg--wide a.gnode--person")).to_have_count(6)
+    finally:
+        context.close()

@@ -1,0 +1,310 @@
+"""The fragment, the explorer and graph.json through the test client."""
+
+import re
+
+import pytest
+from django.test import Client
+
+from graph import services
+from graph.models import GraphSlice
+from tests.factories import AuthorFactory, AuthorshipFactory, TopicFactory, WorkFactory
+from works.models import WorkTopic
+
+pytestmark = pytest.mark.django_db
+
+HTMX = {"HTTP_HX_REQUEST": "true"}
+
+
+def researcher(coauthors: int = 3, works: int = 3):
+    """Grace, her works (one per year from 2015) and co-authors, all on one topic."""
+    grace = AuthorFactory(display_name="Grace Example")
+    people = [AuthorFactory(display_name=f"Coauthor {i}") for i in range(coauthors)]
+    topic = TopicFactory(display_name="Graph theory")
+    for i in range(works):
+        work = WorkFactory(title=f"Paper {i}", publication_year=2015 + i)
+        AuthorshipFactory(work=work, author=grace, position=0)
+        AuthorshipFactory(work=work, author=people[i % coauthors], position=1)
+        AuthorshipFactory(work=work, author=people[(i + 1) % coauthors], position=2)
+        WorkTopic.objects.create(work=work, topic=topic, score=0.9)
+    return grace, people
+
+
+def ready(author) -> GraphSlice:
+    services.slices_mark_queued(author_ids=[author.pk])
+    assert services.slice_build(author_id=author.pk) == "built"
+    return GraphSlice.objects.get(pk=author.pk)
+
+
+def slice_url(author_id: int) -> str:
+    return f"/researchers/{author_id}/graph-slice/"
+
+
+def explorer_url(author_id: int) -> str:
+    return f"/researchers/{author_id}/graph/"
+
+
+# --- the fragment -----------------------------------------------------------------------
+
+
+def test_ready_fragment_is_an_svg_with_links(client):
+    grace, people = researcher()
+    ready(grace)
+    response = client.get(slice_url(grace.pk), **HTMX)
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert "<html" not in html
+    assert html.count('<svg class="graph-svg') == 2  # the wide and the narrow drawing
+    for person in people:
+        assert f'href="/researchers/{person.pk}/"' in html
+    assert 'href="/topics/' in html and 'href="/works/' in html
+    assert "<title>Coauthor 0: 2 shared works</title>" in html
+    assert "3 papers, 4 people, 1 topic, 0 institutions" in html
+    assert "hx-trigger" not in html
+    assert response["Vary"] == "HX-Request"
+
+
+def test_ready_fragment_without_htmx_is_a_full_page(client):
+    grace, _ = researcher()
+    ready(grace)
+    response = client.get(slice_url(grace.pk))
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert "<html" in html and "Research graph · Grace Example · BZPEER" in html
+    assert '<svg class="graph-svg graph-svg--wide"' in html
+    assert f'href="/researchers/{grace.pk}/graph/"' in html
+
+
+@pytest.mark.parametrize("size", [2, 30])
+def test_ready_fragment_is_one_query_whatever_the_size(client, django_assert_num_queries, size):
+    grace, _ = researcher(coauthors=size, works=size)
+    ready(grace)
+    with django_assert_num_queries(1):
+        assert client.get(slice_url(grace.pk), **HTMX).status_code == 200
+    with django_assert_num_queries(1):
+        assert client.get(slice_url(grace.pk)).status_code == 200
+
+
+def test_missing_slice_is_queued_and_answers_building(client, django_capture_on_commit_callbacks):
+    grace, _ = researcher()
+    with django_capture_on_commit_callbacks() as callbacks:
+        response = client.get(slice_url(grace.pk), **HTMX)
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert "Building this graph slice" in html
+    assert (
+        "BZPEER is loading the nearby papers, people, topics and institutions for this page."
+        in html
+    )
+    assert 'hx-trigger="every 2s"' in html and 'hx-swap="outerHTML"' in html
+    assert f'hx-get="{slice_url(grace.pk)}"' in html
+    assert len(callbacks) == 1
+    assert GraphSlice.objects.get(pk=grace.pk).status == GraphSlice.Status.QUEUED
+
+
+def test_polling_while_queued_is_one_query_and_keeps_polling(
+    client, django_assert_num_queries, django_capture_on_commit_callbacks
+):
+    grace, _ = researcher()
+    services.slices_mark_queued(author_ids=[grace.pk])
+    poll = {**HTMX, "HTTP_HX_TRIGGER": "graph-slice-poll"}
+    with django_capture_on_commit_callbacks() as callbacks, django_assert_num_queries(1):
+        response = client.get(slice_url(grace.pk), **poll)
+    assert callbacks == []
+    assert response.status_code == 200
+    assert 'hx-trigger="every 2s"' in response.content.decode()
+
+    services.slice_build(author_id=grace.pk)
+    response = client.get(slice_url(grace.pk), **poll)
+    assert response.status_code == 286  # htmx swaps the slice in and stops polling
+    assert "<svg" in response.content.decode()
+
+
+def test_building_page_without_javascript_refreshes_itself(
+    client, django_capture_on_commit_callbacks
+):
+    grace, _ = researcher()
+    with django_capture_on_commit_callbacks():
+        html = client.get(slice_url(grace.pk)).content.decode()
+    assert '<noscript><meta http-equiv="refresh" content="3"></noscript>' in html
+    assert "Building this graph slice" in html
+
+
+@pytest.mark.django_db(transaction=True)
+def test_in_process_tasks_answer_the_first_request_with_the_slice(client):
+    """Without a broker (`make run` with no REDIS_URL) the request builds the slice."""
+    grace, _ = researcher()
+    response = client.get(slice_url(grace.pk), **HTMX)
+    assert "<svg" in response.content.decode()
+
+
+def test_a_rebuild_shows_the_previous_slice_meanwhile(client):
+    grace, _ = researcher()
+    ready(grace)
+    GraphSlice.objects.filter(pk=grace.pk).update(status=GraphSlice.Status.QUEUED)
+    assert "<svg" in client.get(slice_url(grace.pk), **HTMX).content.decode()
+
+
+def test_failed_slice_offers_a_retry_that_needs_csrf(client):
+    grace, _ = researcher()
+    services.slices_mark_queued(author_ids=[grace.pk])
+    GraphSlice.objects.filter(pk=grace.pk).update(status=GraphSlice.Status.FAILED, error="boom")
+    html = client.get(slice_url(grace.pk), **HTMX).content.decode()
+    assert "could not be built" in html
+    assert "boom" not in html
+    retry = f"/researchers/{grace.pk}/graph-slice/retry/"
+    assert f'hx-post="{retry}"' in html and "csrfmiddlewaretoken" in html
+
+    strict = Client(enforce_csrf_checks=True)
+    assert strict.post(retry).status_code == 403
+    assert GraphSlice.objects.get(pk=grace.pk).status == GraphSlice.Status.FAILED
+
+
+def test_retry_queues_the_build_again(client, django_capture_on_commit_callbacks):
+    grace, _ = researcher()
+    services.slices_mark_queued(author_ids=[grace.pk])
+    GraphSlice.objects.filter(pk=grace.pk).update(status=GraphSlice.Status.FAILED)
+    retry = f"/researchers/{grace.pk}/graph-slice/retry/"
+    with django_capture_on_commit_callbacks() as callbacks:
+        response = client.post(retry, **HTMX)
+    assert len(callbacks) == 1
+    assert "Building this graph slice" in response.content.decode()
+    GraphSlice.objects.filter(pk=grace.pk).update(status=GraphSlice.Status.FAILED)
+    with django_capture_on_commit_callbacks():
+        response = client.post(retry)
+    assert response.status_code == 302
+    assert response["Location"] == slice_url(grace.pk)
+    assert client.get(retry).status_code == 405
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        slice_url(987654),
+        explorer_url(987654),
+        "/researchers/987654/graph.json",
+    ],
+)
+def test_unknown_author_is_404(client, url):
+    assert client.get(url).status_code == 404
+    assert client.get(url, **HTMX).status_code == 404
+    assert not GraphSlice.objects.exists()
+
+
+def test_unknown_author_retry_is_404(client):
+    assert client.post("/researchers/987654/graph-slice/retry/").status_code == 404
+
+
+def test_a_poll_for_an_author_gone_meanwhile_stops_polling(client):
+    response = client.get(slice_url(987654), **HTMX, HTTP_HX_TRIGGER="graph-slice-poll")
+    assert response.status_code == 286
+
+
+# --- the explorer -----------------------------------------------------------------------
+
+
+def test_explorer_page_and_its_htmx_panel(client, django_assert_num_queries):
+    grace, people = researcher()
+    ready(grace)
+    with django_assert_num_queries(1):
+        page = client.get(explorer_url(grace.pk))
+    html = page.content.decode()
+    assert page.status_code == 200
+    assert "<html" in html and "js/graph.js" in html
+    assert html.count("data-zoomable") == 2
+    # A person re-centres the explorer, with htmx and without.
+    assert (
+        f'href="/researchers/{people[0].pk}/graph/" hx-get="/researchers/{people[0].pk}/graph/"'
+        in html
+    )
+    assert 'hx-push-url="true"' in html
+    assert re.search(r'<form id="graph-filters"[^>]*method="get"', html)
+
+    with django_assert_num_queries(1):
+        panel = client.get(explorer_url(grace.pk), **HTMX)
+    fragment = panel.content.decode()
+    assert fragment.lstrip().startswith('<section id="explorer"')
+    assert "<html" not in fragment
+
+
+def test_explorer_history_restore_gets_the_full_page(client):
+    grace, _ = researcher()
+    ready(grace)
+    response = client.get(explorer_url(grace.pk), **HTMX, HTTP_HX_HISTORY_RESTORE_REQUEST="true")
+    assert "<html" in response.content.decode()
+
+
+def test_explorer_filters_by_type_and_year(client):
+    grace, _ = researcher(works=4)
+    ready(grace)
+    only_people = client.get(explorer_url(grace.pk), {"filtered": 1, "show": ["person"]})
+    html = only_people.content.decode()
+    assert 'class="gnode gnode--work' not in html
+    assert 'class="gnode gnode--person' in html
+    # The centre links to the profile; the others re-centre the explorer.
+    assert f'gnode--centre" href="/researchers/{grace.pk}/"' in html
+
+    years = client.get(explorer_url(grace.pk), {"year_from": 2016, "year_to": 2017})
+    titles = set(re.findall(r"<title>Paper \((\d{4})\)", years.content.decode()))
+    assert titles == {"2016", "2017"}
+    # Links keep the filters.
+    assert "year_from=2016&amp;year_to=2017" in years.content.decode()
+
+
+def test_explorer_rejects_a_backwards_year_range(client):
+    grace, _ = researcher()
+    ready(grace)
+    response = client.get(explorer_url(grace.pk), {"year_from": 2020, "year_to": 2010})
+    assert response.status_code == 400
+    assert "The first year comes after the last one." in response.content.decode()
+
+
+def test_selecting_a_tie_lists_the_works_behind_it(client):
+    grace, people = researcher()
+    ready(grace)
+    first, second = sorted([grace.pk, people[0].pk])
+    edge = f"a:{first}-a:{second}"
+    html = client.get(explorer_url(grace.pk), {"edge": edge}).content.decode()
+    assert "gedge-link is-selected" in html
+    assert "Grace Example and Coauthor 0" in html or "Coauthor 0 and Grace Example" in html
+    assert "2 shared works" in html
+    section = html[
+        html.index('id="graph-edge"') : html.index("</section>", html.index('id="graph-edge"'))
+    ]
+    assert section.count('href="/works/') == 2
+    # Every tie is a link that selects it.
+    assert f"?edge=a%3A{first}-a%3A{second}" in html
+
+
+def test_explorer_of_an_unbuilt_slice_polls(client, django_capture_on_commit_callbacks):
+    grace, _ = researcher()
+    with django_capture_on_commit_callbacks():
+        html = client.get(explorer_url(grace.pk), **HTMX).content.decode()
+    assert "Building this graph slice" in html
+    assert 'hx-trigger="every 2s"' in html
+
+
+# --- graph.json ------------------------------------------------------------------------
+
+
+def test_graph_json_exports_the_stored_explorer_slice(client):
+    grace, _ = researcher()
+    row = ready(grace)
+    response = client.get(f"/researchers/{grace.pk}/graph.json")
+    assert response.status_code == 200
+    assert response["Content-Type"] == "application/json"
+    data = response.json()
+    assert data == row.explorer_data
+    assert set(data) == {"centre", "nodes", "edges", "meta"}
+    assert data["centre"] == f"a:{grace.pk}"
+    assert {"id", "type", "label", "url", "x", "y", "score", "rank"} <= set(data["nodes"][0])
+    coauthor = next(e for e in data["edges"] if e["kind"] == "coauthor")
+    assert {"source", "target", "weight", "shared", "works"} <= set(coauthor)
+
+
+def test_graph_json_of_an_unbuilt_slice_is_202(client, django_capture_on_commit_callbacks):
+    grace, _ = researcher()
+    with django_capture_on_commit_callbacks():
+        response = client.get(f"/researchers/{grace.pk}/graph.json")
+    assert response.status_code == 202
+    assert response.json() == {"author": grace.pk, "status": "building"}
+    assert response["Retry-After"] == "2"
