@@ -7,7 +7,6 @@ import pytest
 from graph.models import GraphSlice
 from tests.factories import AuthorFactory
 from works.importers import import_paths
-from works.models import Author
 
 pytestmark = pytest.mark.django_db
 
