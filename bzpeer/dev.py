@@ -127,6 +127,7 @@ def manage(*args: str, env: dict[str, str]) -> None:
 def run(port: int, env: dict[str, str]) -> int:
     manage("migrate", "--noinput", env=env)
     manage("load_demo", env=env)
+    manage("ensure_dev_staff", env=env)
     children: list[subprocess.Popen[bytes]] = []
     if env.get("REDIS_URL"):
         manage("build_graph_slices", "--missing", "--queue", env=env)

@@ -65,6 +65,7 @@ INSTALLED_APPS = [
     "allauth",
     "allauth.account",
     "allauth.socialaccount",
+    "allauth.socialaccount.providers.orcid",
     "works",
     "profiles",
     "graph",
@@ -177,6 +178,36 @@ ACCOUNT_RATE_LIMITS = {
     "confirm_email": "1/180s/key",
 }
 
+# ORCID sign-in: how a claimant proves the ORCID iD on an author record
+# (profiles.services.orcid_proven). Register a public API client at
+# https://orcid.org/developer-tools (https://sandbox.orcid.org for testing)
+# with the redirect URI <site>/accounts/orcid/login/callback/. Without
+# ORCID_CLIENT_ID the claim form says ORCID sign-in is not available.
+ORCID_BASE_DOMAIN = os.environ.get("ORCID_BASE_DOMAIN", "orcid.org")
+if ORCID_BASE_DOMAIN not in {"orcid.org", "sandbox.orcid.org"}:
+    raise ImproperlyConfigured("ORCID_BASE_DOMAIN must be orcid.org or sandbox.orcid.org.")
+SOCIALACCOUNT_PROVIDERS: dict[str, dict[str, object]] = {
+    "orcid": {"BASE_DOMAIN": ORCID_BASE_DOMAIN, "MEMBER_API": False}
+}
+if os.environ.get("ORCID_CLIENT_ID"):
+    if not os.environ.get("ORCID_SECRET"):
+        raise ImproperlyConfigured("ORCID_CLIENT_ID is set but ORCID_SECRET is not.")
+    SOCIALACCOUNT_PROVIDERS["orcid"]["APP"] = {
+        "client_id": os.environ["ORCID_CLIENT_ID"],
+        "secret": os.environ["ORCID_SECRET"],
+        "key": "",
+    }
+# allauth's default: a GET only shows a "continue" page, the sign-in starts with a POST.
+SOCIALACCOUNT_LOGIN_ON_GET = False
+
+# Claims: limits on submissions, code emails and code guesses, per account and
+# per IP (profiles.ratelimit; same rule syntax as ACCOUNT_RATE_LIMITS).
+CLAIM_RATE_LIMITS = {
+    "claim_submit": "5/h/user,20/h/ip",
+    "claim_email_code": "3/10m/user,10/d/user,20/h/ip",
+    "claim_code_check": "10/10m/user,30/h/ip",
+}
+
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"
 USE_I18N = True
@@ -209,6 +240,10 @@ EMAIL_HOST_PASSWORD = os.environ.get("EMAIL_HOST_PASSWORD", "")
 EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
 DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "BZPEER <noreply@bzpeer.localhost>")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
+# The site's address in emails sent outside a request (claim decisions).
+SITE_URL = os.environ.get("SITE_URL") or (
+    "http://127.0.0.1:8000" if DEBUG or not ALLOWED_HOSTS else f"https://{ALLOWED_HOSTS[0]}"
+)
 
 # OpenAlex asks API clients to identify themselves with a contact address.
 OPENALEX_API_URL = os.environ.get("OPENALEX_API_URL", "https://api.openalex.org")

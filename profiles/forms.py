@@ -1,4 +1,12 @@
+from collections.abc import Iterator
+from typing import Any
+
 from django import forms
+from django.core.exceptions import ValidationError
+from django.core.validators import URLValidator
+
+from profiles.models import Claim, ProfileSettings
+from works.models import Authorship, Work
 
 
 class FollowForm(forms.Form):
@@ -7,3 +15,162 @@ class FollowForm(forms.Form):
 
     # An explicit action rather than a toggle, so a double click follows once.
     action = forms.ChoiceField(choices=[(FOLLOW, "Follow"), (UNFOLLOW, "Unfollow")])
+
+
+MAX_LINKS = 5
+MINE = "mine"
+NOT_MINE = "not_mine"
+WORK_CHOICES = [("", "Not sure"), (MINE, "Mine"), (NOT_MINE, "Not mine")]
+
+
+class ClaimForm(forms.Form):
+    """Links and a note for staff, and which of the record's works are the claimant's."""
+
+    links = forms.CharField(
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 3, "placeholder": "https://your.homepage.example"}),
+        help_text=f"Up to {MAX_LINKS} addresses, one a line: your homepage, "
+        "a staff page at your institution, your Google Scholar or DBLP profile.",
+    )
+    statement = forms.CharField(
+        label="Note for staff",
+        required=False,
+        max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text="Anything that helps staff decide, e.g. a former name or a moved affiliation.",
+    )
+
+    def __init__(self, *args: Any, works: list[Work], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.works = works
+        for work in works:
+            self.fields[f"work_{work.pk}"] = forms.ChoiceField(
+                label=work.title,
+                choices=WORK_CHOICES,
+                required=False,
+                initial="",
+                widget=forms.RadioSelect,
+            )
+
+    def work_fields(self) -> Iterator[tuple[Work, forms.BoundField]]:
+        for work in self.works:
+            yield work, self[f"work_{work.pk}"]
+
+    def clean_links(self) -> list[str]:
+        lines = [line.strip() for line in self.cleaned_data["links"].splitlines() if line.strip()]
+        if len(lines) > MAX_LINKS:
+            raise ValidationError(f"Give at most {MAX_LINKS} links.")
+        validate = URLValidator(schemes=["http", "https"])
+        for line in lines:
+            if len(line) > 500:
+                raise ValidationError("Each link must be at most 500 characters.")
+            try:
+                validate(line)
+            except ValidationError:
+                raise ValidationError(
+                    f"“{line}” is not a web address (http:// or https://)."
+                ) from None
+        return list(dict.fromkeys(lines))
+
+    def selections(self) -> tuple[list[int], list[int]]:
+        mine = [w.pk for w in self.works if self.cleaned_data.get(f"work_{w.pk}") == MINE]
+        not_mine = [w.pk for w in self.works if self.cleaned_data.get(f"work_{w.pk}") == NOT_MINE]
+        return mine, not_mine
+
+
+class EmailAddressForm(forms.Form):
+    address = forms.EmailField(
+        label="Email address at your institution",
+        max_length=254,
+        widget=forms.EmailInput(attrs={"autocomplete": "email", "placeholder": "you@uni.example"}),
+    )
+
+
+class EmailCodeForm(forms.Form):
+    code = forms.RegexField(
+        label="Code from the email",
+        regex=r"^\s*\d{6}\s*$",
+        error_messages={"invalid": "The code is the six digits in the email we sent."},
+        widget=forms.TextInput(
+            attrs={"inputmode": "numeric", "autocomplete": "one-time-code", "maxlength": "8"}
+        ),
+    )
+
+    def clean_code(self) -> str:
+        return str(self.cleaned_data["code"]).strip()
+
+
+class DecisionForm(forms.Form):
+    """Approve takes an optional note; reject and revoke need a reason the claimant will read."""
+
+    reason = forms.CharField(
+        required=False, max_length=2000, widget=forms.Textarea(attrs={"rows": 2})
+    )
+
+    def __init__(self, *args: Any, reason_required: bool, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["reason"].required = reason_required
+        self.fields["reason"].error_messages["required"] = (
+            "Give a reason: the claimant reads it in the email and on the claim's page."
+        )
+
+
+class QueueFilterForm(forms.Form):
+    ANY = ""
+    state = forms.ChoiceField(
+        choices=[("", "Any state"), *Claim.State.choices], required=False, initial="pending"
+    )
+    contested = forms.ChoiceField(
+        choices=[(ANY, "Contested or not"), ("yes", "Contested"), ("no", "Not contested")],
+        required=False,
+    )
+    checks = forms.ChoiceField(
+        label="Automatic checks",
+        choices=[(ANY, "Checks passed or not"), ("passed", "Passed"), ("failed", "Not passed")],
+        required=False,
+    )
+
+
+class ProfileSettingsForm(forms.ModelForm):
+    homepage = forms.URLField(
+        required=False, max_length=500, assume_scheme="https", widget=forms.URLInput()
+    )
+    hidden_sections = forms.MultipleChoiceField(
+        label="Hide from your page",
+        choices=ProfileSettings.Section.choices,
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+    )
+
+    class Meta:
+        model = ProfileSettings
+        fields = [
+            "summary",
+            "affiliation",
+            "homepage",
+            "contact",
+            "open_to_collaborate",
+            "hidden_sections",
+        ]
+        widgets = {"summary": forms.TextInput()}
+        help_texts = {
+            "summary": "One line under your name; empty shows a line made from your topics.",
+            "affiliation": "Empty shows the imported affiliation.",
+            "contact": "Shown under Direct collaboration, e.g. “Email me at my university "
+            "address”.",
+        }
+
+    def clean_homepage(self) -> str:
+        homepage = str(self.cleaned_data["homepage"])
+        if homepage and not homepage.startswith(("http://", "https://")):
+            raise ValidationError("Give a web address starting with http:// or https://.")
+        return homepage
+
+
+class AuthorshipStatusForm(forms.Form):
+    status = forms.ChoiceField(
+        choices=[
+            (Authorship.Status.CONFIRMED, "Mine"),
+            (Authorship.Status.DISPUTED, "Not mine"),
+        ]
+    )

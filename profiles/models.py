@@ -1,7 +1,17 @@
-from django.conf import settings
-from django.db import models
+"""Profiles: follows, claims on author records and their review, and the owner's settings.
 
-from works.models import Author
+`works.Author` stays the public record as imported; what an owner writes about
+themselves lives in `ProfileSettings`, a row no import touches, and what they
+say about their works lives on `works.Authorship.status`, which imports never
+change once a person set it.
+"""
+
+from django.conf import settings
+from django.contrib.postgres.fields import ArrayField
+from django.db import models
+from django.db.models import Q
+
+from works.models import Author, Institution
 
 
 class Follow(models.Model):
@@ -20,3 +30,223 @@ class Follow(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user_id} follows {self.author_id}"
+
+
+class Claim(models.Model):
+    """A person's claim that an author record is theirs, with the evidence staff review.
+
+    States: pending -> approved | rejected | withdrawn; approved -> revoked.
+    Every change is a conditional update in profiles.services, so a double click
+    or two reviewers at once change a claim once.
+    """
+
+    class State(models.TextChoices):
+        PENDING = "pending", "Pending review"
+        APPROVED = "approved", "Approved"
+        REJECTED = "rejected", "Rejected"
+        WITHDRAWN = "withdrawn", "Withdrawn"
+        REVOKED = "revoked", "Revoked"
+
+    class Risk(models.TextChoices):
+        NEW_ACCOUNT = "new_account", "Account younger than a day"
+        EMAIL_DOMAIN_MISMATCH = (
+            "email_domain_mismatch",
+            "Email domain matches no institution of the record",
+        )
+        SEVERAL_CLAIMS = "several_claims", "This account has claimed other records"
+        CONTESTED = "contested", "Another person claims this record"
+
+    LIVE_STATES = (State.PENDING, State.APPROVED)
+
+    author = models.ForeignKey(Author, on_delete=models.CASCADE, related_name="claims")
+    claimant = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="claims"
+    )
+    state = models.CharField(max_length=16, choices=State.choices, default=State.PENDING)
+    contested = models.BooleanField(
+        default=False, help_text="Another person has a pending or approved claim on the record."
+    )
+
+    # Evidence. An ORCID iD counts only when proven by an ORCID sign-in (an
+    # allauth SocialAccount of the claimant whose uid is the record's iD).
+    orcid_verified = models.BooleanField(default=False)
+    orcid = models.CharField("ORCID iD proven", max_length=19, blank=True, default="")
+    email = models.EmailField("Email verified by code", blank=True, default="")
+    email_domain = models.CharField(max_length=253, blank=True, default="")
+    email_verified_at = models.DateTimeField(null=True, blank=True)
+    email_institution = models.ForeignKey(
+        Institution,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        help_text="The institution of the record whose email domain the address is at.",
+    )
+    links = ArrayField(models.URLField(max_length=500), default=list, blank=True)
+    statement = models.TextField(blank=True, default="")
+    works_mine = ArrayField(models.BigIntegerField(), default=list, blank=True)
+    works_not_mine = ArrayField(models.BigIntegerField(), default=list, blank=True)
+
+    # Automatic checks, run once at submission: [{code, label, passed, detail}].
+    checks = models.JSONField(default=list, blank=True)
+    checks_passed = models.BooleanField(
+        default=False, help_text="ORCID sign-in or institutional email passed: the record is L2."
+    )
+    risk_flags = ArrayField(
+        models.CharField(max_length=32, choices=Risk.choices), default=list, blank=True
+    )
+
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    decided_at = models.DateTimeField(null=True, blank=True)
+    reason = models.TextField(blank=True, default="")
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["author"],
+                condition=Q(state="approved"),
+                name="claim_one_approved_per_author",
+            ),
+            # One open claim per person and record: a second submit is the first one.
+            models.UniqueConstraint(
+                fields=["author", "claimant"],
+                condition=Q(state="pending"),
+                name="claim_one_pending_per_claimant",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["state", "created_at"], name="claim_queue_idx"),
+            models.Index(fields=["author", "state"], name="claim_author_state_idx"),
+            models.Index(fields=["claimant", "state"], name="claim_claimant_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"claim {self.pk} on author {self.author_id} ({self.state})"
+
+    def risk_labels(self) -> list[str]:
+        labels = dict(self.Risk.choices)
+        return [labels.get(flag, flag) for flag in self.risk_flags]
+
+
+class ClaimEvent(models.Model):
+    """The audit log of a claim: who did what, when and why."""
+
+    class Action(models.TextChoices):
+        SUBMITTED = "submitted", "Submitted"
+        CHECKS_RUN = "checks_run", "Automatic checks run"
+        CONTESTED = "contested", "Marked contested"
+        APPROVED = "approved", "Approved"
+        REJECTED = "rejected", "Rejected"
+        WITHDRAWN = "withdrawn", "Withdrawn"
+        REVOKED = "revoked", "Revoked"
+
+    claim = models.ForeignKey(Claim, on_delete=models.CASCADE, related_name="events")
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        help_text="Empty for the system (automatic checks, a rival claim's approval).",
+    )
+    action = models.CharField(max_length=16, choices=Action.choices)
+    reason = models.TextField(blank=True, default="")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        indexes = [models.Index(fields=["action", "created_at"], name="claimevent_action_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.action} on claim {self.claim_id}"
+
+
+class EmailCode(models.Model):
+    """A one-time code sent to an address a claimant says is theirs.
+
+    Only a keyed hash of the code is stored. A code is good until expires_at,
+    for MAX_ATTEMPTS guesses, and once: used_at marks the address verified.
+    """
+
+    MAX_ATTEMPTS = 5
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="email_codes"
+    )
+    author = models.ForeignKey(
+        Author, on_delete=models.CASCADE, related_name="+", help_text="The record being claimed."
+    )
+    address = models.EmailField()
+    code_hash = models.CharField(max_length=128)
+    created_at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField()
+    used_at = models.DateTimeField(null=True, blank=True)
+    attempts = models.PositiveSmallIntegerField(default=0)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            models.Index(fields=["user", "author", "-created_at"], name="emailcode_user_idx")
+        ]
+
+    def __str__(self) -> str:
+        return f"code for {self.address}"
+
+
+class ProfileSettings(models.Model):
+    """What the owner of a claimed record says about themselves; imports never write here.
+
+    Read only while the record has an approved claim, so a revoked owner's
+    words leave the page with them.
+    """
+
+    class Section(models.TextChoices):
+        AFFILIATION = "affiliation", "Affiliation"
+        HOMEPAGE = "homepage", "Homepage"
+        CONTACT = "contact", "Contact preference"
+        TOPICS = "topics", "Topics"
+        COLLABORATORS = "collaborators", "Close collaborators"
+
+    author = models.OneToOneField(
+        Author, on_delete=models.CASCADE, primary_key=True, related_name="profile_settings"
+    )
+    summary = models.CharField(
+        "summary line", max_length=300, blank=True, default="", help_text="Replaces the summary."
+    )
+    affiliation = models.CharField(
+        "affiliation override",
+        max_length=300,
+        blank=True,
+        default="",
+        help_text="Shown instead of the imported affiliation.",
+    )
+    homepage = models.URLField(max_length=500, blank=True, default="")
+    contact = models.CharField(
+        "contact preference",
+        max_length=300,
+        blank=True,
+        default="",
+        help_text="How to reach you about a collaboration.",
+    )
+    open_to_collaborate = models.BooleanField(default=False)
+    hidden_sections = ArrayField(
+        models.CharField(max_length=16, choices=Section.choices), default=list, blank=True
+    )
+    updated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name_plural = "profile settings"
+
+    def __str__(self) -> str:
+        return f"settings of author {self.author_id}"
+
+    def shows(self, section: str) -> bool:
+        return section not in self.hidden_sections

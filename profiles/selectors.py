@@ -1,14 +1,19 @@
-"""Reads for the researcher page. Each function is one query, whatever the author's size."""
+"""Reads for the researcher page and for claims.
+
+The page's functions are one query each, whatever the author's size.
+"""
 
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.db import connection
-from django.db.models import Count, Q
+from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet
+from django.utils import timezone
 
-from profiles.models import Follow
-from profiles.trust import Trust, TrustFacts, trust_evaluate
-from works.models import Author, Authorship, Topic, Work
+from profiles.models import Claim, ClaimEvent, Follow, ProfileSettings
+from profiles.trust import ClaimFacts, Trust, TrustFacts, trust_evaluate
+from works.models import Author, Authorship, Institution, Topic, Work
 
 VISIBLE_AUTHORSHIP = ~Q(status=Authorship.Status.DISPUTED)
 
@@ -41,16 +46,20 @@ class TopicCount:
 class WorkCounts:
     total: int
     with_pid: int
+    reviewed: int = 0  # confirmed or disputed by a person, disputed ones included
 
 
 def work_counts(*, author: Author) -> WorkCounts:
-    counts = Work.objects.filter(
-        authorships__author=author, authorships__status__in=_visible_statuses()
-    ).aggregate(
-        total=Count("id"),
-        with_pid=Count("id", filter=~Q(doi="") | ~Q(arxiv_id="")),
+    # One join to the author's authorships; the filters pick rows from it.
+    visible = Q(authorships__status__in=_visible_statuses())
+    counts = Work.objects.filter(authorships__author=author).aggregate(
+        total=Count("id", filter=visible),
+        with_pid=Count("id", filter=visible & (~Q(doi="") | ~Q(arxiv_id=""))),
+        reviewed=Count("id", filter=~Q(authorships__status=Authorship.Status.ASSERTED)),
     )
-    return WorkCounts(total=counts["total"], with_pid=counts["with_pid"])
+    return WorkCounts(
+        total=counts["total"], with_pid=counts["with_pid"], reviewed=counts["reviewed"]
+    )
 
 
 def _visible_statuses() -> list[str]:
@@ -142,8 +151,12 @@ def works_page(*, author: Author, page: int, total: int) -> list[Work]:
     )
 
 
-def summary_line(*, author: Author, topics: list[TopicCount]) -> str:
+def summary_line(
+    *, author: Author, topics: list[TopicCount], owner_settings: ProfileSettings | None = None
+) -> str:
     """The researcher's own line once they wrote one, otherwise one made from their topics."""
+    if owner_settings is not None and owner_settings.summary:
+        return owner_settings.summary
     if author.summary:
         return author.summary
     names = [t.topic.display_name.lower() for t in topics[:3]]
@@ -154,7 +167,71 @@ def summary_line(*, author: Author, topics: list[TopicCount]) -> str:
     return f"Works on {', '.join(names[:-1])} and {names[-1]}."
 
 
-def trust_for_author(*, author: Author, counts: WorkCounts) -> Trust:
+@dataclass(frozen=True)
+class ClaimStatus:
+    """The live claims on a record as the profile page needs them."""
+
+    facts: ClaimFacts
+    owner_id: int | None  # the user whose claim was approved
+    approved_at: datetime | None
+    viewer_claim_id: int | None  # the viewing user's own pending or approved claim
+
+
+# Live claims read for the page: a record with more is contested all the same.
+LIVE_CLAIMS_READ = 20
+
+
+def claim_status(
+    *, author: Author, user: AbstractBaseUser | AnonymousUser, counts: WorkCounts
+) -> ClaimStatus:
+    """The record's live claims in one query, and which one counts for trust."""
+    refused = Claim.objects.filter(
+        claimant=OuterRef("claimant"), state__in=[Claim.State.REJECTED, Claim.State.REVOKED]
+    )
+    claims = list(
+        Claim.objects.filter(author=author, state__in=Claim.LIVE_STATES)
+        .annotate(claimant_joined=F("claimant__date_joined"), refused=Exists(refused))
+        .order_by("created_at", "id")[:LIVE_CLAIMS_READ]
+    )
+    approved = next((c for c in claims if c.state == Claim.State.APPROVED), None)
+    pending = [c for c in claims if c.state == Claim.State.PENDING]
+    counted = approved or (pending[0] if len(pending) == 1 else None)
+    contested = len({c.claimant_id for c in claims}) > 1
+    # The two annotations above, which the type stubs do not see on the instance.
+    joined: datetime | None = getattr(counted, "claimant_joined", None)
+    refused_before: bool = getattr(counted, "refused", False)
+    facts = ClaimFacts(
+        pending=bool(pending),
+        approved=approved is not None,
+        contested=contested,
+        orcid_proven=bool(counted and counted.orcid_verified),
+        institutional_email=bool(counted and counted.email_institution_id),
+        claimant_account_days=(timezone.now() - joined).days if joined else 0,
+        claimant_had_claim_refused=refused_before,
+        works_reviewed=counts.reviewed if approved else 0,
+    )
+    viewer = next((c for c in claims if user.is_authenticated and c.claimant_id == user.pk), None)
+    return ClaimStatus(
+        facts=facts,
+        owner_id=approved.claimant_id if approved else None,
+        approved_at=approved.decided_at if approved else None,
+        viewer_claim_id=viewer.pk if viewer else None,
+    )
+
+
+def owner_settings(*, author: Author, status: ClaimStatus) -> ProfileSettings | None:
+    """The owner's settings while the record is claimed (select_related them with the author)."""
+    if status.owner_id is None:
+        return None
+    try:
+        return author.profile_settings
+    except ProfileSettings.DoesNotExist:
+        return None
+
+
+def trust_for_author(
+    *, author: Author, counts: WorkCounts, claim: ClaimFacts | None = None
+) -> Trust:
     return trust_evaluate(
         TrustFacts(
             is_synthetic=author.is_synthetic,
@@ -163,5 +240,125 @@ def trust_for_author(*, author: Author, counts: WorkCounts) -> Trust:
             has_affiliation=author.last_known_institution_id is not None,
             works_total=counts.total,
             works_with_pid=counts.with_pid,
+            claim=claim or ClaimFacts(),
         )
     )
+
+
+# Claims
+
+
+def record_institutions(*, author: Author) -> list[Institution]:
+    """The institutions of a record: its last known one and those on its authorships."""
+    return list(
+        Institution.objects.filter(
+            Q(pk=author.last_known_institution_id)
+            | Q(
+                authorships__author=author,
+                authorships__status__in=_visible_statuses(),
+            )
+        )
+        .distinct()
+        .order_by("display_name")
+    )
+
+
+def institution_for_email(*, address: str, institutions: list[Institution]) -> Institution | None:
+    """The institution whose email domain the address is at (a subdomain counts)."""
+    domain = address.rsplit("@", 1)[-1].lower()
+    for institution in institutions:
+        for known in institution.email_domains:
+            known = known.lower().lstrip("@")
+            if domain == known or domain.endswith("." + known):
+                return institution
+    return None
+
+
+def claim_works(*, author: Author, limit: int) -> list[Work]:
+    """The works a claimant says are theirs or not: the record's newest, disputed ones too."""
+    return list(
+        Work.objects.filter(authorships__author=author)
+        .select_related("source")
+        .order_by("-publication_year", "-publication_date", "-id")[:limit]
+    )
+
+
+def owner_works(*, author: Author) -> QuerySet[Authorship]:
+    return (
+        Authorship.objects.filter(author=author)
+        .select_related("work", "work__source")
+        .order_by("-work__publication_year", "-work__publication_date", "-work_id")
+    )
+
+
+def claim_live_for_user(*, author: Author, user: AbstractBaseUser) -> Claim | None:
+    return (
+        Claim.objects.filter(author=author, claimant_id=user.pk, state__in=Claim.LIVE_STATES)
+        .order_by("-created_at")
+        .first()
+    )
+
+
+def claim_queue_position(*, claim: Claim) -> int | None:
+    """1 for the oldest pending claim; None once decided."""
+    if claim.state != Claim.State.PENDING:
+        return None
+    ahead = Claim.objects.filter(state=Claim.State.PENDING).filter(
+        Q(created_at__lt=claim.created_at) | Q(created_at=claim.created_at, id__lt=claim.pk)
+    )
+    return ahead.count() + 1
+
+
+MEDIAN_WINDOW = timedelta(days=30)
+
+
+def claim_median_decision_time(*, now: datetime | None = None) -> timedelta | None:
+    """Median time from submission to a staff decision, over decisions of the last 30 days."""
+    since = (now or timezone.now()) - MEDIAN_WINDOW
+    sql = """
+        SELECT percentile_cont(0.5) WITHIN GROUP (
+            ORDER BY extract(epoch FROM e.created_at - c.created_at))
+        FROM profiles_claimevent e JOIN profiles_claim c ON c.id = e.claim_id
+        WHERE e.action IN (%s, %s) AND e.created_at >= %s
+    """
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [ClaimEvent.Action.APPROVED, ClaimEvent.Action.REJECTED, since])
+        (seconds,) = cursor.fetchone()
+    return None if seconds is None else timedelta(seconds=float(seconds))
+
+
+def claim_events(*, claim: Claim) -> list[ClaimEvent]:
+    return list(claim.events.select_related("actor").order_by("created_at", "id"))
+
+
+def claim_selected_works(*, claim: Claim) -> tuple[list[Work], list[Work]]:
+    chosen = {
+        w.pk: w
+        for w in Work.objects.filter(pk__in=[*claim.works_mine, *claim.works_not_mine]).only(
+            "id", "title", "publication_year"
+        )
+    }
+    mine = [chosen[i] for i in claim.works_mine if i in chosen]
+    not_mine = [chosen[i] for i in claim.works_not_mine if i in chosen]
+    return mine, not_mine
+
+
+@dataclass(frozen=True)
+class QueueFilters:
+    state: str = Claim.State.PENDING
+    contested: bool | None = None
+    checks_passed: bool | None = None
+
+
+def staff_claim_queue(*, filters: QueueFilters) -> QuerySet[Claim]:
+    """Oldest first: the queue is served in the order people asked."""
+    claims = Claim.objects.select_related(
+        "author", "claimant", "email_institution", "decided_by"
+    ).order_by("created_at", "id")
+    if filters.state:
+        claims = claims.filter(state=filters.state)
+    if filters.contested is not None:
+        claims = claims.filter(contested=filters.contested)
+    if filters.checks_passed is not None:
+        claims = claims.filter(checks_passed=filters.checks_passed)
+    return claims

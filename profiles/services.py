@@ -1,10 +1,42 @@
-"""Writes for profiles: following researchers."""
+"""Writes for profiles: following researchers, claims and their review, the owner's page.
 
+Claim state changes are conditional updates (`filter(pk=..., state=FROM)
+.update(...)`, then the row count says whether this call made the change), so
+a double click or two reviewers at once change a claim once. Each one also
+locks the author row first: that serialises every decision on one record, so
+approving one claim while another reviewer approves its rival ends in one
+approval and one clear refusal rather than a deadlock. Emails are rendered
+inside the transaction and sent once it commits.
+"""
+
+import secrets
+from collections.abc import Iterable
+from datetime import datetime, timedelta
+from typing import Any
+
+from allauth.account.models import EmailAddress
+from allauth.socialaccount.models import SocialAccount
+from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
-from django.db import transaction
+from django.core.mail import send_mail
+from django.db import IntegrityError, transaction
+from django.db.models import F
+from django.template.loader import render_to_string
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.crypto import constant_time_compare, salted_hmac
 
-from profiles.models import Follow
-from works.models import Author
+from graph import services as graph_services
+from profiles import selectors
+from profiles.models import Claim, ClaimEvent, EmailCode, Follow, ProfileSettings
+from works.models import Author, Authorship
+
+
+class ClaimError(Exception):
+    """A claim action that cannot happen; the message is written for the person who tried."""
+
+
+# Follows
 
 
 @transaction.atomic
@@ -14,3 +46,606 @@ def follow_set(*, user: AbstractBaseUser, author: Author, following: bool) -> No
         Follow.objects.bulk_create([Follow(user_id=user.pk, author=author)], ignore_conflicts=True)
     else:
         Follow.objects.filter(user_id=user.pk, author=author).delete()
+
+
+# Side effects: emails go after commit; graph slices are queued with the change
+
+
+def _site_url(path: str) -> str:
+    return settings.SITE_URL.rstrip("/") + path
+
+
+def _email_on_commit(*, template: str, to: Iterable[str], context: dict[str, Any]) -> None:
+    recipients = [address for address in to if address]
+    if not recipients:
+        return
+    context = {"site_name": "BZPEER", **context}
+    subject = " ".join(render_to_string(f"profiles/email/{template}_subject.txt", context).split())
+    body = render_to_string(f"profiles/email/{template}_message.txt", context)
+    # robust: a mail server that is down must not turn a committed decision into an error.
+    transaction.on_commit(
+        lambda: send_mail(subject, body, None, recipients, fail_silently=False), robust=True
+    )
+
+
+def _claim_email(claim: Claim, template: str, **extra: Any) -> None:
+    _email_on_commit(
+        template=template,
+        to=[claim.claimant.email],
+        context={
+            "claim": claim,
+            "author": claim.author,
+            "claim_url": _site_url(reverse("profiles:claim_detail", args=[claim.pk])),
+            "record_url": _site_url(reverse("profiles:researcher_detail", args=[claim.author_id])),
+            **extra,
+        },
+    )
+
+
+def _graph_slices_queue(author_ids: Iterable[int]) -> None:
+    """Rebuild the graph slices of authors whose authorships a person changed.
+
+    The one call from profiles into graph. It marks the slices queued in this
+    transaction; graph sends the build tasks once it commits.
+    """
+    ids = sorted(set(author_ids))
+    if ids:
+        graph_services.slices_queue(author_ids=ids)
+
+
+def _authors_on_works(author: Author, work_ids: Iterable[int]) -> list[int]:
+    """The author and their co-authors on these works: their slices share the changed edges."""
+    return [
+        author.pk,
+        *Authorship.objects.filter(work_id__in=list(work_ids))
+        .values_list("author_id", flat=True)
+        .distinct(),
+    ]
+
+
+# Institutional email codes
+
+EMAIL_CODE_TTL = timedelta(minutes=15)
+# How long a verified address can back a claim submitted after it.
+EMAIL_VERIFIED_TTL = timedelta(hours=24)
+
+
+def _code_hash(address: str, code: str) -> str:
+    return salted_hmac("profiles.EmailCode", f"{address.lower()}:{code}").hexdigest()
+
+
+@transaction.atomic
+def email_code_send(*, user: AbstractBaseUser, author: Author, address: str) -> EmailCode:
+    """Send a one-time code to an address; earlier unused codes for this record stop working."""
+    now = timezone.now()
+    address = address.strip().lower()
+    EmailCode.objects.filter(
+        user_id=user.pk, author=author, used_at__isnull=True, expires_at__gt=now
+    ).update(expires_at=now)
+    code = f"{secrets.randbelow(10**6):06d}"
+    row = EmailCode.objects.create(
+        user_id=user.pk,
+        author=author,
+        address=address,
+        code_hash=_code_hash(address, code),
+        expires_at=now + EMAIL_CODE_TTL,
+    )
+    _email_on_commit(
+        template="email_code",
+        to=[address],
+        context={
+            "code": code,
+            "author": author,
+            "minutes": int(EMAIL_CODE_TTL.total_seconds() // 60),
+        },
+    )
+    return row
+
+
+def email_code_verify(*, user: AbstractBaseUser, author: Author, code: str) -> EmailCode:
+    """Check a code against the latest one sent; it works once, before it expires.
+
+    Not one transaction on purpose: the attempt is counted and committed
+    before the comparison, so a wrong guess is never rolled back.
+    """
+    now = timezone.now()
+    row = (
+        EmailCode.objects.filter(user_id=user.pk, author=author, used_at__isnull=True)
+        .order_by("-created_at", "-id")
+        .first()
+    )
+    if row is None:
+        raise ClaimError("No code is waiting to be checked: ask for a new one.")
+    counted = EmailCode.objects.filter(
+        pk=row.pk, used_at__isnull=True, expires_at__gt=now, attempts__lt=EmailCode.MAX_ATTEMPTS
+    ).update(attempts=F("attempts") + 1)
+    if not counted:
+        raise ClaimError("That code has expired or was tried too often: ask for a new one.")
+    if not constant_time_compare(row.code_hash, _code_hash(row.address, code.strip())):
+        left = EmailCode.MAX_ATTEMPTS - row.attempts - 1
+        raise ClaimError(
+            f"That code is not the one we sent. {left} attempt{'s' if left != 1 else ''} left."
+            if left > 0
+            else "That code is not the one we sent, and this code is now spent: ask for a new one."
+        )
+    if not EmailCode.objects.filter(pk=row.pk, used_at__isnull=True).update(used_at=now):
+        raise ClaimError("That code was already used.")
+    row.used_at = now
+    return row
+
+
+def email_verified_for_claim(
+    *, user: AbstractBaseUser, author: Author, now: datetime | None = None
+) -> EmailCode | None:
+    """The address the user verified for this record within EMAIL_VERIFIED_TTL."""
+    since = (now or timezone.now()) - EMAIL_VERIFIED_TTL
+    return (
+        EmailCode.objects.filter(user_id=user.pk, author=author, used_at__gte=since)
+        .order_by("-used_at", "-id")
+        .first()
+    )
+
+
+def orcid_proven(*, user: AbstractBaseUser, author: Author) -> bool:
+    """True when the user signed in with ORCID as the record's iD (allauth keeps the iD as uid)."""
+    return (
+        bool(author.orcid)
+        and SocialAccount.objects.filter(
+            user_id=user.pk, provider="orcid", uid=author.orcid
+        ).exists()
+    )
+
+
+# Claims
+
+ACCOUNT_NEW = timedelta(days=1)
+RIVAL_APPROVED_REASON = "Staff approved another person's claim on this record."
+
+
+def _event(claim: Claim, action: str, actor: AbstractBaseUser | None, reason: str = "") -> None:
+    ClaimEvent.objects.create(
+        claim=claim, action=action, actor_id=actor.pk if actor else None, reason=reason
+    )
+
+
+def _lock_author(author_id: int) -> Author:
+    return Author.objects.select_for_update().get(pk=author_id)
+
+
+def _refresh_contested(author_id: int) -> None:
+    """A live claim is contested while someone else also has a live claim on the record."""
+    live = Claim.objects.filter(author_id=author_id, state__in=Claim.LIVE_STATES)
+    contested = live.values("claimant_id").distinct().count() > 1
+    live.exclude(contested=contested).update(contested=contested)
+
+
+def _run_checks(
+    *, user: AbstractBaseUser, author: Author, email: EmailCode | None
+) -> tuple[list[dict[str, Any]], bool, Any]:
+    """The automatic checks: ORCID sign-in and institutional email. Pure reads."""
+    checks: list[dict[str, Any]] = []
+    if author.orcid:
+        proven = orcid_proven(user=user, author=author)
+        checks.append(
+            {
+                "code": "orcid",
+                "label": "ORCID sign-in matches the record's iD",
+                "passed": proven,
+                "detail": f"Signed in with ORCID as {author.orcid}."
+                if proven
+                else f"No ORCID sign-in as {author.orcid} on this account.",
+            }
+        )
+    else:
+        checks.append(
+            {
+                "code": "orcid",
+                "label": "ORCID sign-in matches the record's iD",
+                "passed": None,
+                "detail": "The record has no ORCID iD to match.",
+            }
+        )
+    institution = None
+    if email is None:
+        checks.append(
+            {
+                "code": "institutional_email",
+                "label": "Verified email at an institution of the record",
+                "passed": False,
+                "detail": "No address was verified with a code.",
+            }
+        )
+    else:
+        institution = selectors.institution_for_email(
+            address=email.address, institutions=selectors.record_institutions(author=author)
+        )
+        checks.append(
+            {
+                "code": "institutional_email",
+                "label": "Verified email at an institution of the record",
+                "passed": institution is not None,
+                "detail": f"{email.address} is verified and at {institution.display_name}."
+                if institution
+                else f"{email.address} is verified but matches no institution of the record.",
+            }
+        )
+    return checks, any(c["passed"] for c in checks), institution
+
+
+def _risk_flags(
+    *, user: AbstractBaseUser, author: Author, email_mismatch: bool, contested: bool, now: datetime
+) -> list[str]:
+    """What staff should look at twice. Flags inform the decision; none blocks a claim."""
+    flags: list[str] = []
+    joined = getattr(user, "date_joined", None)
+    if joined and now - joined < ACCOUNT_NEW:
+        flags.append(Claim.Risk.NEW_ACCOUNT)
+    if email_mismatch:
+        flags.append(Claim.Risk.EMAIL_DOMAIN_MISMATCH)
+    if (
+        Claim.objects.filter(claimant_id=user.pk)
+        .exclude(author=author)
+        .exclude(state=Claim.State.WITHDRAWN)
+        .exists()
+    ):
+        flags.append(Claim.Risk.SEVERAL_CLAIMS)
+    if contested:
+        flags.append(Claim.Risk.CONTESTED)
+    return flags
+
+
+def _outcome(passed: bool | None) -> str:
+    return "not applicable" if passed is None else "passed" if passed else "not passed"
+
+
+def claim_submit(
+    *,
+    user: AbstractBaseUser,
+    author: Author,
+    links: list[str],
+    statement: str,
+    works_mine: list[int],
+    works_not_mine: list[int],
+) -> Claim:
+    """Submit a claim with its evidence and run the automatic checks at once.
+
+    A record with another person's pending or approved claim takes this one
+    too: both are marked contested and both claimants are told.
+    """
+    if not EmailAddress.objects.filter(user_id=user.pk, verified=True).exists():
+        raise ClaimError("Verify your email address before you claim a record.")
+    now = timezone.now()
+    with transaction.atomic():
+        # Serialise claims on one record so that two first claims see each other.
+        author = _lock_author(author.pk)
+        if author.merged_into_id:
+            raise ClaimError("This record was merged into another: claim that one instead.")
+        if Claim.objects.filter(
+            author=author, claimant_id=user.pk, state__in=Claim.LIVE_STATES
+        ).exists():
+            raise ClaimError("You already have a claim on this record.")
+        email = email_verified_for_claim(user=user, author=author, now=now)
+        checks, passed, institution = _run_checks(user=user, author=author, email=email)
+        if not (passed or email or links or statement.strip()):
+            raise ClaimError(
+                "Give staff something to check: sign in with ORCID, verify an email "
+                "address, add a link or write a note."
+            )
+        record_work_ids = set(
+            Authorship.objects.filter(author=author).values_list("work_id", flat=True)
+        )
+        rivals = list(
+            Claim.objects.filter(author=author, state__in=Claim.LIVE_STATES)
+            .exclude(claimant_id=user.pk)
+            .select_related("claimant", "author")
+        )
+        flags = _risk_flags(
+            user=user,
+            author=author,
+            email_mismatch=email is not None and institution is None,
+            contested=bool(rivals),
+            now=now,
+        )
+        try:
+            with transaction.atomic():
+                orcid_passed = any(c["code"] == "orcid" and c["passed"] for c in checks)
+                claim = Claim.objects.create(
+                    author=author,
+                    claimant_id=user.pk,
+                    contested=bool(rivals),
+                    orcid_verified=orcid_passed,
+                    orcid=author.orcid if orcid_passed else "",
+                    email=email.address if email else "",
+                    email_domain=email.address.rsplit("@", 1)[-1] if email else "",
+                    email_verified_at=email.used_at if email else None,
+                    email_institution=institution,
+                    links=links,
+                    statement=statement.strip(),
+                    works_mine=[w for w in works_mine if w in record_work_ids],
+                    works_not_mine=[w for w in works_not_mine if w in record_work_ids],
+                    checks=checks,
+                    checks_passed=passed,
+                    risk_flags=flags,
+                )
+        except IntegrityError as error:  # a second submit racing the first
+            raise ClaimError("You already have a claim on this record.") from error
+        _event(claim, ClaimEvent.Action.SUBMITTED, user)
+        _event(
+            claim,
+            ClaimEvent.Action.CHECKS_RUN,
+            None,
+            "; ".join(f"{c['label']}: {_outcome(c['passed'])}" for c in checks),
+        )
+        claim.claimant = user  # type: ignore[assignment]
+        _claim_email(claim, "claim_submitted", contested=bool(rivals))
+        if rivals:
+            _event(claim, ClaimEvent.Action.CONTESTED, None, "Another person claims this record.")
+            for rival in rivals:
+                if not rival.contested:
+                    _event(
+                        rival,
+                        ClaimEvent.Action.CONTESTED,
+                        None,
+                        "Another person has claimed this record.",
+                    )
+                if Claim.Risk.CONTESTED not in rival.risk_flags:
+                    Claim.objects.filter(pk=rival.pk).update(
+                        risk_flags=[*rival.risk_flags, Claim.Risk.CONTESTED]
+                    )
+                _claim_email(rival, "claim_contested")
+            _refresh_contested(author.pk)
+    return claim
+
+
+def _decide(
+    *,
+    claim: Claim,
+    from_state: str,
+    to_state: str,
+    actor: AbstractBaseUser,
+    reason: str,
+    now: datetime,
+) -> bool:
+    """The conditional update behind every decision: True when this call made the change."""
+    return bool(
+        Claim.objects.filter(pk=claim.pk, state=from_state).update(
+            state=to_state, decided_by_id=actor.pk, decided_at=now, reason=reason, updated_at=now
+        )
+    )
+
+
+def _refused(claim: Claim, verb: str) -> ClaimError:
+    current = Claim.objects.filter(pk=claim.pk).values_list("state", flat=True).first()
+    label = str(dict(Claim.State.choices).get(current or "", current)).lower()
+    return ClaimError(f"Cannot {verb}: the claim is {label} now. Nothing changed.")
+
+
+def _require_staff(user: AbstractBaseUser) -> None:
+    if not getattr(user, "is_staff", False):
+        raise ClaimError("Only staff decide claims.")
+
+
+def _require_reason(reason: str, what: str) -> str:
+    reason = reason.strip()
+    if not reason:
+        raise ClaimError(f"Give a reason to {what}: the claimant reads it.")
+    return reason
+
+
+def claim_approve(*, claim: Claim, staff: AbstractBaseUser, reason: str = "") -> Claim:
+    """Approve a pending claim: the record is the claimant's (L3); rival claims are rejected."""
+    _require_staff(staff)
+    now = timezone.now()
+    with transaction.atomic():
+        author = _lock_author(claim.author_id)
+        try:
+            with transaction.atomic():
+                changed = _decide(
+                    claim=claim,
+                    from_state=Claim.State.PENDING,
+                    to_state=Claim.State.APPROVED,
+                    actor=staff,
+                    reason=reason.strip(),
+                    now=now,
+                )
+        except IntegrityError as error:
+            raise ClaimError(
+                "This record already has an approved claim: revoke it before approving another."
+            ) from error
+        if not changed:
+            raise _refused(claim, "approve")
+        claim = Claim.objects.select_related("author", "claimant").get(pk=claim.pk)
+        _event(claim, ClaimEvent.Action.APPROVED, staff, claim.reason)
+        _claim_email(claim, "claim_approved")
+        rivals = Claim.objects.filter(author=author, state=Claim.State.PENDING).select_related(
+            "author", "claimant"
+        )
+        for rival in rivals:
+            if _decide(
+                claim=rival,
+                from_state=Claim.State.PENDING,
+                to_state=Claim.State.REJECTED,
+                actor=staff,
+                reason=RIVAL_APPROVED_REASON,
+                now=now,
+            ):
+                _event(rival, ClaimEvent.Action.REJECTED, staff, RIVAL_APPROVED_REASON)
+                rival.reason = RIVAL_APPROVED_REASON
+                _claim_email(rival, "claim_rejected")
+        _refresh_contested(author.pk)
+        changed_works = _apply_work_selections(claim, now)
+        ProfileSettings.objects.get_or_create(
+            author=author, defaults={"open_to_collaborate": author.open_to_collaborate}
+        )
+        _graph_slices_queue(_authors_on_works(author, changed_works) if changed_works else [])
+    return claim
+
+
+def _apply_work_selections(claim: Claim, now: datetime) -> list[int]:
+    """The claimant's "mine" and "not mine" become their confirmed and disputed authorships."""
+    changed = []
+    for work_ids, status in (
+        (claim.works_mine, Authorship.Status.CONFIRMED),
+        (claim.works_not_mine, Authorship.Status.DISPUTED),
+    ):
+        if not work_ids:
+            continue
+        rows = Authorship.objects.filter(author_id=claim.author_id, work_id__in=work_ids).exclude(
+            status=status
+        )
+        changed += list(rows.values_list("work_id", flat=True))
+        rows.update(status=status, status_changed_by_id=claim.claimant_id, status_changed_at=now)
+    return changed
+
+
+def claim_reject(*, claim: Claim, staff: AbstractBaseUser, reason: str) -> Claim:
+    _require_staff(staff)
+    reason = _require_reason(reason, "reject a claim")
+    now = timezone.now()
+    with transaction.atomic():
+        _lock_author(claim.author_id)
+        if not _decide(
+            claim=claim,
+            from_state=Claim.State.PENDING,
+            to_state=Claim.State.REJECTED,
+            actor=staff,
+            reason=reason,
+            now=now,
+        ):
+            raise _refused(claim, "reject")
+        claim = Claim.objects.select_related("author", "claimant").get(pk=claim.pk)
+        _event(claim, ClaimEvent.Action.REJECTED, staff, reason)
+        _claim_email(claim, "claim_rejected")
+        _refresh_contested(claim.author_id)
+    return claim
+
+
+def claim_revoke(*, claim: Claim, staff: AbstractBaseUser, reason: str) -> Claim:
+    """Take an approved record back. The owner's work decisions go with them.
+
+    Their confirmations and disputes were made as the owner; once staff find
+    the claim was wrong, they no longer speak for the record, so those
+    authorships return to what the source asserts (recorded as staff's change).
+    """
+    _require_staff(staff)
+    reason = _require_reason(reason, "revoke a claim")
+    now = timezone.now()
+    with transaction.atomic():
+        author = _lock_author(claim.author_id)
+        if not _decide(
+            claim=claim,
+            from_state=Claim.State.APPROVED,
+            to_state=Claim.State.REVOKED,
+            actor=staff,
+            reason=reason,
+            now=now,
+        ):
+            raise _refused(claim, "revoke")
+        claim = Claim.objects.select_related("author", "claimant").get(pk=claim.pk)
+        reset = Authorship.objects.filter(
+            author=author, status_changed_by_id=claim.claimant_id
+        ).exclude(status=Authorship.Status.ASSERTED)
+        reset_works = list(reset.values_list("work_id", flat=True))
+        reset.update(
+            status=Authorship.Status.ASSERTED, status_changed_by_id=staff.pk, status_changed_at=now
+        )
+        note = (
+            f" {len(reset_works)} work decision(s) by the owner were reset." if reset_works else ""
+        )
+        _event(claim, ClaimEvent.Action.REVOKED, staff, reason + note)
+        _claim_email(claim, "claim_revoked")
+        _refresh_contested(author.pk)
+        _graph_slices_queue(_authors_on_works(author, reset_works) if reset_works else [])
+    return claim
+
+
+def claim_withdraw(*, claim: Claim, user: AbstractBaseUser) -> Claim:
+    if claim.claimant_id != user.pk:
+        raise ClaimError("Only the claimant can withdraw a claim.")
+    now = timezone.now()
+    with transaction.atomic():
+        _lock_author(claim.author_id)
+        if not _decide(
+            claim=claim,
+            from_state=Claim.State.PENDING,
+            to_state=Claim.State.WITHDRAWN,
+            actor=user,
+            reason="Withdrawn by the claimant.",
+            now=now,
+        ):
+            raise _refused(claim, "withdraw")
+        claim = Claim.objects.select_related("author", "claimant").get(pk=claim.pk)
+        _event(claim, ClaimEvent.Action.WITHDRAWN, user)
+        _claim_email(claim, "claim_withdrawn")
+        _refresh_contested(claim.author_id)
+    return claim
+
+
+# The owner's page
+
+
+def _require_owner(user: AbstractBaseUser, author: Author) -> None:
+    if not Claim.objects.filter(
+        author=author, claimant_id=user.pk, state=Claim.State.APPROVED
+    ).exists():
+        raise ClaimError("Only the researcher whose claim was approved can change this record.")
+
+
+@transaction.atomic
+def profile_settings_update(
+    *,
+    user: AbstractBaseUser,
+    author: Author,
+    summary: str,
+    affiliation: str,
+    homepage: str,
+    contact: str,
+    open_to_collaborate: bool,
+    hidden_sections: list[str],
+) -> ProfileSettings:
+    """Save the owner's own words about themselves. The graph does not read them, so no re-queue."""
+    _require_owner(user, author)
+    row, _ = ProfileSettings.objects.update_or_create(
+        author=author,
+        defaults={
+            "summary": summary.strip(),
+            "affiliation": affiliation.strip(),
+            "homepage": homepage.strip(),
+            "contact": contact.strip(),
+            "open_to_collaborate": open_to_collaborate,
+            "hidden_sections": sorted(set(hidden_sections)),
+            "updated_by_id": user.pk,
+        },
+    )
+    return row
+
+
+OWNER_STATUSES = (Authorship.Status.CONFIRMED, Authorship.Status.DISPUTED)
+
+
+@transaction.atomic
+def authorship_set_status(
+    *, user: AbstractBaseUser, author: Author, work_id: int, status: str
+) -> Authorship:
+    """The owner confirms a work or disputes it. A disputed one leaves the page and stays
+    in the database with who and when; imports never change either (works.importers.upsert).
+    """
+    if status not in OWNER_STATUSES:
+        raise ClaimError("A work can be confirmed or disputed.")
+    _require_owner(user, author)
+    now = timezone.now()
+    changed = (
+        Authorship.objects.filter(author=author, work_id=work_id)
+        .exclude(status=status)
+        .update(status=status, status_changed_by_id=user.pk, status_changed_at=now)
+    )
+    authorship = (
+        Authorship.objects.select_related("work", "work__source")
+        .filter(author=author, work_id=work_id)
+        .first()
+    )
+    if authorship is None:
+        raise ClaimError("That work is not on your record.")
+    if changed:
+        _graph_slices_queue(_authors_on_works(author, [work_id]))
+    return authorship

@@ -2,16 +2,29 @@
 
 Every point on a page comes from a named signal with a sentence that says why,
 so "Why this score" can list them. Facts are gathered by
-`profiles.selectors.trust_facts_for_author`; nothing here touches the database.
+`profiles.selectors.trust_for_author`; nothing here touches the database.
 
-Signals available before claims exist (the Claims issue adds claim signals):
+| signal                               | points | when                                          |
+| ------------------------------------ | ------ | --------------------------------------------- |
+| Public record                        | 10     | the record comes from an authoritative source |
+| Works with persistent ids            | 5 / 10 | at least 1 / at least 10 works with DOI/arXiv |
+| Current affiliation                  | 10     | an institution is on the record               |
+| ORCID iD on record                   | 10     | an ORCID iD is on the record                  |
+| Claimed by a signed-in person        | 5      | a claim is pending or approved                |
+| Automatic evidence passed (L2)       | 15     | ORCID sign-in or institutional email matched  |
+| Institutional email verified         | 5      | a code reached an address at an institution   |
+| Claim verified by staff (L3)         | 25     | staff approved the claim                      |
+| Claimant account in good standing    | 5      | a month old, no rejected or revoked claim     |
+| Works reviewed by the researcher     | 5      | the owner confirmed or disputed a work        |
+| Contested record                     | -10    | two people claim the record                   |
 
-| signal                         | points | when                                           |
-| ------------------------------ | ------ | ---------------------------------------------- |
-| Public record                  | 10     | the record comes from an authoritative source |
-| Works with persistent ids      | 5 / 10 | at least 1 / at least 10 works with DOI/arXiv  |
-| Current affiliation            | 10     | an institution is on the record                |
-| ORCID iD on record             | 10     | an ORCID iD is on the record                   |
+The claim that counts is the approved one, or else the only pending one. While
+two people claim a record and neither is approved, neither claimant's evidence
+counts: it proves that someone at the institution claims it, not who.
+
+Levels: L0 no persistent identifier; L1 public record from an authoritative
+source; L2 a claim whose automatic evidence passed (while staff review
+continues); L3 a claim approved by staff.
 """
 
 from dataclasses import dataclass, field
@@ -23,6 +36,14 @@ PID_WORKS_MANY_POINTS = 5
 PID_WORKS_MANY = 10
 AFFILIATION_POINTS = 10
 ORCID_POINTS = 10
+CLAIMED_POINTS = 5
+AUTOMATIC_EVIDENCE_POINTS = 15
+INSTITUTIONAL_EMAIL_POINTS = 5
+STAFF_VERIFIED_POINTS = 25
+GOOD_STANDING_POINTS = 5
+WORKS_REVIEWED_POINTS = 5
+CONTESTED_POINTS = -10
+GOOD_STANDING_DAYS = 30
 
 LABELS = (
     (85, "Highly trusted"),
@@ -46,6 +67,20 @@ class ClaimState:
 
 
 @dataclass(frozen=True)
+class ClaimFacts:
+    """The claim that counts for a record (see the module docstring), as plain facts."""
+
+    pending: bool = False  # a claim waits for staff
+    approved: bool = False  # staff approved a claim
+    contested: bool = False  # more than one person has a live claim
+    orcid_proven: bool = False
+    institutional_email: bool = False
+    claimant_account_days: int = 0
+    claimant_had_claim_refused: bool = False  # a rejected or revoked claim, on any record
+    works_reviewed: int = 0  # works the owner confirmed or disputed
+
+
+@dataclass(frozen=True)
 class TrustFacts:
     is_synthetic: bool
     has_openalex_id: bool
@@ -53,14 +88,19 @@ class TrustFacts:
     has_affiliation: bool
     works_total: int
     works_with_pid: int
+    claim: ClaimFacts = field(default_factory=ClaimFacts)
 
 
 @dataclass(frozen=True)
 class Signal:
     name: str
-    points: int
+    points: int  # negative for a penalty
     earned: bool
     why: str
+
+    @property
+    def is_penalty(self) -> bool:
+        return self.points < 0
 
 
 @dataclass(frozen=True)
@@ -84,11 +124,8 @@ def label_for(score: int) -> str:
     return next(label for floor, label in LABELS if score >= floor)
 
 
-def trust_evaluate(facts: TrustFacts) -> Trust:
-    authoritative = not facts.is_synthetic and (
-        facts.has_openalex_id or facts.has_orcid or facts.works_with_pid > 0
-    )
-    signals = [
+def _record_signals(facts: TrustFacts, authoritative: bool) -> list[Signal]:
+    return [
         Signal(
             "Public record from an authoritative source",
             PUBLIC_RECORD_POINTS,
@@ -128,12 +165,106 @@ def trust_evaluate(facts: TrustFacts) -> Trust:
             else "No ORCID iD is on the record.",
         ),
     ]
-    score = min(100, sum(s.points for s in signals if s.earned))
-    level = Level.L1 if authoritative else Level.L0
+
+
+def _claim_signals(claim: ClaimFacts) -> list[Signal]:
+    live = claim.pending or claim.approved
+    # A contest freezes the pending claimants' evidence until staff decide.
+    evidence_counts = live and (claim.approved or not claim.contested)
+    automatic = evidence_counts and (claim.orcid_proven or claim.institutional_email)
+    if claim.orcid_proven and claim.institutional_email:
+        evidence = "an ORCID sign-in matching the record's iD and an institutional email"
+    elif claim.orcid_proven:
+        evidence = "an ORCID sign-in matching the record's iD"
+    else:
+        evidence = "a verified email at an institution of the record"
+    good_standing = (
+        live
+        and claim.claimant_account_days >= GOOD_STANDING_DAYS
+        and not claim.claimant_had_claim_refused
+    )
+    return [
+        Signal(
+            "Claimed by a signed-in person",
+            CLAIMED_POINTS,
+            live,
+            "A person with a verified email address says this record is theirs."
+            if live
+            else "Nobody has claimed this record yet.",
+        ),
+        Signal(
+            "Automatic evidence passed",
+            AUTOMATIC_EVIDENCE_POINTS,
+            automatic,
+            f"The claim came with {evidence}."
+            if automatic
+            else (
+                "Two people claim this record: their evidence counts once staff decide."
+                if live and not evidence_counts
+                else "No ORCID sign-in or institutional email has backed a claim."
+            ),
+        ),
+        Signal(
+            "Institutional email verified",
+            INSTITUTIONAL_EMAIL_POINTS,
+            evidence_counts and claim.institutional_email,
+            "A one-time code reached an address at one of the record's institutions."
+            if evidence_counts and claim.institutional_email
+            else "No address at the record's institutions has been verified.",
+        ),
+        Signal(
+            "Claim verified by staff",
+            STAFF_VERIFIED_POINTS,
+            claim.approved,
+            "BZPEER staff reviewed the evidence and approved the claim."
+            if claim.approved
+            else "Staff have not approved a claim on this record.",
+        ),
+        Signal(
+            "Claimant account in good standing",
+            GOOD_STANDING_POINTS,
+            good_standing,
+            f"The claimant's account is over {GOOD_STANDING_DAYS} days old and has had "
+            "no claim rejected or revoked."
+            if good_standing
+            else f"Earned by a claimant whose account is over {GOOD_STANDING_DAYS} days old "
+            "and has had no claim rejected or revoked.",
+        ),
+        Signal(
+            "Works reviewed by the researcher",
+            WORKS_REVIEWED_POINTS,
+            claim.approved and claim.works_reviewed > 0,
+            f"The researcher confirmed or disputed {claim.works_reviewed} "
+            f"work{'s' if claim.works_reviewed != 1 else ''} on the record."
+            if claim.approved and claim.works_reviewed > 0
+            else "The owner of a claimed record has not confirmed or disputed its works.",
+        ),
+        Signal(
+            "Contested record",
+            CONTESTED_POINTS,
+            claim.contested,
+            "More than one person claims this record; staff are reviewing."
+            if claim.contested
+            else "Nobody disputes who this record belongs to.",
+        ),
+    ]
+
+
+def trust_evaluate(facts: TrustFacts) -> Trust:
+    authoritative = not facts.is_synthetic and (
+        facts.has_openalex_id or facts.has_orcid or facts.works_with_pid > 0
+    )
+    signals = _record_signals(facts, authoritative) + _claim_signals(facts.claim)
+    score = max(0, min(100, sum(s.points for s in signals if s.earned)))
+    claim = facts.claim
+    automatic = next(s for s in signals if s.name == "Automatic evidence passed").earned
+    if claim.approved:
+        level, claim_state = Level.L3, ClaimState.CLAIMED
+    elif automatic:
+        level, claim_state = Level.L2, ClaimState.PENDING
+    else:
+        level = Level.L1 if authoritative else Level.L0
+        claim_state = ClaimState.PENDING if claim.pending else ClaimState.UNCLAIMED
     return Trust(
-        score=score,
-        label=label_for(score),
-        level=level,
-        claim_state=ClaimState.UNCLAIMED,
-        signals=signals,
+        score=score, label=label_for(score), level=level, claim_state=claim_state, signals=signals
     )

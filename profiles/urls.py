@@ -8,5 +8,28 @@ urlpatterns = [
     path("researchers/<int:author_id>/", views.researcher_detail, name="researcher_detail"),
     path("researchers/<int:author_id>/follow/", views.follow, name="follow"),
     path("researchers/<int:author_id>/claim/", views.claim_start, name="claim_start"),
+    path(
+        "researchers/<int:author_id>/claim/email/", views.claim_email_send, name="claim_email_send"
+    ),
+    path(
+        "researchers/<int:author_id>/claim/email/verify/",
+        views.claim_email_verify,
+        name="claim_email_verify",
+    ),
+    path("researchers/<int:author_id>/profile/", views.profile_edit, name="profile_edit"),
+    path(
+        "researchers/<int:author_id>/works/<int:work_id>/status/",
+        views.authorship_status,
+        name="authorship_status",
+    ),
+    path("claims/<int:claim_id>/", views.claim_detail, name="claim_detail"),
+    path("claims/<int:claim_id>/withdraw/", views.claim_withdraw, name="claim_withdraw"),
+    path("staff/claims/", views.staff_claims, name="staff_claims"),
+    path("staff/claims/<int:claim_id>/", views.staff_claim_detail, name="staff_claim_detail"),
+    path(
+        "staff/claims/<int:claim_id>/<str:decision>/",
+        views.staff_claim_decide,
+        name="staff_claim_decide",
+    ),
     path("following/", views.following, name="following"),
 ]

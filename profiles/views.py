@@ -1,24 +1,44 @@
 import json
+from collections.abc import Callable
+from typing import Any
 
+from allauth.account.models import EmailAddress
+from allauth.socialaccount.adapter import get_adapter as get_social_adapter
+from allauth.socialaccount.models import SocialAccount
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.safestring import mark_safe
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django.views.decorators.vary import vary_on_headers
 from django_htmx.http import HttpResponseClientRedirect
 
 from bzpeer.http import AuthenticatedHttpRequest, HtmxHttpRequest
-from profiles import selectors, services
-from profiles.forms import FollowForm
-from profiles.models import Follow
+from profiles import ratelimit, selectors, services
+from profiles.forms import (
+    AuthorshipStatusForm,
+    ClaimForm,
+    DecisionForm,
+    EmailAddressForm,
+    EmailCodeForm,
+    FollowForm,
+    ProfileSettingsForm,
+    QueueFilterForm,
+)
+from profiles.models import Claim, EmailCode, Follow, ProfileSettings
 from profiles.signals import PENDING_FOLLOW_SESSION_KEY
 from works.models import Author
 
 
 def _get_author_for_page(author_id: int) -> Author:
-    return get_object_or_404(Author.objects.select_related("last_known_institution"), pk=author_id)
+    # The owner's settings ride along: a reverse one-to-one costs no extra query.
+    return get_object_or_404(
+        Author.objects.select_related("last_known_institution", "profile_settings"), pk=author_id
+    )
 
 
 _JSON_SCRIPT_ESCAPES = {ord(">"): "\\u003E", ord("<"): "\\u003C", ord("&"): "\\u0026"}
@@ -92,6 +112,8 @@ def researcher_detail(request: HtmxHttpRequest, author_id: int) -> HttpResponse:
     topics = selectors.topic_counts(author=author)
     collaborators, collaborator_total = selectors.close_collaborators(author=author)
     followers, is_following = selectors.follower_state(author=author, user=request.user)
+    claim_status = selectors.claim_status(author=author, user=request.user, counts=counts)
+    owner = selectors.owner_settings(author=author, status=claim_status)
     context.update(
         topics=topics[: selectors.TOPICS_SHOWN],
         topic_total=len(topics),
@@ -100,8 +122,12 @@ def researcher_detail(request: HtmxHttpRequest, author_id: int) -> HttpResponse:
         collaborator_threshold=selectors.CLOSE_COLLABORATOR_MIN_STRENGTH,
         followers=followers,
         is_following=is_following,
-        summary=selectors.summary_line(author=author, topics=topics),
-        trust=selectors.trust_for_author(author=author, counts=counts),
+        summary=selectors.summary_line(author=author, topics=topics, owner_settings=owner),
+        trust=selectors.trust_for_author(author=author, counts=counts, claim=claim_status.facts),
+        claim_status=claim_status,
+        owner=owner,
+        is_owner=request.user.is_authenticated and claim_status.owner_id == request.user.pk,
+        open_to_collaborate=owner.open_to_collaborate if owner else author.open_to_collaborate,
     )
     context["canonical_url"] = request.build_absolute_uri(
         reverse("profiles:researcher_detail", args=[author.pk])
@@ -144,13 +170,6 @@ def follow(request: HtmxHttpRequest, author_id: int) -> HttpResponse:
 
 @login_required
 @require_GET
-def claim_start(request: HttpRequest, author_id: int) -> HttpResponse:
-    author = _get_author_for_page(author_id)
-    return render(request, "profiles/claim_not_open.html", {"author": author})
-
-
-@login_required
-@require_GET
 def following(request: AuthenticatedHttpRequest) -> HttpResponse:
     follows = (
         Follow.objects.filter(user=request.user)
@@ -158,3 +177,421 @@ def following(request: AuthenticatedHttpRequest) -> HttpResponse:
         .order_by("author__display_name")
     )
     return render(request, "profiles/following.html", {"follows": follows})
+
+
+# Claims: the claimant's side
+
+# The works a claim form lists; the owner reviews every work after approval.
+CLAIM_WORKS_SHOWN = 100
+
+
+def _get_claim_for_user(request: HttpRequest, claim_id: int, *, as_claimant: bool = False) -> Claim:
+    """A claim and its evidence are the claimant's and staff's only; anyone else gets a 404.
+
+    as_claimant: actions only the claimant takes (withdraw), even a staff member may not.
+    """
+    claim = get_object_or_404(
+        Claim.objects.select_related("author", "claimant", "email_institution", "decided_by"),
+        pk=claim_id,
+    )
+    is_claimant = claim.claimant_id == request.user.pk
+    if not (is_claimant or (request.user.is_staff and not as_claimant)):
+        raise Http404("No such claim.")
+    return claim
+
+
+def _orcid_configured(request: HttpRequest) -> bool:
+    return bool(get_social_adapter(request).list_apps(request, provider="orcid"))
+
+
+def _email_step_context(
+    request: AuthenticatedHttpRequest, author: Author, **overrides: Any
+) -> dict[str, Any]:
+    now = timezone.now()
+    context: dict[str, Any] = {
+        "author": author,
+        "institutions": selectors.record_institutions(author=author),
+        "verified": services.email_verified_for_claim(user=request.user, author=author, now=now),
+        "code_sent": EmailCode.objects.filter(
+            user=request.user, author=author, used_at__isnull=True, expires_at__gt=now
+        )
+        .order_by("-created_at")
+        .first(),
+        "email_form": EmailAddressForm(),
+        "code_form": EmailCodeForm(),
+        "email_error": "",
+    }
+    context.update(overrides)
+    if context["verified"] is not None:
+        context["verified_institution"] = selectors.institution_for_email(
+            address=context["verified"].address, institutions=context["institutions"]
+        )
+    return context
+
+
+def _claim_form_context(
+    request: AuthenticatedHttpRequest, author: Author, form: ClaimForm | None = None
+) -> dict[str, Any]:
+    works = selectors.claim_works(author=author, limit=CLAIM_WORKS_SHOWN)
+    orcid_uids = list(
+        SocialAccount.objects.filter(user=request.user, provider="orcid").values_list(
+            "uid", flat=True
+        )
+    )
+    return {
+        **_email_step_context(request, author),
+        "form": form or ClaimForm(works=works),
+        "works_total": selectors.work_counts(author=author).total,
+        "works_shown": CLAIM_WORKS_SHOWN,
+        "orcid_configured": _orcid_configured(request),
+        "orcid_uids": orcid_uids,
+        "orcid_proven": bool(author.orcid) and author.orcid in orcid_uids,
+        "others_claiming": Claim.objects.filter(author=author, state__in=Claim.LIVE_STATES)
+        .exclude(claimant=request.user)
+        .exists(),
+        "email_verified_account": EmailAddress.objects.filter(
+            user=request.user, verified=True
+        ).exists(),
+    }
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def claim_start(request: AuthenticatedHttpRequest, author_id: int) -> HttpResponse:
+    author = _get_author_for_page(author_id)
+    if author.merged_into_id:
+        return redirect("profiles:claim_start", author_id=author.merged_into_id)
+    mine = selectors.claim_live_for_user(author=author, user=request.user)
+    if mine is not None:
+        return redirect("profiles:claim_detail", claim_id=mine.pk)
+    template = "profiles/claim_form.html"
+    if request.method == "GET":
+        return render(request, template, _claim_form_context(request, author))
+
+    works = selectors.claim_works(author=author, limit=CLAIM_WORKS_SHOWN)
+    form = ClaimForm(request.POST, works=works)
+    if ratelimit.limit_exceeded(request, action="claim_submit"):
+        form.is_valid()
+        form.add_error(None, "Too many claims submitted: wait an hour and try again.")
+        return render(request, template, _claim_form_context(request, author, form), status=429)
+    if not form.is_valid():
+        return render(request, template, _claim_form_context(request, author, form), status=400)
+    mine_ids, not_mine_ids = form.selections()
+    try:
+        claim = services.claim_submit(
+            user=request.user,
+            author=author,
+            links=form.cleaned_data["links"],
+            statement=form.cleaned_data["statement"],
+            works_mine=mine_ids,
+            works_not_mine=not_mine_ids,
+        )
+    except services.ClaimError as error:
+        form.add_error(None, str(error))
+        return render(request, template, _claim_form_context(request, author, form), status=400)
+    messages.success(request, "Your claim is in. Staff review claims oldest first.")
+    return redirect("profiles:claim_detail", claim_id=claim.pk)
+
+
+def _email_step_response(
+    request: AuthenticatedHttpRequest, author: Author, *, status: int = 200, **overrides: Any
+) -> HttpResponse:
+    if request.htmx:
+        return render(
+            request,
+            "profiles/claim_form.html#email-step",
+            _email_step_context(request, author, **overrides),
+            status=status,
+        )
+    if status >= 400:
+        context = {**_claim_form_context(request, author), **overrides}
+        return render(request, "profiles/claim_form.html", context, status=status)
+    return redirect(reverse("profiles:claim_start", args=[author.pk]) + "#email-step")
+
+
+@login_required
+@require_POST
+def claim_email_send(request: AuthenticatedHttpRequest, author_id: int) -> HttpResponse:
+    author = _get_author_for_page(author_id)
+    form = EmailAddressForm(request.POST)
+    if ratelimit.limit_exceeded(request, action="claim_email_code"):
+        return _email_step_response(
+            request,
+            author,
+            status=429,
+            email_form=form,
+            email_error="Too many codes asked for: wait a few minutes and try again.",
+        )
+    if not form.is_valid():
+        return _email_step_response(request, author, status=400, email_form=form)
+    services.email_code_send(user=request.user, author=author, address=form.cleaned_data["address"])
+    return _email_step_response(request, author)
+
+
+@login_required
+@require_POST
+def claim_email_verify(request: AuthenticatedHttpRequest, author_id: int) -> HttpResponse:
+    author = _get_author_for_page(author_id)
+    form = EmailCodeForm(request.POST)
+    if ratelimit.limit_exceeded(request, action="claim_code_check"):
+        return _email_step_response(
+            request,
+            author,
+            status=429,
+            code_form=form,
+            email_error="Too many codes tried: wait a few minutes and try again.",
+        )
+    if not form.is_valid():
+        return _email_step_response(
+            request, author, status=400, code_form=form, email_error=form.errors["code"][0]
+        )
+    try:
+        services.email_code_verify(user=request.user, author=author, code=form.cleaned_data["code"])
+    except services.ClaimError as error:
+        return _email_step_response(
+            request, author, status=400, code_form=form, email_error=str(error)
+        )
+    return _email_step_response(request, author)
+
+
+def _claim_page_context(claim: Claim) -> dict[str, Any]:
+    works_mine, works_not_mine = selectors.claim_selected_works(claim=claim)
+    return {
+        "claim": claim,
+        "author": claim.author,
+        "queue_position": selectors.claim_queue_position(claim=claim),
+        "queue_length": Claim.objects.filter(state=Claim.State.PENDING).count(),
+        "median_decision": selectors.claim_median_decision_time(),
+        "events": selectors.claim_events(claim=claim),
+        "works_mine": works_mine,
+        "works_not_mine": works_not_mine,
+    }
+
+
+@login_required
+@require_GET
+def claim_detail(request: AuthenticatedHttpRequest, claim_id: int) -> HttpResponse:
+    claim = _get_claim_for_user(request, claim_id)
+    return render(request, "profiles/claim_detail.html", _claim_page_context(claim))
+
+
+@login_required
+@require_POST
+def claim_withdraw(request: AuthenticatedHttpRequest, claim_id: int) -> HttpResponse:
+    claim = _get_claim_for_user(request, claim_id, as_claimant=True)
+    try:
+        claim = services.claim_withdraw(claim=claim, user=request.user)
+    except services.ClaimError as error:
+        messages.error(request, str(error))
+    else:
+        messages.success(request, "You withdrew your claim.")
+    if request.htmx:
+        claim.refresh_from_db()
+        return render(request, "profiles/claim_detail.html#claim-state", _claim_page_context(claim))
+    return redirect("profiles:claim_detail", claim_id=claim.pk)
+
+
+# Claims: the owner's side
+
+
+def _get_author_for_owner(request: AuthenticatedHttpRequest, author_id: int) -> Author:
+    """The record whose approved claim is this user's; a 404 for everyone else, staff too."""
+    author = _get_author_for_page(author_id)
+    if not Claim.objects.filter(
+        author=author, claimant=request.user, state=Claim.State.APPROVED
+    ).exists():
+        raise Http404("Only the owner of this record edits it.")
+    return author
+
+
+OWNER_WORKS_PER_PAGE = 50
+
+
+def _profile_edit_context(
+    request: AuthenticatedHttpRequest, author: Author, form: ProfileSettingsForm
+) -> dict[str, Any]:
+    page = Paginator(selectors.owner_works(author=author), OWNER_WORKS_PER_PAGE).get_page(
+        request.GET.get("page")
+    )
+    return {"author": author, "form": form, "works_page": page}
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def profile_edit(request: AuthenticatedHttpRequest, author_id: int) -> HttpResponse:
+    author = _get_author_for_owner(request, author_id)
+    current = ProfileSettings.objects.filter(author=author).first() or ProfileSettings(
+        author=author, open_to_collaborate=author.open_to_collaborate
+    )
+    if request.method == "GET":
+        form = ProfileSettingsForm(instance=current)
+        return render(
+            request, "profiles/profile_edit.html", _profile_edit_context(request, author, form)
+        )
+    form = ProfileSettingsForm(request.POST, instance=current)
+    if not form.is_valid():
+        return render(
+            request,
+            "profiles/profile_edit.html",
+            _profile_edit_context(request, author, form),
+            status=400,
+        )
+    services.profile_settings_update(
+        user=request.user,
+        author=author,
+        summary=form.cleaned_data["summary"],
+        affiliation=form.cleaned_data["affiliation"],
+        homepage=form.cleaned_data["homepage"],
+        contact=form.cleaned_data["contact"],
+        open_to_collaborate=form.cleaned_data["open_to_collaborate"],
+        hidden_sections=form.cleaned_data["hidden_sections"],
+    )
+    messages.success(request, "Your profile is saved.")
+    return redirect("profiles:researcher_detail", author_id=author.pk)
+
+
+@login_required
+@require_POST
+def authorship_status(
+    request: AuthenticatedHttpRequest, author_id: int, work_id: int
+) -> HttpResponse:
+    author = _get_author_for_owner(request, author_id)
+    form = AuthorshipStatusForm(request.POST)
+    if not form.is_valid():
+        return HttpResponse("Say whether the work is yours or not.", status=400)
+    try:
+        authorship = services.authorship_set_status(
+            user=request.user, author=author, work_id=work_id, status=form.cleaned_data["status"]
+        )
+    except services.ClaimError as error:
+        raise Http404(str(error)) from error
+    if request.htmx:
+        return render(
+            request,
+            "profiles/profile_edit.html#work-row",
+            {"author": author, "authorship": authorship},
+        )
+    return redirect(reverse("profiles:profile_edit", args=[author.pk]) + f"#work-{work_id}")
+
+
+# Claims: the staff side. Everyone but staff gets a 404, so the queue's
+# existence is not advertised (no 403, no log-in redirect).
+
+
+def _require_staff(request: HttpRequest) -> None:
+    if not request.user.is_staff:
+        raise Http404("No such page.")
+
+
+def _get_claim_for_staff(request: HttpRequest, claim_id: int) -> Claim:
+    _require_staff(request)
+    return get_object_or_404(
+        Claim.objects.select_related("author", "claimant", "email_institution", "decided_by"),
+        pk=claim_id,
+    )
+
+
+STAFF_CLAIMS_PER_PAGE = 25
+
+
+def _queue_filters(form: QueueFilterForm) -> selectors.QueueFilters:
+    data = form.cleaned_data if form.is_valid() else {"state": Claim.State.PENDING}
+    yes_no = {"yes": True, "no": False, "passed": True, "failed": False}
+    return selectors.QueueFilters(
+        state=data.get("state", ""),
+        contested=yes_no.get(data.get("contested", "")),
+        checks_passed=yes_no.get(data.get("checks", "")),
+    )
+
+
+@require_GET
+@vary_on_headers("HX-Request")
+def staff_claims(request: HtmxHttpRequest) -> HttpResponse:
+    _require_staff(request)
+    data = request.GET.copy()
+    data.setdefault("state", Claim.State.PENDING)  # the queue opens on what waits for a decision
+    form = QueueFilterForm(data)
+    claims = selectors.staff_claim_queue(filters=_queue_filters(form))
+    page = Paginator(claims, STAFF_CLAIMS_PER_PAGE).get_page(request.GET.get("page"))
+    template = "staff/claims.html"
+    if request.htmx:
+        template += "#queue"
+    query = request.GET.copy()
+    query.pop("page", None)
+    return render(
+        request,
+        template,
+        {
+            "form": form,
+            "page": page,
+            "query": query.urlencode(),
+            "median_decision": selectors.claim_median_decision_time(),
+        },
+    )
+
+
+@require_GET
+def staff_claim_detail(request: HtmxHttpRequest, claim_id: int) -> HttpResponse:
+    claim = _get_claim_for_staff(request, claim_id)
+    return render(request, "staff/claim_detail.html", _staff_claim_context(claim))
+
+
+def _staff_claim_context(claim: Claim, **forms: DecisionForm) -> dict[str, Any]:
+    return {
+        **_claim_page_context(claim),
+        "other_claims": Claim.objects.filter(author=claim.author_id)
+        .exclude(pk=claim.pk)
+        .select_related("claimant")
+        .order_by("created_at"),
+        "approve_form": forms.get("approve") or DecisionForm(reason_required=False),
+        "reject_form": forms.get("reject") or DecisionForm(reason_required=True),
+        "revoke_form": forms.get("revoke") or DecisionForm(reason_required=True),
+    }
+
+
+DECISIONS: dict[str, tuple[Callable[..., Claim], bool, str]] = {
+    "approve": (services.claim_approve, False, "approved"),
+    "reject": (services.claim_reject, True, "rejected"),
+    "revoke": (services.claim_revoke, True, "revoked"),
+}
+
+
+@require_POST
+def staff_claim_decide(
+    request: AuthenticatedHttpRequest, claim_id: int, decision: str
+) -> HttpResponse:
+    claim = _get_claim_for_staff(request, claim_id)
+    if decision not in DECISIONS:
+        raise Http404("No such decision.")
+    service, reason_required, done = DECISIONS[decision]
+    form = DecisionForm(request.POST, reason_required=reason_required)
+    status = 200
+    if not form.is_valid():
+        status = 400
+        messages.error(request, str(form.errors["reason"][0]))
+    else:
+        try:
+            service(claim=claim, staff=request.user, reason=form.cleaned_data["reason"])
+        except services.ClaimError as error:
+            status = 409
+            messages.error(request, str(error))
+        else:
+            messages.success(request, f"Claim {claim.pk} {done}.")
+            form = DecisionForm(reason_required=reason_required)
+    if request.htmx:
+        claim.refresh_from_db()
+        return render(
+            request,
+            "staff/claim_detail.html#decision",
+            _staff_claim_context(claim, **{decision: form}),
+            status=status,
+        )
+    if status != 200:
+        claim.refresh_from_db()
+        return render(
+            request,
+            "staff/claim_detail.html",
+            _staff_claim_context(claim, **{decision: form}),
+            status=status,
+        )
+    return redirect("profiles:staff_claim_detail", claim_id=claim.pk)

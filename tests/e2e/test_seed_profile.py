@@ -34,5 +34,5 @@ def test_seed_researcher_page_shows_every_section(page: Page, live_server):
     ).to_be_visible()
     screenshot(page, "seed-profile")
 
-    page.get_by_role("link", name="Janice Lan").click()
+    page.get_by_role("link", name="Janice Lan", exact=True).click()
     expect(page.get_by_role("heading", level=1)).to_have_text("Janice Lan")

@@ -1,0 +1,55 @@
+"""People and records for the claim tests."""
+
+import itertools
+from datetime import timedelta
+
+import pytest
+from allauth.account.models import EmailAddress
+from django.contrib.auth import get_user_model
+from django.utils import timezone
+
+from tests.factories import AuthorFactory, AuthorshipFactory, InstitutionFactory, WorkFactory
+
+PASSWORD = "a-long-test-password-1"
+_numbers = itertools.count(1)
+
+
+@pytest.fixture(autouse=True)
+def _fast_password_hashing(settings):
+    """Many accounts per test here; the real hasher's deliberate slowness is not under test."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+def make_user(email: str | None = None, *, staff: bool = False, age_days: float = 60, **extra):
+    """A user with a verified email; age_days sets how long ago the account was made."""
+    n = next(_numbers)
+    email = email or f"person{n}@example.org"
+    user = get_user_model().objects.create_user(
+        f"user{n}", email, PASSWORD, is_staff=staff, **extra
+    )
+    user.date_joined = timezone.now() - timedelta(days=age_days)
+    user.save(update_fields=["date_joined"])
+    EmailAddress.objects.create(user=user, email=email, verified=True, primary=True)
+    return user
+
+
+@pytest.fixture
+def staff():
+    return make_user("reviewer@bzpeer.example", staff=True)
+
+
+@pytest.fixture
+def claimant():
+    return make_user("claimant@example.org")
+
+
+@pytest.fixture
+def record():
+    """A record like the seed's (3 works with ids, no ORCID) with an institution at uni.example."""
+    institution = InstitutionFactory(display_name="Uni Example", email_domains=["uni.example"])
+    author = AuthorFactory(
+        display_name="Rosa Example", openalex_id="", last_known_institution=institution
+    )
+    for i in range(3):
+        AuthorshipFactory(author=author, work=WorkFactory(doi=f"10.1000/rosa-{author.pk}-{i}"))
+    return author

@@ -1,0 +1,183 @@
+"""Claim signals in the pure trust function: every level and label, with the expected scores."""
+
+from typing import Any
+
+import pytest
+
+from profiles.trust import ClaimFacts, Level, TrustFacts, trust_evaluate
+
+
+def facts(claim: ClaimFacts | None = None, **overrides) -> TrustFacts:
+    """The seed's record (3 works with ids, nothing else) unless told otherwise."""
+    base = {
+        "is_synthetic": False,
+        "has_openalex_id": False,
+        "has_orcid": False,
+        "has_affiliation": False,
+        "works_total": 3,
+        "works_with_pid": 3,
+        "claim": claim or ClaimFacts(),
+    }
+    return TrustFacts(**{**base, **overrides})
+
+
+def earned(trust) -> dict[str, int]:
+    return {s.name: s.points for s in trust.signals if s.earned}
+
+
+NEW: dict[str, Any] = {"claimant_account_days": 0}
+OLD: dict[str, Any] = {"claimant_account_days": 400}
+
+CASES = [
+    # (what, facts, score, label, level, claim state)
+    ("the seed, unclaimed", facts(), 15, "Unverified", Level.L1, "Unclaimed author"),
+    ("no persistent id", facts(works_with_pid=0), 0, "Unverified", Level.L0, "Unclaimed author"),
+    (
+        "the seed with a claim that has no evidence",
+        facts(ClaimFacts(pending=True, **NEW)),
+        20,
+        "Unverified",
+        Level.L1,
+        "Claim pending",
+    ),
+    (
+        "an institutional email passed, staff still reviewing",
+        facts(ClaimFacts(pending=True, institutional_email=True, **NEW), has_affiliation=True),
+        50,
+        "Partially verified",
+        Level.L2,
+        "Claim pending",
+    ),
+    (
+        "an ORCID sign-in passed, staff still reviewing",
+        facts(ClaimFacts(pending=True, orcid_proven=True, **OLD), has_orcid=True),
+        50,
+        "Partially verified",
+        Level.L2,
+        "Claim pending",
+    ),
+    (
+        "staff approved the institutional email claim",
+        facts(ClaimFacts(approved=True, institutional_email=True, **NEW), has_affiliation=True),
+        75,
+        "Verified",
+        Level.L3,
+        "Claimed",
+    ),
+    (
+        "staff approved a claim backed by links only",
+        facts(ClaimFacts(approved=True, **NEW)),
+        45,
+        "Partially verified",
+        Level.L3,
+        "Claimed",
+    ),
+    (
+        "everything: ORCID and email proven, staff verified, old account, works reviewed",
+        facts(
+            ClaimFacts(
+                approved=True,
+                orcid_proven=True,
+                institutional_email=True,
+                works_reviewed=2,
+                **OLD,
+            ),
+            has_orcid=True,
+            has_affiliation=True,
+            has_openalex_id=True,
+            works_with_pid=12,
+            works_total=12,
+        ),
+        100,
+        "Highly trusted",
+        Level.L3,
+        "Claimed",
+    ),
+    (
+        "two people claim it: no evidence counts yet, and a penalty",
+        facts(
+            ClaimFacts(pending=True, contested=True, institutional_email=True, **NEW),
+            has_affiliation=True,
+        ),
+        20,
+        "Unverified",
+        Level.L1,
+        "Claim pending",
+    ),
+    (
+        "an approved owner contested by someone else",
+        facts(
+            ClaimFacts(approved=True, contested=True, institutional_email=True, **NEW),
+            has_affiliation=True,
+        ),
+        65,
+        "Verified",
+        Level.L3,
+        "Claimed",
+    ),
+    (
+        "an old account with a refused claim is not in good standing",
+        facts(ClaimFacts(pending=True, claimant_had_claim_refused=True, **OLD)),
+        20,
+        "Unverified",
+        Level.L1,
+        "Claim pending",
+    ),
+    (
+        "a generated record never goes below 0",
+        facts(ClaimFacts(pending=True, contested=True), is_synthetic=True),
+        0,
+        "Unverified",
+        Level.L0,
+        "Claim pending",
+    ),
+]
+
+
+@pytest.mark.parametrize(("what", "given", "score", "label", "level", "state"), CASES)
+def test_claim_signals_give_the_expected_score_label_and_level(
+    what, given, score, label, level, state
+):
+    trust = trust_evaluate(given)
+    assert (trust.score, trust.label, trust.level, trust.claim_state) == (
+        score,
+        label,
+        level,
+        state,
+    ), what
+    assert trust.score == max(0, min(100, sum(earned(trust).values())))
+
+
+def test_every_level_and_label_is_reachable():
+    trusts = [trust_evaluate(case[1]) for case in CASES]
+    assert {t.level for t in trusts} == set(Level)
+    assert {t.label for t in trusts} == {
+        "Unverified",
+        "Partially verified",
+        "Verified",
+        "Highly trusted",
+    }
+
+
+def test_each_claim_signal_is_listed_with_its_points():
+    trust = trust_evaluate(
+        facts(ClaimFacts(approved=True, institutional_email=True, **OLD), has_affiliation=True)
+    )
+    assert earned(trust) == {
+        "Public record from an authoritative source": 10,
+        "Works with persistent identifiers": 5,
+        "Current affiliation on record": 10,
+        "Claimed by a signed-in person": 5,
+        "Automatic evidence passed": 15,
+        "Institutional email verified": 5,
+        "Claim verified by staff": 25,
+        "Claimant account in good standing": 5,
+    }
+    names = [s.name for s in trust.signals]
+    assert "Contested record" in names and "Works reviewed by the researcher" in names
+
+
+def test_contested_penalty_is_a_negative_signal():
+    trust = trust_evaluate(facts(ClaimFacts(pending=True, contested=True)))
+    penalty = next(s for s in trust.signals if s.name == "Contested record")
+    assert penalty.earned and penalty.is_penalty and penalty.points == -10
