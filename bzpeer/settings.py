@@ -117,11 +117,15 @@ DATABASES["default"]["ENGINE"] = "django.db.backends.postgresql"
 # psycopg 3's pool; persistent connections (CONN_MAX_AGE) must stay 0 with it.
 DATABASES["default"]["CONN_MAX_AGE"] = 0
 DATABASES["default"]["OPTIONS"] = {
+    # SSD-era planner cost: with PostgreSQL's default of 4 the planner prefers
+    # scanning whole link tables over a few hundred index lookups for one
+    # author's works (measured: 38 ms vs 18 ms for a profile's topic counts).
+    "options": f"-c random_page_cost={os.environ.get('DB_RANDOM_PAGE_COST', '1.1')}",
     "pool": {
         "min_size": int(os.environ.get("DB_POOL_MIN", "1")),
         "max_size": int(os.environ.get("DB_POOL_MAX", "8")),
         "timeout": 10,
-    }
+    },
 }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
