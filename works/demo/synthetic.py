@@ -766,9 +766,12 @@ class _Generator:
     def _team_sizes(self) -> list[int]:
         sizes: list[int] = []
         target = WORKS_PER_AUTHOR * self.n_authors
-        while sum(sizes) < target:
-            size = self.team_size_choice.pick(self.rng)
-            sizes.append(min(size, self.n_authors))
+        # A running total: summing the list on every turn made this quadratic.
+        total = 0
+        while total < target:
+            size = min(self.team_size_choice.pick(self.rng), self.n_authors)
+            sizes.append(size)
+            total += size
         return sizes
 
     def _title(self, keywords: list[str]) -> str:

@@ -1,0 +1,253 @@
+"""The targets, checked against a run's results, and the table printed at the end."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from bench.config import TARGETS, Scale, Target
+
+
+def _get(results: dict[str, Any], *path: str) -> Any:
+    node: Any = results
+    for key in path:
+        if not isinstance(node, dict) or key not in node:
+            return None
+        node = node[key]
+    return node
+
+
+def _why_missing(results: dict[str, Any], section: str) -> str:
+    part = results.get(section)
+    if not isinstance(part, dict):
+        return f"section {section} did not run"
+    return str(part.get("not_available") or part.get("error") or "not measured")
+
+
+def _values(results: dict[str, Any], scale: Scale) -> dict[str, tuple[Any, str]]:
+    """Each target's measured value, or None and why not."""
+    pages, slices = "pages", "slices"
+    fast = _get(results, slices, "generated", "fast") or {}
+    values: dict[str, tuple[Any, str]] = {
+        "profile_rps_ratio": (_get(results, pages, "profile", "rps_ratio"), pages),
+        "profile_p99_ratio": (_get(results, pages, "profile", "p99_ratio"), pages),
+        "fragment_rps_ratio": (_get(results, pages, "fragment", "rps_ratio"), pages),
+        "import_copy_ratio": (_get(results, "import", "import_copy_ratio"), "import"),
+        "reimport_ratio": (_get(results, "import", "reimport_ratio"), "import"),
+        "queries_constant": (
+            len(growing) if (growing := _get(results, "queries", "growing")) is not None else None,
+            "queries",
+        ),
+        "slices_per_s": (fast.get("slices_per_s"), slices),
+        "slices_all_s": (fast.get("projected_s") if fast else None, slices),
+        "slices_naive_ratio": (_get(results, slices, "generated", "speedup"), slices),
+        "grqc_naive_ratio": (_get(results, slices, "grqc", "speedup"), slices),
+        "worker_rss_growth": (_get(fast, "memory", "worker_rss_growth"), slices),
+        "run_seconds": (results.get("run_seconds"), "run"),
+    }
+    return values
+
+
+def _passes(target: Target, value: float, threshold: float) -> tuple[bool, str]:
+    if target.op == "==":
+        return value == threshold, ""
+    if target.op == ">=":
+        ok = value >= threshold
+        margin = (value / threshold - 1) * 100 if threshold else math.inf
+    else:
+        ok = value <= threshold
+        margin = (threshold / value - 1) * 100 if value else math.inf
+    if math.isinf(margin):
+        return ok, ""
+    return ok, f"{margin:+.0f}%"
+
+
+def evaluate(results: dict[str, Any], scale: Scale) -> list[dict[str, Any]]:
+    values = _values(results, scale)
+    out = []
+    for target in TARGETS:
+        threshold = scale.run_budget_s if target.key == "run_seconds" else target.threshold
+        value, section = values[target.key]
+        row: dict[str, Any] = {
+            "key": target.key,
+            "label": target.label,
+            "target": f"{target.op} {threshold:g}{target.unit}",
+            "value": value,
+        }
+        if value is None:
+            row.update(status="n/a", why=_why_missing(results, section))
+        else:
+            ok, margin = _passes(target, float(value), threshold)
+            row.update(status="PASS" if ok else "FAIL", margin=margin)
+        notes = []
+        if (
+            target.key == "slices_all_s"
+            and _get(results, "slices", "generated", "fast", "finished") is False
+        ):
+            notes.append("projected from the rate of an early-stopped build")
+        if target.key in ("slices_per_s", "slices_all_s", "slices_naive_ratio") and (
+            scale.name != "default"
+        ):
+            notes.append("the target is set for 100,000 authors")
+        if notes:
+            row["note"] = "; ".join(notes)
+        out.append(row)
+    return out
+
+
+def _fmt(value: Any, digits: int = 1) -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, float):
+        if math.isinf(value):
+            return "unfinished"
+        return f"{value:,.{digits}f}"
+    if isinstance(value, int):
+        return f"{value:,}"
+    return str(value)
+
+
+def table(results: dict[str, Any]) -> str:
+    lines: list[str] = []
+    add = lines.append
+    add("")
+    add(f"BZPEER benchmark - {results.get('command')} - {results.get('started_at')}")
+    env = results.get("environment") or {}
+    add(
+        f"PostgreSQL {env.get('postgresql', '?')}, Python {env.get('python', '?')}, "
+        f"{env.get('cpus', '?')} CPUs, load average at start {env.get('load_average_at_start')}"
+    )
+
+    corpus = results.get("corpus") or {}
+    add("")
+    add("Corpus")
+    for name in ("generated", "grqc"):
+        part = corpus.get(name) or {}
+        if "works" in part:
+            add(
+                f"  {name:<10} {_fmt(part['authors'])} authors, {_fmt(part['works'])} works, "
+                f"{_fmt(part['authorships'])} authorships, {part['bytes'] / 2**20:,.0f} MiB; "
+                f"generated in {_fmt(part['generate_s'])}s, written in {_fmt(part['write_s'])}s"
+            )
+        else:
+            add(f"  {name:<10} {_why_missing(corpus, name)}")
+
+    imp = results.get("import") or {}
+    add("")
+    add("Import (generated corpus)")
+    if "first" in imp:
+        copy = imp["copy"]
+        add(
+            f"  raw COPY floor      {_fmt(copy['works_per_s'], 0):>9} works/s  "
+            f"({_fmt(copy['seconds'])}s: parse {_fmt(copy['parse_s'])}s, "
+            f"COPY {_fmt(copy['copy_s'])}s)"
+        )
+        for key, label in (("first", "import_openalex"), ("second", "re-import")):
+            part = imp[key]
+            add(
+                f"  {label:<19} {_fmt(part['works_per_s'], 0):>9} works/s  "
+                f"({_fmt(part['seconds'])}s; created {_fmt(part['created'])}, "
+                f"updated {_fmt(part['updated'])}, unchanged {_fmt(part['unchanged'])}, "
+                f"skipped {_fmt(part['skipped'])})"
+            )
+        if "grqc" in imp:
+            add(
+                f"  ca-GrQc import      {_fmt(imp['grqc']['works_per_s'], 0):>9} works/s  "
+                f"({_fmt(imp['grqc']['seconds'])}s)"
+            )
+    else:
+        add(f"  {_why_missing(results, 'import')}")
+
+    slices = results.get("slices") or {}
+    add("")
+    add("Graph slices (2 worker processes, end to end)")
+    if any(isinstance(slices.get(c), dict) and "fast" in slices[c] for c in ("grqc", "generated")):
+        add(f"  {'corpus':<10} {'slices/s':>9} {'time':>8} {'naive/s':>9} {'speedup':>8}  notes")
+        for name in ("grqc", "generated"):
+            part = slices.get(name) or {}
+            if "fast" not in part:
+                add(f"  {name:<10} {_why_missing(slices, name)}")
+                continue
+            fast, naive = part["fast"], part["naive"]
+            notes = [f"{_fmt(fast['ready'])}/{_fmt(fast['queued'])} built"]
+            if not fast["finished"]:
+                projected = fast.get("projected_s")
+                notes.append(
+                    f"stopped: {fast.get('stopped')}"
+                    + (f"; all would take {projected:,.0f}s" if projected else "")
+                )
+            if fast["failed"]:
+                notes.append(f"{fast['failed']} failed")
+            notes.append(
+                f"naive {'sampled ' if naive['sampled'] else ''}{_fmt(naive['done'])} authors"
+            )
+            add(
+                f"  {name:<10} {_fmt(fast['slices_per_s']):>9} {_fmt(fast['seconds']):>7}s "
+                f"{_fmt(naive['slices_per_s']):>9} {_fmt(part['speedup']):>7}x  " + "; ".join(notes)
+            )
+        memory = _get(slices, "generated", "fast", "memory") or {}
+        if memory:
+            growth = memory.get("worker_rss_growth")
+            add(
+                f"  worker memory: peak {_fmt(memory['worker_peak_mib'])} MiB; "
+                f"RSS after the first tenth {memory['worker_rss_settled_mib']} -> at end "
+                f"{memory['worker_rss_at_end_mib']} MiB"
+                + (f" ({growth * 100:+.1f}%)" if growth is not None else "")
+            )
+    else:
+        add(f"  {_why_missing(results, 'slices')}")
+
+    queries = results.get("queries") or {}
+    add("")
+    add("Queries per page (small author / large author), in-process time of the large one")
+    if "pages" in queries:
+        for page, sizes in queries["pages"].items():
+            small, large = sizes.get("small") or {}, sizes.get("large") or {}
+            add(
+                f"  {page:<10} {_fmt(small.get('queries')):>3} / {_fmt(large.get('queries')):<3}"
+                f"  {_fmt(large.get('total_ms'))} ms, SQL {_fmt(large.get('sql_ms'))} ms"
+                f"  (HTTP {large.get('status')})"
+            )
+    else:
+        add(f"  {_why_missing(results, 'queries')}")
+
+    pages = results.get("pages") or {}
+    add("")
+    server = pages.get("server") or {}
+    add(
+        f"Pages under load (gunicorn {server.get('gunicorn_workers')} workers x "
+        f"{server.get('threads')} threads, {server.get('concurrency')} connections, "
+        f"{server.get('seconds_each')}s each)"
+    )
+    if server:
+        columns = ("req/s", "p50 ms", "p99 ms", "rps/floor", "p99/floor")
+        add(f"  {'page':<10} " + " ".join(f"{c:>{10 if '/' in c else 8}}" for c in columns))
+        for name in ("floor", "profile", "fragment", "search", "following"):
+            part = pages.get(name) or {}
+            if "rps" not in part:
+                add(f"  {name:<10} {part.get('not_available') or part.get('error') or '-'}")
+                continue
+            bad = part["requests"] - part["ok"] + part["errors"]
+            add(
+                f"  {name:<10} {_fmt(part['rps']):>8} {_fmt(part['p50_ms'], 2):>8} "
+                f"{_fmt(part['p99_ms'], 2):>8} {_fmt(part.get('rps_ratio'), 2):>10} "
+                f"{_fmt(part.get('p99_ratio'), 2):>10}"
+                + (f"  {bad} non-2xx or errors" if bad else "")
+            )
+    else:
+        add(f"  {_why_missing(results, 'pages')}")
+
+    add("")
+    add("Targets")
+    for row in results.get("targets") or []:
+        value = row["value"]
+        shown = _fmt(value, 2) if isinstance(value, float) else _fmt(value)
+        detail = row.get("margin") or row.get("why") or ""
+        note = f" ({row['note']})" if row.get("note") else ""
+        add(
+            f"  {row['status']:<4} {row['label']:<48} {shown:>10} {row['target']:>10}  "
+            f"{detail}{note}"
+        )
+    add("")
+    add(f"Run time {_fmt(results.get('run_seconds'))}s")
+    return "\n".join(lines)
