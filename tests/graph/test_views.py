@@ -74,6 +74,31 @@ def test_ready_fragment_without_htmx_is_a_full_page(client):
     assert f'href="/researchers/{grace.pk}/graph/"' in html
 
 
+def test_ready_fragment_is_drawn_once_and_served_from_the_cache(client, monkeypatch):
+    grace, _ = researcher()
+    ready(grace)
+    first = client.get(slice_url(grace.pk), **HTMX).content
+
+    def no_drawing(*args, **kwargs):
+        raise AssertionError("a cached fragment was drawn again")
+
+    monkeypatch.setattr("graph.drawing.build_scene", no_drawing)
+    assert client.get(slice_url(grace.pk), **HTMX).content == first
+    poll = client.get(slice_url(grace.pk), HTTP_HX_TRIGGER="graph-slice-poll", **HTMX)
+    assert poll.status_code == 286 and poll.content == first
+
+
+def test_a_rebuilt_slice_replaces_the_cached_fragment(client):
+    grace, people = researcher()
+    ready(grace)
+    assert "Coauthor 0" in client.get(slice_url(grace.pk), **HTMX).content.decode()
+    people[0].display_name = "Renamed Person"
+    people[0].save()
+    ready(grace)
+    html = client.get(slice_url(grace.pk), **HTMX).content.decode()
+    assert "Renamed Person" in html and "Coauthor 0:" not in html
+
+
 @pytest.mark.parametrize("size", [2, 30])
 def test_ready_fragment_is_one_query_whatever_the_size(client, django_assert_num_queries, size):
     grace, _ = researcher(coauthors=size, works=size)
