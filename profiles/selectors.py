@@ -81,12 +81,17 @@ def close_collaborators(*, author: Author) -> tuple[list[Collaborator], int]:
             WHERE o.author_id <> %(author)s AND o.status <> %(disputed)s AND team.size > 1
             GROUP BY o.author_id
             HAVING sum(1.0 / (team.size - 1)) >= %(threshold)s
+        ), strongest AS (
+            -- Cut to the shown few before joining names: the planner misjudges
+            -- how many ties there are and would otherwise scan every author.
+            SELECT author_id, shared, strength, count(*) OVER () AS total FROM ties
+            ORDER BY strength DESC, shared DESC, author_id
+            LIMIT %(limit)s
         )
-        SELECT ties.author_id, au.display_name, au.is_synthetic, ties.shared,
-               ties.strength::float8, count(*) OVER () AS total
-        FROM ties JOIN works_author au ON au.id = ties.author_id
-        ORDER BY ties.strength DESC, ties.shared DESC, au.display_name, ties.author_id
-        LIMIT %(limit)s
+        SELECT s.author_id, au.display_name, au.is_synthetic, s.shared,
+               s.strength::float8, s.total
+        FROM strongest s JOIN works_author au ON au.id = s.author_id
+        ORDER BY s.strength DESC, s.shared DESC, au.display_name, s.author_id
     """
     with connection.cursor() as cursor:
         cursor.execute(
