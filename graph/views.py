@@ -5,10 +5,12 @@ stale slice is queued (graph.services.slice_request) and answered with the
 "Building this graph slice" fragment, which polls until the slice is ready.
 """
 
+import functools
+from collections.abc import Callable
 from typing import Any
 
 from django.core.cache import cache
-from django.http import Http404, HttpResponse, JsonResponse
+from django.http import Http404, HttpResponse, HttpResponsePermanentRedirect, JsonResponse
 from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
 from django.urls import reverse
@@ -20,22 +22,61 @@ from bzpeer.http import HtmxHttpRequest
 from graph import drawing, selectors, services
 from graph.forms import ExplorerFilterForm
 from graph.models import GraphSlice
+from works.models import Author
 
 # ids of the elements that poll while a slice is being built
 SLICE_POLL_ID = "graph-slice-poll"
 EXPLORER_POLL_ID = "explorer"
+ViewFunc = Callable[[HtmxHttpRequest, int], HttpResponse]
 SLICE_BODY_CACHE_SECONDS = 7 * 24 * 60 * 60
+
+
+class MergedRecord(Exception):
+    """The author record was merged into another: its graph lives at the survivor's URL."""
+
+    def __init__(self, survivor_id: int) -> None:
+        super().__init__(survivor_id)
+        self.survivor_id = survivor_id
 
 
 def _get_slice_for_page(author_id: int, *, explorer: bool = False) -> GraphSlice:
     """The stored slice, queued first when missing or stale; 404 for an unknown author."""
     read = selectors.slice_for_explorer if explorer else selectors.slice_for_display
     graph_slice = read(author_id=author_id)
+    if graph_slice is not None and graph_slice.author.merged_into_id:
+        raise MergedRecord(graph_slice.author.merged_into_id)
+    if graph_slice is None:
+        survivor_id = (
+            Author.objects.filter(pk=author_id, merged_into__isnull=False)
+            .values_list("merged_into_id", flat=True)
+            .first()
+        )
+        if survivor_id:
+            raise MergedRecord(survivor_id)
     if graph_slice is None or services.slice_wants_queue(graph_slice):
         graph_slice = services.slice_request(author_id=author_id)
     if graph_slice is None:
         raise Http404("No researcher has this id.")
     return graph_slice
+
+
+def _follow_merges(url_name: str) -> Callable[[ViewFunc], ViewFunc]:
+    """Answer a merged record's URL with a permanent redirect to the survivor's."""
+
+    def decorate(view: ViewFunc) -> ViewFunc:
+        @functools.wraps(view)
+        def wrapped(request: HtmxHttpRequest, author_id: int) -> HttpResponse:
+            try:
+                return view(request, author_id)
+            except MergedRecord as merged:
+                url = reverse(url_name, args=[merged.survivor_id])
+                if request.GET:
+                    url += "?" + request.GET.urlencode()
+                return HttpResponsePermanentRedirect(url)
+
+        return wrapped
+
+    return decorate
 
 
 def _state(graph_slice: GraphSlice, data: dict[str, Any]) -> str:
@@ -108,6 +149,7 @@ def _ready_body_cache_key(graph_slice: GraphSlice) -> str | None:
 
 @require_GET
 @vary_on_headers("HX-Request")
+@_follow_merges("graph:slice")
 def slice_fragment(request: HtmxHttpRequest, author_id: int) -> HttpResponse:
     try:
         graph_slice = _get_slice_for_page(author_id)
@@ -143,6 +185,7 @@ def slice_retry(request: HtmxHttpRequest, author_id: int) -> HttpResponse:
 
 @require_GET
 @vary_on_headers("HX-Request")
+@_follow_merges("graph:explorer")
 def explorer(request: HtmxHttpRequest, author_id: int) -> HttpResponse:
     form = ExplorerFilterForm(request.GET)
     try:
@@ -187,6 +230,7 @@ def explorer(request: HtmxHttpRequest, author_id: int) -> HttpResponse:
 
 
 @require_GET
+@_follow_merges("graph:json")
 def graph_json(request: HtmxHttpRequest, author_id: int) -> JsonResponse:
     """The explorer's stored slice as JSON; 202 while it is being built."""
     graph_slice = _get_slice_for_page(author_id, explorer=True)

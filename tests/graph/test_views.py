@@ -333,3 +333,25 @@ def test_graph_json_of_an_unbuilt_slice_is_202(client, django_capture_on_commit_
     assert response.status_code == 202
     assert response.json() == {"author": grace.pk, "status": "building"}
     assert response["Retry-After"] == "2"
+
+
+@pytest.mark.parametrize("built", [True, False])
+@pytest.mark.parametrize(
+    "url",
+    [
+        "/researchers/{}/graph-slice/",
+        "/researchers/{}/graph/?types=person",
+        "/researchers/{}/graph.json",
+    ],
+)
+def test_a_merged_record_redirects_to_the_survivors_graph(client, url, built):
+    grace, _ = researcher()
+    duplicate = AuthorFactory(display_name="Grace E.")
+    if built:
+        ready(duplicate)
+    duplicate.merged_into = grace
+    duplicate.save()
+    response = client.get(url.format(duplicate.pk), **HTMX)
+    assert response.status_code == 301
+    assert response["Location"] == url.format(grace.pk)
+    assert not GraphSlice.objects.filter(pk=duplicate.pk, status=GraphSlice.Status.QUEUED).exists()
