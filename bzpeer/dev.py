@@ -135,13 +135,18 @@ def run(port: int, env: dict[str, str]) -> int:
         # Without workers, missing slices are computed beside the server rather
         # than before it (thousands take a minute or two); a page whose slice
         # is not built yet gets it built on request meanwhile.
-        children.append(
-            subprocess.Popen(
-                [PYTHON, "manage.py", "build_graph_slices", "--missing", "--verbosity", "0"],
-                cwd=BASE_DIR,
-                env=env,
+        slice_log = DATA_DIR / "graph-slices.log"
+        log(f"computing missing graph slices in the background (progress: {slice_log})")
+        with slice_log.open("wb") as output:
+            children.append(
+                subprocess.Popen(
+                    [PYTHON, "manage.py", "build_graph_slices", "--missing"],
+                    cwd=BASE_DIR,
+                    env=env,
+                    stdout=output,
+                    stderr=subprocess.STDOUT,
+                )
             )
-        )
     if env.get("REDIS_URL"):
         celery = [PYTHON, "-m", "celery", "-A", "bzpeer"]
         children.append(

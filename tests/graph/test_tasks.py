@@ -295,3 +295,11 @@ def test_the_command_queues_for_workers(capsys, django_capture_on_commit_callbac
         call_command("build_graph_slices", "--queue", str(author.pk))
     assert "1 graph slice(s) queued" in capsys.readouterr().out
     assert sent_chunks(callbacks) == [[author.pk]]
+
+
+def test_missing_also_builds_slices_left_queued_by_a_stopped_run(capsys):
+    left_queued = author_with_coauthor()
+    services.slices_mark_queued(author_ids=[left_queued.pk])  # the run stopped here
+    call_command("build_graph_slices", "--missing")
+    assert "built" in capsys.readouterr().out
+    assert GraphSlice.objects.get(pk=left_queued.pk).status == Status.READY

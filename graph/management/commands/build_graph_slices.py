@@ -9,9 +9,11 @@ from collections.abc import Iterator
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.db.models import Q
 from tqdm import tqdm
 
 from graph import services
+from graph.models import GraphSlice
 from works.models import Author
 
 BATCH = 1000
@@ -66,7 +68,11 @@ class Command(BaseCommand):
         else:
             targets = []
             for batch in self._batches(options):
-                targets += services.slices_mark_queued(author_ids=batch)
+                marked = services.slices_mark_queued(author_ids=batch)
+                # --missing also takes slices left queued by a run that was
+                # stopped (no worker will take them when tasks run in-process);
+                # slice_build skips any that another process is building.
+                targets += batch if options["missing"] else marked
         outcomes: Counter[str] = Counter()
         for author_id in tqdm(targets, desc="graph slices", unit="author", disable=not targets):
             outcomes[services.slice_build(author_id=author_id, force=options["force"])] += 1
@@ -79,7 +85,10 @@ class Command(BaseCommand):
             return
         authors = Author.objects.order_by("pk")
         if options["missing"]:
-            authors = authors.filter(graph_slice__isnull=True)
+            authors = authors.filter(
+                Q(graph_slice__isnull=True)
+                | Q(graph_slice__status__in=[GraphSlice.Status.QUEUED, GraphSlice.Status.BUILDING])
+            )
         ids = authors.values_list("pk", flat=True)
         last = 0
         while batch := list(ids.filter(pk__gt=last)[:BATCH]):
