@@ -107,6 +107,11 @@ def arxiv_id(value: str | None) -> str:
     raise ValueError(f"not an arXiv id: {value!r}")
 
 
+def ror_checksum(value: int) -> str:
+    """ISO/IEC 7064 MOD 97-10 over a ROR id's base32 value: its last two digits."""
+    return f"{98 - (value * 100) % 97:02d}"
+
+
 def ror(value: str | None) -> str:
     """ "https://ror.org/00gtcbp88" or "00gtcbp88" -> "00gtcbp88", checksum verified."""
     if value is None or _blank(value):
@@ -118,6 +123,6 @@ def ror(value: str | None) -> str:
     number = 0
     for char in match[1]:
         number = number * 32 + _ROR_ALPHABET.index(char)
-    if 98 - (number * 100) % 97 != int(match[2]):
+    if ror_checksum(number) != match[2]:
         raise ValueError(f"ROR id with a wrong checksum: {value!r}")
     return bare

@@ -20,10 +20,9 @@ from works.demo.synthetic import (
     Population,
     generate_population,
     is_synthetic_openalex_id,
-    orcid_check_digit,
-    ror_checksum,
     to_openalex_work,
 )
+from works.identifiers import orcid_checksum, ror_checksum
 
 N = 300
 CROCKFORD = "0123456789abcdefghjkmnpqrstvwxyz"
@@ -161,7 +160,7 @@ def test_generated_ids_are_in_the_reserved_ranges(population):
     for orcid in orcids:
         assert re.fullmatch(r"0009-0099-\d{4}-\d{3}[\dX]", orcid)
         digits = orcid.replace("-", "")
-        assert digits[15] == orcid_check_digit(digits[:15])
+        assert digits[15] == orcid_checksum(digits[:15])
     assert len(set(orcids)) == len(orcids)
 
     dois = [w.doi for w in population.works if w.doi]

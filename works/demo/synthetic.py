@@ -40,6 +40,8 @@ from datetime import date
 from itertools import accumulate
 from typing import Any, Generic, TypeVar
 
+from works.identifiers import orcid_checksum, ror_checksum
+
 T = TypeVar("T")
 
 SYNTHETIC_ID_PREFIX = "990"
@@ -75,11 +77,6 @@ def is_synthetic_openalex_id(openalex_id: str) -> bool:
     )
 
 
-def ror_checksum(value: int) -> str:
-    """ISO/IEC 7064 MOD 97-10 over the id's base32 value, as ROR computes it."""
-    return f"{98 - (value * 100) % 97:02d}"
-
-
 def _base32(value: int, width: int) -> str:
     chars = []
     while value:
@@ -93,18 +90,9 @@ def synthetic_ror(index: int) -> str:
     return "0" + _base32(value, 6) + ror_checksum(value)
 
 
-def orcid_check_digit(base_digits: str) -> str:
-    """ISO 7064 MOD 11-2 over the first 15 digits, as ORCID computes it."""
-    total = 0
-    for digit in base_digits:
-        total = (total + int(digit)) * 2
-    result = (12 - total % 11) % 11
-    return "X" if result == 10 else str(result)
-
-
 def synthetic_orcid(index: int) -> str:
     digits = DEMO_ORCID_BLOCK.replace("-", "") + f"{index:07d}"
-    digits += orcid_check_digit(digits)
+    digits += orcid_checksum(digits)
     return "-".join(digits[i : i + 4] for i in range(0, 16, 4))
 
 
