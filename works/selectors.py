@@ -55,10 +55,6 @@ def record_counts() -> dict[str, int]:
     }
 
 
-def work_queryset() -> QuerySet[Work]:
-    return Work.objects.select_related("source")
-
-
 def work_get_for_page(*, work_id: int) -> Work:
     ordered_authorships = Authorship.objects.select_related("author").order_by("position")
     return get_object_or_404(
@@ -66,20 +62,6 @@ def work_get_for_page(*, work_id: int) -> Work:
             Prefetch("authorships", queryset=ordered_authorships)
         ),
         pk=work_id,
-    )
-
-
-def author_get_for_page(*, author_id: int) -> Author:
-    return get_object_or_404(
-        Author.objects.select_related("last_known_institution", "merged_into"), pk=author_id
-    )
-
-
-def author_works(*, author_id: int, limit: int) -> list[Work]:
-    return list(
-        Work.objects.filter(authorships__author_id=author_id)
-        .select_related("source")
-        .order_by("-publication_year", "-publication_date", "-id")[:limit]
     )
 
 
