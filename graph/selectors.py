@@ -1,17 +1,22 @@
 """Reads for graph slices.
 
-`slice_inputs` is the whole database side of a build: four queries, whatever
-the author's size, returning plain rows for the pure functions in
-graph.services. The caps below bound what a prolific author or a paper with
+`slices_inputs` is the whole database side of a build: six queries for a
+chunk of authors, whatever its size and theirs, returning plain rows for the
+pure functions in graph.services. The caps below bound what a prolific author or a paper with
 3000 authors can bring in.
 """
 
+import math
+from collections import Counter, defaultdict
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from itertools import chain
+from typing import Any
 
 from django.db import connection
 
 from graph.models import GraphSlice
-from works.models import Author, Authorship
+from works.models import Authorship
 
 # The author's most recent works that feed the slice.
 MAX_WORKS = 200
@@ -80,34 +85,53 @@ class SliceInput:
     works_total: int
 
 
-_WORKS_SQL = """
-WITH mine AS (
-    SELECT w.id, w.title, w.publication_year, w.publication_date
+# The queries of `slices_inputs`: each reads a whole chunk of authors at once.
+
+_CENTRES_SQL = """
+SELECT a.id, a.display_name, a.last_known_institution_id, coalesce(i.display_name, '')
+FROM works_author a LEFT JOIN works_institution i ON i.id = a.last_known_institution_id
+WHERE a.id = ANY(%(authors)s)
+"""
+
+# Each author's most recent works (at most MAX_WORKS), and how many they have in all.
+_RECENT_SQL = """
+SELECT c.id, m.work_id, t.total
+FROM unnest(%(authors)s::bigint[]) AS c(id)
+CROSS JOIN LATERAL (
+    SELECT count(*) AS total FROM works_authorship x
+    WHERE x.author_id = c.id AND x.status <> %(disputed)s
+) t
+CROSS JOIN LATERAL (
+    SELECT a.work_id
     FROM works_authorship a JOIN works_work w ON w.id = a.work_id
-    WHERE a.author_id = %(author)s AND a.status <> %(disputed)s
+    WHERE a.author_id = c.id AND a.status <> %(disputed)s
     ORDER BY w.publication_year DESC NULLS LAST, w.publication_date DESC NULLS LAST, w.id DESC
     LIMIT %(max_works)s
-), team AS (
+) m
+"""
+
+# The teams of those works: the first MAX_AUTHORS_PER_WORK by position, and the
+# chunk's authors wherever they stand; every member counts in the team size.
+_TEAMS_SQL = """
+WITH team AS (
     SELECT a.id, a.work_id, a.author_id, a.position,
            count(*) OVER (PARTITION BY a.work_id) AS size,
            row_number() OVER (PARTITION BY a.work_id ORDER BY a.position, a.id) AS place
     FROM works_authorship a
-    WHERE a.work_id IN (SELECT id FROM mine) AND a.status <> %(disputed)s
+    WHERE a.work_id = ANY(%(works)s) AND a.status <> %(disputed)s
 )
-SELECT mine.id, mine.title, mine.publication_year, team.size,
-       team.author_id, au.display_name, team.position, inst.ids, inst.names,
-       (SELECT count(*) FROM works_authorship x
-        WHERE x.author_id = %(author)s AND x.status <> %(disputed)s) AS total
+SELECT team.work_id, w.title, w.publication_year, team.size, team.place,
+       team.author_id, au.display_name, team.position, inst.ids, inst.names
 FROM team
-JOIN mine ON mine.id = team.work_id
+JOIN works_work w ON w.id = team.work_id
 JOIN works_author au ON au.id = team.author_id
 CROSS JOIN LATERAL (
     SELECT array_agg(i.id ORDER BY i.id) AS ids, array_agg(i.display_name ORDER BY i.id) AS names
     FROM works_authorship_institutions ai JOIN works_institution i ON i.id = ai.institution_id
     WHERE ai.authorship_id = team.id
 ) inst
-WHERE team.place <= %(max_authors)s OR team.author_id = %(author)s
-ORDER BY mine.id, team.position, team.author_id
+WHERE team.place <= %(max_authors)s OR team.author_id = ANY(%(authors)s)
+ORDER BY team.work_id, team.position, team.author_id
 """
 
 _TOPICS_SQL = """
@@ -117,129 +141,204 @@ WHERE wt.work_id = ANY(%(works)s)
 ORDER BY wt.work_id, t.id
 """
 
-_TIES_SQL = """
-WITH people AS (
-    SELECT unnest(%(people)s::bigint[]) AS author_id
-), recent AS (
-    SELECT p.author_id, r.work_id
-    FROM people p
-    CROSS JOIN LATERAL (
-        SELECT a.work_id
-        FROM works_authorship a JOIN works_work w ON w.id = a.work_id
-        WHERE a.author_id = p.author_id AND a.status <> %(disputed)s
-        ORDER BY w.publication_year DESC NULLS LAST, w.id DESC
-        LIMIT %(max_works)s
-    ) r
-), pairs AS (
-    SELECT x.author_id AS a, y.author_id AS b, x.work_id
-    FROM recent x JOIN recent y ON y.work_id = x.work_id AND x.author_id < y.author_id
-), sizes AS (
-    SELECT a.work_id, count(*) AS size
-    FROM works_authorship a
-    WHERE a.work_id IN (SELECT work_id FROM pairs) AND a.status <> %(disputed)s
-    GROUP BY a.work_id
-), ordered AS (
-    SELECT p.a, p.b, s.size, w.id, w.title, w.publication_year,
-           row_number() OVER (
-               PARTITION BY p.a, p.b ORDER BY w.publication_year DESC NULLS LAST, w.id DESC
-           ) AS place
-    FROM pairs p JOIN sizes s USING (work_id) JOIN works_work w ON w.id = p.work_id
-)
-SELECT a, b, count(*), sum(1.0 / greatest(size - 1, 1))::float8,
-       json_agg(json_build_array(id, title, publication_year) ORDER BY place)
-           FILTER (WHERE place <= %(edge_works)s)
-FROM ordered
-GROUP BY a, b
-ORDER BY a, b
+# The strongest co-authors' works, for the ties among them: all of them, which
+# is cheap (no join) ...
+_PEOPLE_WORKS_SQL = """
+SELECT a.author_id, a.work_id
+FROM works_authorship a
+WHERE a.author_id = ANY(%(people)s) AND a.status <> %(disputed)s
+"""
+
+# ... then, for the few with more than MAX_WORKS, only the most recent.
+_PEOPLE_RECENT_WORKS_SQL = """
+SELECT p.id, r.work_id
+FROM unnest(%(people)s::bigint[]) AS p(id)
+CROSS JOIN LATERAL (
+    SELECT a.work_id
+    FROM works_authorship a JOIN works_work w ON w.id = a.work_id
+    WHERE a.author_id = p.id AND a.status <> %(disputed)s
+    ORDER BY w.publication_year DESC NULLS LAST, w.id DESC
+    LIMIT %(max_works)s
+) r
+"""
+
+# Title, year and team size of the works behind those ties that the chunk has not read yet.
+_WORK_FACTS_SQL = """
+SELECT w.id, w.title, w.publication_year,
+       (SELECT count(*) FROM works_authorship a
+        WHERE a.work_id = w.id AND a.status <> %(disputed)s)
+FROM works_work w
+WHERE w.id = ANY(%(works)s)
 """
 
 
-def slice_inputs(*, author_id: int) -> SliceInput | None:
-    """Everything a slice is built from, in at most four queries; None for an unknown author."""
-    centre_row = (
-        Author.objects.filter(pk=author_id)
-        .values_list(
-            "id",
-            "display_name",
-            "last_known_institution_id",
-            "last_known_institution__display_name",
-        )
-        .first()
-    )
-    if centre_row is None:
-        return None
+def _fetch(sql: str, params: dict[str, Any]) -> list[tuple[Any, ...]]:
     with connection.cursor() as cursor:
-        cursor.execute(
-            _WORKS_SQL,
+        cursor.execute(sql, params)
+        return cursor.fetchall()
+
+
+def slices_inputs(*, author_ids: Iterable[int]) -> dict[int, SliceInput]:
+    """Everything the slices of a chunk of authors are built from, by author id.
+
+    Six queries at most, whatever the chunk's size and its authors' sizes (a
+    chunk of one reads the same way); unknown ids are left out. Each author's
+    SliceInput is exactly what a read of that author alone gives, so the
+    input hash does not depend on the company an author was built in.
+    """
+    ids = sorted(set(author_ids))
+    if not ids:
+        return {}
+    centres = {
+        pk: CentreRow(id=pk, name=name, institution_id=inst, institution_name=inst_name)
+        for pk, name, inst, inst_name in _fetch(_CENTRES_SQL, {"authors": ids})
+    }
+    if not centres:
+        return {}
+    known = sorted(centres)
+    recent: dict[int, list[int]] = defaultdict(list)
+    totals: dict[int, int] = {}
+    for pk, work_id, total in _fetch(
+        _RECENT_SQL, {"authors": known, "disputed": DISPUTED, "max_works": MAX_WORKS}
+    ):
+        recent[pk].append(work_id)
+        totals[pk] = total
+    work_ids = sorted({w for works in recent.values() for w in works})
+
+    facts: dict[int, tuple[str, int | None, int]] = {}
+    # Per work: (place, authorship row), in position order.
+    teams: dict[int, list[tuple[int, AuthorshipRow]]] = defaultdict(list)
+    topics: dict[int, list[TopicRow]] = defaultdict(list)
+    if work_ids:
+        team_rows = _fetch(
+            _TEAMS_SQL,
             {
-                "author": author_id,
+                "works": work_ids,
+                "authors": known,
                 "disputed": DISPUTED,
-                "max_works": MAX_WORKS,
                 "max_authors": MAX_AUTHORS_PER_WORK,
             },
         )
-        rows = cursor.fetchall()
-    works: dict[int, WorkRow] = {}
-    authorships: list[AuthorshipRow] = []
-    total = rows[0][-1] if rows else 0
-    for work_id, title, year, size, person, name, position, ids, names, _total in rows:
-        works.setdefault(work_id, WorkRow(id=work_id, title=title, year=year, team_size=size))
-        authorships.append(
-            AuthorshipRow(
-                work_id=work_id,
-                author_id=person,
-                name=name,
-                position=position,
-                institutions=tuple(zip(ids or (), names or (), strict=True)),
+        for work_id, title, year, size, place, person, name, position, i_ids, i_names in team_rows:
+            facts[work_id] = (title, year, size)
+            institutions = tuple(zip(i_ids or (), i_names or (), strict=True))
+            teams[work_id].append(
+                (place, AuthorshipRow(work_id, person, name, position, institutions))
             )
+        for work_id, topic_id, name, score in _fetch(_TOPICS_SQL, {"works": work_ids}):
+            topics[work_id].append(TopicRow(work_id, topic_id, name, float(score)))
+
+    chunk: dict[int, tuple[tuple[WorkRow, ...], tuple[AuthorshipRow, ...]]] = {}
+    people: dict[int, list[int]] = {}
+    for pk in known:
+        # A work's position in the author's list sorts it; SQL gave it by recency.
+        mine = sorted(recent.get(pk, ()))
+        works = tuple(
+            WorkRow(id=w, title=facts[w][0], year=facts[w][1], team_size=facts[w][2]) for w in mine
         )
-    topics: list[TopicRow] = []
-    ties: list[TieRow] = []
-    if works:
-        with connection.cursor() as cursor:
-            cursor.execute(_TOPICS_SQL, {"works": list(works)})
-            topics = [TopicRow(w, t, n, float(s)) for w, t, n, s in cursor.fetchall()]
-        people = _strongest_coauthors(author_id, list(works.values()), authorships)
-        if len(people) > 1:
-            with connection.cursor() as cursor:
-                cursor.execute(
-                    _TIES_SQL,
-                    {
-                        "people": people,
-                        "disputed": DISPUTED,
-                        "max_works": MAX_WORKS,
-                        "edge_works": EDGE_WORKS,
-                    },
+        rows = tuple(
+            row
+            for w in mine
+            for place, row in teams[w]
+            if place <= MAX_AUTHORS_PER_WORK or row.author_id == pk
+        )
+        chunk[pk] = (works, rows)
+        if works:
+            people[pk] = _strongest_coauthors(pk, works, rows)
+
+    ties = _ties(people, facts)
+    return {
+        pk: SliceInput(
+            centre=centres[pk],
+            works=works,
+            authorships=rows,
+            topics=tuple(t for w in works for t in topics[w.id]),
+            ties=ties.get(pk, ()),
+            works_total=max(totals.get(pk, 0), len(works)),
+        )
+        for pk, (works, rows) in chunk.items()
+    }
+
+
+def _ties(
+    people: dict[int, list[int]], facts: dict[int, tuple[str, int | None, int]]
+) -> dict[int, tuple[TieRow, ...]]:
+    """Each author's ties among their strongest co-authors: shared recent works.
+
+    Two or three queries for the whole chunk; the pairs are counted here.
+    """
+    wanted = sorted({p for group in people.values() if len(group) > 1 for p in group})
+    if not wanted:
+        return {}
+    person_works: dict[int, list[int]] = defaultdict(list)
+    for person, work_id in _fetch(_PEOPLE_WORKS_SQL, {"people": wanted, "disputed": DISPUTED}):
+        person_works[person].append(work_id)
+    prolific = sorted(p for p, works in person_works.items() if len(works) > MAX_WORKS)
+    if prolific:
+        for person in prolific:
+            person_works[person] = []
+        for person, work_id in _fetch(
+            _PEOPLE_RECENT_WORKS_SQL,
+            {"people": prolific, "disputed": DISPUTED, "max_works": MAX_WORKS},
+        ):
+            person_works[person].append(work_id)
+    work_sets = {p: set(works) for p, works in person_works.items()}
+    pairs_of: dict[int, dict[tuple[int, int], list[int]]] = {}
+    missing: set[int] = set()
+    for centre, group in people.items():
+        if len(group) < 2:
+            continue
+        # Counted in C; only the works that two of the group share are visited.
+        counts = Counter(chain.from_iterable(work_sets.get(p, ()) for p in group))
+        pairs: dict[tuple[int, int], list[int]] = defaultdict(list)
+        for work_id, n in counts.items():
+            if n < 2:
+                continue
+            team = [p for p in group if work_id in work_sets[p]]
+            for i, a in enumerate(team):
+                for b in team[i + 1 :]:
+                    pairs[(a, b)].append(work_id)
+            if work_id not in facts:
+                missing.add(work_id)
+        pairs_of[centre] = pairs
+    if missing:
+        for work_id, title, year, size in _fetch(
+            _WORK_FACTS_SQL, {"works": sorted(missing), "disputed": DISPUTED}
+        ):
+            facts[work_id] = (title, year, size)
+    ties: dict[int, tuple[TieRow, ...]] = {}
+    for centre, pairs in pairs_of.items():
+        rows = []
+        for (a, b), shared in sorted(pairs.items()):
+            # The order PostgreSQL's json_agg gave: most recent first.
+            shared.sort(key=lambda w: (_recency(facts[w][1]), -w))
+            strength = math.fsum(1.0 / max(facts[w][2] - 1, 1) for w in shared)
+            rows.append(
+                TieRow(
+                    a=a,
+                    b=b,
+                    shared=len(shared),
+                    # Rounded as the stored hash has always been.
+                    strength=round(strength, 9),
+                    works=tuple((w, facts[w][0], facts[w][1]) for w in shared[:EDGE_WORKS]),
                 )
-                ties = [
-                    TieRow(
-                        a=a,
-                        b=b,
-                        shared=shared,
-                        # Rounded so that the sum's order inside PostgreSQL never
-                        # changes the input hash.
-                        strength=round(strength, 9),
-                        works=tuple((pk, title, year) for pk, title, year in works),
-                    )
-                    for a, b, shared, strength, works in cursor.fetchall()
-                ]
-    return SliceInput(
-        centre=CentreRow(
-            id=centre_row[0],
-            name=centre_row[1],
-            institution_id=centre_row[2],
-            institution_name=centre_row[3] or "",
-        ),
-        works=tuple(works.values()),
-        authorships=tuple(authorships),
-        topics=tuple(topics),
-        ties=tuple(ties),
-        works_total=max(total, len(works)),
-    )
+            )
+        ties[centre] = tuple(rows)
+    return ties
+
+
+def _recency(year: int | None) -> int:
+    # Newest first, then works without a year: PostgreSQL's DESC NULLS LAST.
+    return -year if year is not None else 1
+
+
+def slice_inputs(*, author_id: int) -> SliceInput | None:
+    """One author's slice inputs (a chunk of one); None for an unknown author."""
+    return slices_inputs(author_ids=[author_id]).get(author_id)
 
 
 def _strongest_coauthors(
-    author_id: int, works: list[WorkRow], authorships: list[AuthorshipRow]
+    author_id: int, works: Sequence[WorkRow], authorships: Sequence[AuthorshipRow]
 ) -> list[int]:
     size = {w.id: w.team_size for w in works}
     strength: dict[int, float] = {}

@@ -91,8 +91,13 @@ def node_id(kind: str, pk: int) -> str:
 _PREFIX_ORDER = {prefix: _TYPE_ORDER[kind] for kind, prefix in _PREFIX.items()}
 
 
+@lru_cache(maxsize=1 << 16)
 def _node_key(node: str) -> tuple[int, int]:
-    """Sort key of a node id: by type, then by number ("a:9" before "a:10")."""
+    """Sort key of a node id: by type, then by number ("a:9" before "a:10").
+
+    Cached: a build sorts the same few hundred ids many times over, and a
+    bounded cache keeps a worker's memory flat across a full rebuild.
+    """
     prefix, pk = node.split(":")
     return (_PREFIX_ORDER[prefix], int(pk))
 
@@ -223,8 +228,9 @@ def personalized_pagerank(
     and hence the result, are the same on every run. A slice graph has a few
     hundred nodes, so this takes milliseconds.
     """
-    keys = {node: _node_key(node) for node in graph}
-    nodes = sorted(graph.nodes, key=keys.__getitem__)
+    # networkx's own dicts (graph._adj): its views cost more than the arithmetic here.
+    adjacency = graph._adj
+    nodes = sorted(adjacency, key=_node_key)
     index = {node: i for i, node in enumerate(nodes)}
     # Pull form: each node sums what flows in along its edges, so the inner
     # loop runs in C (map over two lists) instead of in Python.
@@ -232,7 +238,7 @@ def personalized_pagerank(
     shares: list[list[float]] = [[] for _ in nodes]
     stranded: list[int] = []
     for i, node in enumerate(nodes):
-        neighbours = sorted(graph[node].items(), key=lambda item: keys[item[0]])
+        neighbours = sorted(adjacency[node].items(), key=lambda item: _node_key(item[0]))
         total = sum(data["weight"] for _, data in neighbours)
         if not total:
             stranded.append(i)
@@ -268,13 +274,14 @@ def slice_cut(
     connected one of nearly the same rank was left out.
     """
     by_type: dict[str, list[str]] = defaultdict(list)
-    for node, kind in graph.nodes(data="type"):
+    for node, attrs in graph._node.items():
         if node != centre:
-            by_type[kind].append(node)
+            by_type[attrs["type"]].append(node)
+    adjacency = graph._adj
 
     def best(nodes: list[str], cap: int, anchors: set[str] | None = None) -> list[str]:
         def key(node: str) -> tuple[bool, float, tuple[int, int]]:
-            detached = anchors is not None and not any(n in anchors for n in graph[node])
+            detached = anchors is not None and anchors.isdisjoint(adjacency[node])
             return (detached, -scores[node], _node_key(node))
 
         return sorted(nodes, key=key)[: max(cap, 0)]
@@ -340,8 +347,10 @@ def slice_layout(
     attached to, which keeps edges short and crossings few. No randomness.
     """
 
+    adjacency, attributes = graph._adj, graph._node
+
     def ranked(kind: str) -> list[str]:
-        nodes = [n for n in kept if n != centre and graph.nodes[n]["type"] == kind]
+        nodes = [n for n in kept if n != centre and attributes[n]["type"] == kind]
         return sorted(nodes, key=lambda n: (-scores[n], _node_key(n)))
 
     angle: dict[str, float] = {}
@@ -350,11 +359,8 @@ def slice_layout(
     remaining = list(people)
     while remaining:
         current = chain[-1] if chain else None
-        ties = [
-            (graph[current][n]["weight"], n)
-            for n in remaining
-            if current is not None and graph.has_edge(current, n)
-        ]
+        near = adjacency[current] if current is not None else {}
+        ties = [(near[n]["weight"], n) for n in remaining if n in near]
         following = (
             min(ties, key=lambda t: (-t[0], -scores[t[1]], _node_key(t[1])))[1]
             if ties
@@ -367,7 +373,7 @@ def slice_layout(
         angle[node] = -math.pi / 2 + 2 * math.pi * k / count
 
     def towards(node: str) -> float | None:
-        placed = sorted((n for n in graph[node] if n in angle), key=_node_key)
+        placed = sorted((n for n in adjacency[node] if n in angle), key=_node_key)
         return _circular_mean([angle[n] for n in placed])
 
     works = ranked("work")
@@ -390,7 +396,7 @@ def slice_layout(
 
     positions = {centre: (0.0, 0.0)}
     for node, theta in angle.items():
-        radius = rings[graph.nodes[node]["type"]]
+        radius = rings[attributes[node]["type"]]
         # "+ 0.0" turns -0.0 into 0.0 so that equal layouts serialise alike.
         positions[node] = (
             round(radius * math.cos(theta), 4) + 0.0,
@@ -430,16 +436,17 @@ def slice_serialise(
     """Cut, lay out and turn into the JSON-able dict that is stored and served."""
     kept = slice_cut(graph, scores, centre=centre, caps=caps)
     positions = slice_layout(graph, kept, scores, centre=centre, rings=rings)
+    adjacency, attributes = graph._adj, graph._node
     rank_in_type: dict[str, int] = {}
     for kind in NODE_TYPES:
-        nodes = [n for n in kept if graph.nodes[n]["type"] == kind and n != centre]
+        nodes = [n for n in kept if attributes[n]["type"] == kind and n != centre]
         for i, node in enumerate(sorted(nodes, key=lambda n: (-scores[n], _node_key(n)))):
             rank_in_type[node] = i + 1
     rank_in_type[centre] = 0
 
     nodes_out = []
     for node in sorted(kept, key=lambda n: (_node_key(n)[0], rank_in_type[n], _node_key(n))):
-        attrs = graph.nodes[node]
+        attrs = attributes[node]
         x, y = positions[node]
         item: dict[str, Any] = {
             "id": node,
@@ -458,21 +465,26 @@ def slice_serialise(
         nodes_out.append(item)
 
     edges_out = []
-    for u, v, attrs in graph.subgraph(kept).edges(data=True):
-        source, target = sorted((u, v), key=_node_key)
-        edge: dict[str, Any] = {
-            "source": source,
-            "target": target,
-            "kind": attrs["kind"],
-            "weight": round(attrs["weight"], 4),
-        }
-        if attrs["kind"] == "coauthor":
-            edge["shared"] = attrs["shared"]
-            edge["works"] = [
-                {"id": pk, "title": title, "year": year, "url": _url("work", pk)}
-                for pk, title, year in attrs["works"]
-            ]
-        edges_out.append(edge)
+    kept_set = set(kept)
+    for u in kept:
+        for v, attrs in adjacency[u].items():
+            # Each edge once, from its smaller end (kept is in node order).
+            if v not in kept_set or _node_key(v) < _node_key(u):
+                continue
+            source, target = u, v
+            edge: dict[str, Any] = {
+                "source": source,
+                "target": target,
+                "kind": attrs["kind"],
+                "weight": round(attrs["weight"], 4),
+            }
+            if attrs["kind"] == "coauthor":
+                edge["shared"] = attrs["shared"]
+                edge["works"] = [
+                    {"id": pk, "title": title, "year": year, "url": _url("work", pk)}
+                    for pk, title, year in attrs["works"]
+                ]
+            edges_out.append(edge)
     edges_out.sort(
         key=lambda e: (_KIND_ORDER[e["kind"]], _node_key(e["source"]), _node_key(e["target"]))
     )
@@ -641,24 +653,71 @@ _CLAIM_SQL = """
 UPDATE graph_graphslice
 SET status = 'building', started_at = %(now)s, lease_expires_at = %(lease)s,
     attempts = attempts + 1, rebuild_requested = false, updated_at = %(now)s
-WHERE author_id = %(author)s
+WHERE author_id = ANY(%(authors)s)
   AND (status = 'queued'
        OR (status = 'building' AND (lease_expires_at < %(now)s OR %(takeover)s)))
-RETURNING input_hash, algorithm_version
+RETURNING author_id, input_hash, algorithm_version
 """
 
+# Every result of a chunk in one statement, each row only if this build still
+# holds it (same started_at: not taken over meanwhile). A row whose inputs
+# changed during the build (rebuild_requested) goes back to the queue; one
+# whose inputs were unchanged keeps its data and is only marked checked.
+_STORE_SQL = """
+UPDATE graph_graphslice g
+SET status = CASE WHEN v.error IS NOT NULL THEN 'failed'
+                  WHEN g.rebuild_requested THEN 'queued' ELSE 'ready' END,
+    data = coalesce(v.data, g.data),
+    explorer_data = coalesce(v.explorer_data, g.explorer_data),
+    input_hash = coalesce(v.input_hash, g.input_hash),
+    algorithm_version = CASE WHEN v.data IS NULL THEN g.algorithm_version
+                             ELSE %(version)s END,
+    computed_at = CASE WHEN v.data IS NULL THEN g.computed_at ELSE %(now)s END,
+    checked_at = CASE WHEN v.error IS NULL THEN %(now)s ELSE g.checked_at END,
+    build_ms = coalesce(v.build_ms, g.build_ms),
+    error = coalesce(v.error, ''),
+    attempts = CASE WHEN v.error IS NULL THEN 0 ELSE g.attempts END,
+    queued_at = CASE WHEN v.error IS NULL AND g.rebuild_requested THEN %(now)s
+                     ELSE g.queued_at END,
+    rebuild_requested = false,
+    lease_expires_at = NULL,
+    updated_at = %(now)s
+FROM jsonb_to_recordset(%(results)s::jsonb)
+     AS v(author_id bigint, data jsonb, explorer_data jsonb, input_hash text, build_ms int,
+          error text)
+WHERE g.author_id = v.author_id AND g.status = 'building' AND g.started_at = %(started)s
+RETURNING g.author_id, g.status
+"""
 
-def slice_build(*, author_id: int, force: bool = False, takeover: bool = False) -> str:
-    """Build one author's slice if it is queued (or its build died); idempotent.
+# One JSON document carries a chunk's results: psycopg would escape an array of
+# large strings in Python, character by character.
+_dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
 
-    `takeover`: the task was redelivered because the process that ran it
-    died, so a "building" row is that dead build's and is taken over before
-    its lease runs out. `force` recomputes even when the inputs and the
-    algorithm are unchanged (for trying out a change of the drawing code).
-    Returns what happened: "built", "unchanged" (same inputs and algorithm:
-    the stored slice stands), "skipped" (not queued, or another worker holds
-    it), "missing" (no such author) or "failed".
+
+def _error_text(error: Exception) -> str:
+    return f"{type(error).__name__}: {error}"[:ERROR_MAX_CHARS]
+
+
+def slices_build(
+    *, author_ids: Sequence[int], force: bool = False, takeover: bool = False
+) -> dict[str, int]:
+    """Build the queued slices among these authors (a task's chunk), all at once; idempotent.
+
+    One statement claims every queued row of the chunk (and any whose build
+    died), `selectors.slices_inputs` reads all their inputs in a few
+    queries, each slice is computed in Python, and one statement stores
+    every result. `takeover`: the task was redelivered because the process
+    that ran it died, so rows still "building" are that dead build's and are
+    taken over before their leases run out. `force` recomputes even when the
+    inputs and the algorithm are unchanged (for trying out a change of the
+    drawing code).
+
+    Returns counts of outcomes: "built", "unchanged" (same inputs and
+    algorithm: the stored slice stands), "skipped" (not queued, another
+    worker holds it, or no such author) and "failed" (the error is stored
+    on the row; the sweep retries it).
     """
+    ids = sorted(set(author_ids))
     started = timezone.now()
     with connection.cursor() as cursor:
         cursor.execute(
@@ -666,65 +725,92 @@ def slice_build(*, author_id: int, force: bool = False, takeover: bool = False) 
             {
                 "now": started,
                 "lease": started + BUILD_LEASE,
-                "author": author_id,
+                "authors": ids,
                 "takeover": takeover,
             },
         )
-        claimed = cursor.fetchone()
-    if claimed is None:
-        return "skipped"
-    old_hash, old_version = claimed
-    mine = GraphSlice.objects.filter(pk=author_id, status=Status.BUILDING, started_at=started)
+        claimed = {pk: (old_hash, version) for pk, old_hash, version in cursor.fetchall()}
+    outcomes: dict[str, int] = defaultdict(int)
+    outcomes["skipped"] = len(ids) - len(claimed)
+    if not claimed:
+        return _counted(outcomes)
+    results: dict[int, dict[str, Any]] = {}
     clock = time.perf_counter()
     try:
         delay = os.environ.get(BUILD_DELAY_ENV)
         if delay:
             time.sleep(float(delay))
-        inputs = selectors.slice_inputs(author_id=author_id)
-        if inputs is None:
-            return "missing"
-        digest = input_hash(inputs)
-        now = timezone.now()
-        if digest == old_hash and old_version == ALGORITHM_VERSION and not force:
-            outcome = "unchanged"
-            fields: dict[str, Any] = {"checked_at": now}
-        else:
-            outcome = "built"
+        chunk = selectors.slices_inputs(author_ids=list(claimed))
+    except Exception as error:
+        logger.exception("graph slices of authors %s could not be read", sorted(claimed))
+        chunk = {}
+        results = {pk: {"error": _error_text(error)} for pk in claimed}
+    # The chunk's read, shared out: build_ms is what one slice cost.
+    read_ms = (time.perf_counter() - clock) * 1000 / len(claimed)
+    for pk, inputs in chunk.items():
+        clock = time.perf_counter()
+        try:
+            digest = input_hash(inputs)
+            old_hash, old_version = claimed[pk]
+            if digest == old_hash and old_version == ALGORITHM_VERSION and not force:
+                results[pk] = {}
+                continue
             data, explorer_data = slice_compute(inputs)
-            fields = {
+            build_ms = round(read_ms + (time.perf_counter() - clock) * 1000)
+            results[pk] = {
                 "data": data,
                 "explorer_data": explorer_data,
                 "input_hash": digest,
-                "algorithm_version": ALGORITHM_VERSION,
-                "computed_at": now,
-                "checked_at": now,
-                "build_ms": round((time.perf_counter() - clock) * 1000),
+                "build_ms": build_ms,
             }
-        fields.update(error="", attempts=0, lease_expires_at=None, updated_at=now)
-        if mine.filter(rebuild_requested=False).update(status=Status.READY, **fields):
-            return outcome
-        if mine.filter(rebuild_requested=True).update(
-            status=Status.QUEUED, queued_at=now, rebuild_requested=False, **fields
-        ):
-            _send([author_id])
-        return outcome
-    except Exception as error:
-        logger.exception("graph slice of author %s failed", author_id)
-        mine.update(
-            status=Status.FAILED,
-            error=f"{type(error).__name__}: {error}"[:ERROR_MAX_CHARS],
-            lease_expires_at=None,
-            updated_at=timezone.now(),
-        )
-        return "failed"
+        except Exception as error:
+            logger.exception("graph slice of author %s failed", pk)
+            results[pk] = {"error": _error_text(error)}
+    # Claimed rows of authors deleted since: the row went with the author.
+    outcomes["skipped"] += len(claimed) - len(results)
+    if not results:
+        return _counted(outcomes)
+    order = sorted(results)
+    with transaction.atomic():
+        with connection.cursor() as cursor:
+            # A slice is derived data: were the last commits lost in a crash,
+            # their rows would still say "building" and be built again.
+            cursor.execute("SET LOCAL synchronous_commit TO OFF")
+            cursor.execute(
+                _STORE_SQL,
+                {
+                    "results": _dumps([{"author_id": pk, **results[pk]} for pk in order]),
+                    "version": ALGORITHM_VERSION,
+                    "now": timezone.now(),
+                    "started": started,
+                },
+            )
+            stored = dict(cursor.fetchall())
+        _send(sorted(pk for pk, status in stored.items() if status == Status.QUEUED))
+    for pk in order:
+        if pk not in stored:
+            outcomes["skipped"] += 1
+        elif "error" in results[pk]:
+            outcomes["failed"] += 1
+        elif "data" not in results[pk]:
+            outcomes["unchanged"] += 1
+        else:
+            outcomes["built"] += 1
+    return _counted(outcomes)
 
 
-def slices_build(*, author_ids: Sequence[int], takeover: bool = False) -> dict[str, int]:
-    """Build several slices one after the other (a task's chunk); counts of outcomes."""
-    outcomes: dict[str, int] = defaultdict(int)
-    for author_id in author_ids:
-        outcomes[slice_build(author_id=author_id, takeover=takeover)] += 1
-    return dict(outcomes)
+def _counted(outcomes: dict[str, int]) -> dict[str, int]:
+    return {outcome: n for outcome, n in sorted(outcomes.items()) if n}
+
+
+def slice_build(*, author_id: int, force: bool = False, takeover: bool = False) -> str:
+    """Build one author's slice if it is queued (or its build died): a chunk of one.
+
+    Returns what happened: "built", "unchanged", "skipped" or "failed" (see
+    slices_build).
+    """
+    outcomes = slices_build(author_ids=[author_id], force=force, takeover=takeover)
+    return next(iter(outcomes))
 
 
 _STALE_SQL = """

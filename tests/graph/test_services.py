@@ -263,14 +263,44 @@ def network(size: int = 3):
 
 @pytest.mark.django_db
 @pytest.mark.parametrize("size", [2, 40])
-def test_slice_inputs_reads_in_four_queries_whatever_the_size(size, django_assert_num_queries):
-    centre, _ = network(size)
-    with django_assert_num_queries(4):
+def test_slice_inputs_reads_in_six_queries_whatever_the_size(size, django_assert_num_queries):
+    centre, others = network(size)
+    # A tie outside the centre's works: its title and team are read too.
+    elsewhere = WorkFactory(title="Without the centre")
+    AuthorshipFactory(work=elsewhere, author=others[0], position=0)
+    AuthorshipFactory(work=elsewhere, author=others[1], position=1)
+    with django_assert_num_queries(6):
         inputs = selectors.slice_inputs(author_id=centre.pk)
     assert inputs is not None
     assert len(inputs.works) == size
     assert len(inputs.authorships) == 3 * size
     assert len(inputs.topics) == size
+
+
+@pytest.mark.django_db
+def test_a_chunk_reads_in_six_queries_and_gives_each_author_what_a_read_alone_gives(
+    django_assert_max_num_queries,
+):
+    centres = []
+    for size in (1, 3, 12):
+        centre, others = network(size)
+        centres.append(centre.pk)
+        centres.extend(o.pk for o in others)
+    elsewhere = WorkFactory(title="Without the centre")
+    AuthorshipFactory(work=elsewhere, author_id=centres[-1], position=0)
+    AuthorshipFactory(work=elsewhere, author_id=centres[-2], position=1)
+    lonely = AuthorFactory()
+    ids = [*centres, lonely.pk, 987654]
+
+    with django_assert_max_num_queries(6):
+        chunk = selectors.slices_inputs(author_ids=ids)
+
+    assert sorted(chunk) == sorted([*centres, lonely.pk])
+    for pk in chunk:
+        alone = selectors.slice_inputs(author_id=pk)
+        assert chunk[pk] == alone
+        assert services.input_hash(chunk[pk]) == services.input_hash(alone)
+    assert chunk[lonely.pk].works == ()
 
 
 @pytest.mark.django_db

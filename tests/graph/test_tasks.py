@@ -172,15 +172,15 @@ def test_a_flag_raised_while_building_requeues_after_the_build(
 ):
     author = author_with_coauthor()
     services.slices_mark_queued(author_ids=[author.pk])
-    real_inputs = selectors.slice_inputs
+    real_inputs = selectors.slices_inputs
 
-    def inputs_then_an_import(*, author_id):
-        rows = real_inputs(author_id=author_id)
-        # An import lands while the slice is computed from the rows just read.
-        services.slices_queue(author_ids=[author_id])
+    def inputs_then_an_import(*, author_ids):
+        rows = real_inputs(author_ids=author_ids)
+        # An import lands while the slices are computed from the rows just read.
+        services.slices_queue(author_ids=author_ids)
         return rows
 
-    monkeypatch.setattr(selectors, "slice_inputs", inputs_then_an_import)
+    monkeypatch.setattr(selectors, "slices_inputs", inputs_then_an_import)
     with django_capture_on_commit_callbacks() as callbacks:
         assert services.slice_build(author_id=author.pk) == "built"
     row = GraphSlice.objects.get(pk=author.pk)
@@ -196,10 +196,10 @@ def test_a_failed_build_records_the_error_and_can_be_retried(
     author = author_with_coauthor()
     services.slices_mark_queued(author_ids=[author.pk])
 
-    def broken(*, author_id):
+    def broken(*, author_ids):
         raise RuntimeError("the database went away")
 
-    monkeypatch.setattr(selectors, "slice_inputs", broken)
+    monkeypatch.setattr(selectors, "slices_inputs", broken)
     assert services.slice_build(author_id=author.pk) == "failed"
     row = GraphSlice.objects.get(pk=author.pk)
     assert row.status == Status.FAILED

@@ -71,11 +71,16 @@ class Command(BaseCommand):
                 marked = services.slices_mark_queued(author_ids=batch)
                 # --missing also takes slices left queued by a run that was
                 # stopped (no worker will take them when tasks run in-process);
-                # slice_build skips any that another process is building.
+                # slices_build skips any that another process is building.
                 targets += batch if options["missing"] else marked
         outcomes: Counter[str] = Counter()
-        for author_id in tqdm(targets, desc="graph slices", unit="author", disable=not targets):
-            outcomes[services.slice_build(author_id=author_id, force=options["force"])] += 1
+        with tqdm(
+            total=len(targets), desc="graph slices", unit="author", disable=not targets
+        ) as progress:
+            for start in range(0, len(targets), services.CHUNK_SIZE):
+                chunk = targets[start : start + services.CHUNK_SIZE]
+                outcomes.update(services.slices_build(author_ids=chunk, force=options["force"]))
+                progress.update(len(chunk))
         summary = ", ".join(f"{n} {outcome}" for outcome, n in sorted(outcomes.items()))
         self.stdout.write(f"{len(targets)} graph slice(s): {summary or 'nothing to do'}.")
 
