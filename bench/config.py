@@ -1,5 +1,6 @@
 """Scales, budgets and the targets the harness checks."""
 
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -8,7 +9,7 @@ RESULTS_DIR = BASE_DIR / "bench" / "results"
 # The shared data sits beside the repository; it is read there, never copied in.
 GRQC_PATH = BASE_DIR.parent / "shared" / "data" / "coauthorship" / "ca-GrQc.txt"
 
-BENCH_DATABASE = "bzpeer_bench_run"
+BENCH_DATABASE = os.environ.get("BZPEER_BENCH_DATABASE", "bzpeer_bench_run")
 SEED = 2025
 # ca-GrQc authors get generated ids from this index on (A9905000000...), far
 # above the generated corpus's, so both corpora live in one database apart.
@@ -22,6 +23,7 @@ WORKERS = 2  # Celery worker processes, naive processes, gunicorn workers
 class Scale:
     name: str
     n_authors: int
+    n_works: int
     # Time caps, so that a slow pipeline cannot blow the run's budget: a section
     # that hits its cap reports what it finished and says so.
     slice_budget_s: float  # the generated corpus's slice build (its target is 360 s)
@@ -37,6 +39,7 @@ SCALES = {
     "default": Scale(
         name="default",
         n_authors=100_000,
+        n_works=300_000,
         slice_budget_s=360.0,
         grqc_slice_budget_s=45.0,
         naive_budget_s=20.0,
@@ -49,6 +52,7 @@ SCALES = {
     "small": Scale(
         name="small",
         n_authors=1_000,
+        n_works=3_000,
         slice_budget_s=20.0,
         grqc_slice_budget_s=8.0,
         naive_budget_s=3.0,

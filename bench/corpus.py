@@ -81,10 +81,10 @@ def _write_lines(path: Path, works: Iterable[WorkRecord]) -> tuple[int, int]:
     return count, authorships
 
 
-def generated_corpus(*, n_authors: int, seed: int, path: Path) -> Corpus:
+def generated_corpus(*, n_authors: int, n_works: int, seed: int, path: Path) -> Corpus:
     corpus = Corpus(name="generated", path=path)
     started = time.perf_counter()
-    population = generate_population(n_authors=n_authors, seed=seed)
+    population = generate_population(n_authors=n_authors, seed=seed, n_works=n_works)
     corpus.generate_s = time.perf_counter() - started
     started = time.perf_counter()
     corpus.works, corpus.authorships = _write_lines(path, population.works)

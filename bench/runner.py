@@ -148,7 +148,10 @@ class Run:
     def corpus(self) -> dict[str, Any]:
         scale = self.scale
         generated = generated_corpus(
-            n_authors=scale.n_authors, seed=SEED, path=self.workdir / "generated.jsonl"
+            n_authors=scale.n_authors,
+            n_works=scale.n_works,
+            seed=SEED,
+            path=self.workdir / "generated.jsonl",
         )
         self.corpora["generated"] = generated
         out: dict[str, Any] = {

@@ -141,25 +141,12 @@ WHERE wt.work_id = ANY(%(works)s)
 ORDER BY wt.work_id, t.id
 """
 
-# The strongest co-authors' works, for the ties among them: all of them, which
-# is cheap (no join) ...
+# The strongest co-authors' works, for the ties among them: a tie is every work
+# two people share, however old (an index scan, no join, no sort).
 _PEOPLE_WORKS_SQL = """
 SELECT a.author_id, a.work_id
 FROM works_authorship a
 WHERE a.author_id = ANY(%(people)s) AND a.status <> %(disputed)s
-"""
-
-# ... then, for the few with more than MAX_WORKS, only the most recent.
-_PEOPLE_RECENT_WORKS_SQL = """
-SELECT p.id, r.work_id
-FROM unnest(%(people)s::bigint[]) AS p(id)
-CROSS JOIN LATERAL (
-    SELECT a.work_id
-    FROM works_authorship a JOIN works_work w ON w.id = a.work_id
-    WHERE a.author_id = p.id AND a.status <> %(disputed)s
-    ORDER BY w.publication_year DESC NULLS LAST, w.id DESC
-    LIMIT %(max_works)s
-) r
 """
 
 # Title, year and team size of the works behind those ties that the chunk has not read yet.
@@ -263,33 +250,23 @@ def slices_inputs(*, author_ids: Iterable[int]) -> dict[int, SliceInput]:
 def _ties(
     people: dict[int, list[int]], facts: dict[int, tuple[str, int | None, int]]
 ) -> dict[int, tuple[TieRow, ...]]:
-    """Each author's ties among their strongest co-authors: shared recent works.
+    """Each author's ties among their strongest co-authors: the works each two share.
 
-    Two or three queries for the whole chunk; the pairs are counted here.
+    Two queries for the whole chunk; the pairs are counted here.
     """
     wanted = sorted({p for group in people.values() if len(group) > 1 for p in group})
     if not wanted:
         return {}
-    person_works: dict[int, list[int]] = defaultdict(list)
+    work_sets: dict[int, set[int]] = defaultdict(set)
     for person, work_id in _fetch(_PEOPLE_WORKS_SQL, {"people": wanted, "disputed": DISPUTED}):
-        person_works[person].append(work_id)
-    prolific = sorted(p for p, works in person_works.items() if len(works) > MAX_WORKS)
-    if prolific:
-        for person in prolific:
-            person_works[person] = []
-        for person, work_id in _fetch(
-            _PEOPLE_RECENT_WORKS_SQL,
-            {"people": prolific, "disputed": DISPUTED, "max_works": MAX_WORKS},
-        ):
-            person_works[person].append(work_id)
-    work_sets = {p: set(works) for p, works in person_works.items()}
+        work_sets[person].add(work_id)
     pairs_of: dict[int, dict[tuple[int, int], list[int]]] = {}
     missing: set[int] = set()
     for centre, group in people.items():
         if len(group) < 2:
             continue
         # Counted in C; only the works that two of the group share are visited.
-        counts = Counter(chain.from_iterable(work_sets.get(p, ()) for p in group))
+        counts = Counter(chain.from_iterable(work_sets[p] for p in group))
         pairs: dict[tuple[int, int], list[int]] = defaultdict(list)
         for work_id, n in counts.items():
             if n < 2:
@@ -310,8 +287,9 @@ def _ties(
     for centre, pairs in pairs_of.items():
         rows = []
         for (a, b), shared in sorted(pairs.items()):
-            # The order PostgreSQL's json_agg gave: most recent first.
-            shared.sort(key=lambda w: (_recency(facts[w][1]), -w))
+            if len(shared) > 1:
+                # Most recent first (as PostgreSQL's json_agg gave them).
+                shared.sort(key=lambda w: (_recency(facts[w][1]), -w))
             strength = math.fsum(1.0 / max(facts[w][2] - 1, 1) for w in shared)
             rows.append(
                 TieRow(

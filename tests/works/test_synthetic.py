@@ -62,6 +62,19 @@ def test_zero_authors_gives_an_empty_population():
     assert empty.authors == () and empty.works == ()
 
 
+def test_a_number_of_works_gives_exactly_that_many_and_uses_every_author():
+    """The benchmark's corpus: three works per author, so about fifteen authorships each."""
+    corpus = generate_population(n_authors=1000, seed=7, n_works=3000)
+
+    assert len(corpus.works) == 3000
+    assert len(corpus.authors) == 1000
+    assert all(a.works_count >= 1 for a in corpus.authors)
+    authorships = sum(len(w.authorships) for w in corpus.works)
+    assert 4 * 3000 < authorships < 6 * 3000
+    with pytest.raises(ValueError):
+        generate_population(n_authors=10, seed=7, n_works=-1)
+
+
 def test_every_author_has_a_work_and_about_three_on_average(population):
     counts = [a.works_count for a in population.authors]
     authorships: dict[str, int] = defaultdict(int)

@@ -51,7 +51,7 @@ DEMO_ORCID_BLOCK = "0009-0099-"
 FIRST_YEAR = 2000
 LAST_YEAR = 2025
 MAX_TEAM_SIZE = 30
-WORKS_PER_AUTHOR = 3  # authorships per author, on average
+WORKS_PER_AUTHOR = 3  # authorships per author, on average, unless a number of works is asked
 _OPENALEX = "https://openalex.org/"
 _CROCKFORD = "0123456789abcdefghjkmnpqrstvwxyz"
 _ROR_FLOOR = 31 * 32**5 + 31 * 32**4  # "zz0000" in base32: above anything ROR mints
@@ -603,9 +603,10 @@ def _sentence_case(text: str) -> str:
 
 
 class _Generator:
-    def __init__(self, *, n_authors: int, seed: int) -> None:
+    def __init__(self, *, n_authors: int, seed: int, n_works: int | None = None) -> None:
         self.rng = random.Random(seed)
         self.n_authors = n_authors
+        self.n_works = n_works
         self.seed = seed
         self.institutions = tuple(
             InstitutionRecord(
@@ -753,6 +754,13 @@ class _Generator:
 
     def _team_sizes(self) -> list[int]:
         sizes: list[int] = []
+        if self.n_works is not None:
+            if not self.n_authors:
+                return []
+            return [
+                min(self.team_size_choice.pick(self.rng), self.n_authors)
+                for _ in range(self.n_works)
+            ]
         target = WORKS_PER_AUTHOR * self.n_authors
         # A running total: summing the list on every turn made this quadratic.
         total = 0
@@ -940,11 +948,17 @@ class _Generator:
             author.topic_counts = tuple((self.topics[t], n) for t, n in top)
 
 
-def generate_population(*, n_authors: int, seed: int) -> Population:
-    """A synthetic population of `n_authors` authors and their works; pure and deterministic."""
+def generate_population(*, n_authors: int, seed: int, n_works: int | None = None) -> Population:
+    """A synthetic population of `n_authors` authors and their works; pure and deterministic.
+
+    `n_works`: that many works (the benchmark's corpus); by default about
+    WORKS_PER_AUTHOR authorships per author (the demo's).
+    """
     if n_authors < 0:
         raise ValueError("n_authors must be 0 or more")
-    return _Generator(n_authors=n_authors, seed=seed).run()
+    if n_works is not None and n_works < 0:
+        raise ValueError("n_works must be 0 or more")
+    return _Generator(n_authors=n_authors, seed=seed, n_works=n_works).run()
 
 
 # ---------------------------------------------------------------- OpenAlex rendering
