@@ -1,5 +1,6 @@
 """Scales, budgets and the targets the harness checks."""
 
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -8,7 +9,8 @@ RESULTS_DIR = BASE_DIR / "bench" / "results"
 # The shared data sits beside the repository; it is read there, never copied in.
 GRQC_PATH = BASE_DIR.parent / "shared" / "data" / "coauthorship" / "ca-GrQc.txt"
 
-BENCH_DATABASE = "bzpeer_bench_run"
+# Overridable so that two people can run the bench on one server at once.
+BENCH_DATABASE = os.environ.get("BZPEER_BENCH_DATABASE", "bzpeer_bench_run")
 SEED = 2025
 # ca-GrQc authors get generated ids from this index on (A9905000000...), far
 # above the generated corpus's, so both corpora live in one database apart.
