@@ -14,18 +14,26 @@ Records are validated one by one (openalex_records), a bad one is reported and
 skipped, and good ones are written in batches (upsert), each batch in its own
 transaction; with strict=True the first problem aborts the file and nothing
 from it is written.
+
+A file is read and validated in a child process while this one writes: the
+two halves cost about the same, so on two cores they overlap instead of
+taking turns. The writer takes the records in file order, so problems,
+batches and strict mode behave as if both halves ran in one process.
 """
 
 import contextlib
 import gzip
 import io
 import json
+import multiprocessing
+import traceback
 import zlib
 from collections import Counter
-from collections.abc import Iterable, Iterator
+from collections.abc import Generator, Iterable, Iterator
 from dataclasses import dataclass, field
+from multiprocessing.connection import Connection
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import psycopg
 from django.db import DataError, IntegrityError, connection, transaction
@@ -140,6 +148,96 @@ class _Item:
     location: str
     value: Any = None
     error: str = ""  # set when the record could not even be decoded
+
+
+class _Parsed(NamedTuple):
+    """An item after validation: a record, or the reason it is skipped."""
+
+    location: str
+    record: Record | None
+    error: str
+    notes: list[str]
+
+
+def _parse(item: _Item) -> _Parsed:
+    if item.error:
+        return _Parsed(item.location, None, item.error, [])
+    notes: list[str] = []
+    try:
+        record = parse_entity(item.value, notes)
+    except RecordError as error:
+        return _Parsed(item.location, None, str(error), [])
+    return _Parsed(item.location, record, "", notes)
+
+
+# Parsed records per message from the parsing process: large enough that
+# pickling and the pipe cost little per record, small enough that the writer
+# starts at once.
+_CHUNK = 100
+
+
+def _parse_file(path: Path, sender: Connection) -> None:
+    """The parsing process: every item of the file, parsed, in chunks; then a final message."""
+    chunk: list[_Parsed] = []
+    try:
+        for item in _Reader(path).items():
+            chunk.append(_parse(item))
+            if len(chunk) >= _CHUNK:
+                sender.send(chunk)
+                chunk = []
+        sender.send(chunk)
+        sender.send(("done",))
+    except _FileError as error:
+        sender.send(chunk)
+        sender.send(("file error", error.location, error.reason))
+    except BaseException:
+        sender.send(("crashed", traceback.format_exc()))
+    finally:
+        sender.close()
+
+
+def _can_fork() -> bool:
+    # A daemonic process (a Celery pool worker) may not start children.
+    return (
+        "fork" in multiprocessing.get_all_start_methods()
+        and not multiprocessing.current_process().daemon
+    )
+
+
+def _parsed_file(path: Path) -> Generator[_Parsed, None, None]:
+    """The file's items, parsed in a child process; file-level failures raise _FileError.
+
+    The child is forked: it inherits the loaded code and never touches the
+    database connection. It reads ahead only as far as the pipe's buffer, so
+    memory stays flat, and it is stopped when the writer stops early.
+    """
+    if not _can_fork():
+        yield from map(_parse, _Reader(path).items())
+        return
+    context = multiprocessing.get_context("fork")
+    receiver, sender = context.Pipe(duplex=False)
+    child = context.Process(target=_parse_file, args=(path, sender), daemon=True)
+    child.start()
+    sender.close()
+    try:
+        while True:
+            try:
+                message = receiver.recv()
+            except EOFError:
+                raise RuntimeError(f"the process parsing {path} ended unexpectedly") from None
+            if isinstance(message, list):
+                yield from message
+            elif message[0] == "done":
+                return
+            elif message[0] == "file error":
+                raise _FileError(message[1], message[2])
+            else:
+                raise RuntimeError(f"parsing {path} failed:\n{message[1]}")
+    finally:
+        receiver.close()
+        if child.is_alive():
+            child.terminate()
+        child.join()
 
 
 def _json_error(error: json.JSONDecodeError, text: str, *, unit: str, position: str) -> str:
@@ -329,8 +427,8 @@ class _Import:
         self.stats = ImportStats()
         self.pending: dict[str, dict[str, tuple[str, Record]]] = {k: {} for k in _WRITE_ORDER}
 
-    def run(self, items: Iterable[_Item]) -> ImportStats:
-        """Import the items; with strict=True in one transaction, all or nothing."""
+    def run(self, items: Iterable[_Parsed]) -> ImportStats:
+        """Import the parsed items; with strict=True in one transaction, all or nothing."""
         with transaction.atomic() if self.strict else contextlib.nullcontext():
             try:
                 for item in items:
@@ -352,19 +450,14 @@ class _Import:
         self.stats.skipped += 1
         self.problem(location, reason)
 
-    def add(self, item: _Item) -> None:
+    def add(self, item: _Parsed) -> None:
         if self.bar is not None:
             self.bar.update(1)
-        if item.error:
+        record = item.record
+        if record is None:
             self.skip(item.location, item.error)
             return
-        notes: list[str] = []
-        try:
-            record = parse_entity(item.value, notes)
-        except RecordError as error:
-            self.skip(item.location, str(error))
-            return
-        for note in notes:
+        for note in item.notes:
             self.problem(item.location, note)
         kind = _KIND_OF[type(record)]
         pending = self.pending[kind]
@@ -460,7 +553,9 @@ def import_paths(
                 statistics=statistics,
             )
             try:
-                total.merge(job.run(_Reader(path).items()))
+                # closing: a strict import that stops early stops the parsing process at once.
+                with contextlib.closing(_parsed_file(path)) as items:
+                    total.merge(job.run(items))
             except ImportAborted as error:
                 error.committed = total
                 _announce(total)
@@ -478,7 +573,9 @@ def import_entities(
     synthetic: bool = False,
 ) -> ImportStats:
     """Import decoded OpenAlex entities (e.g. fetched from the API); problems name source_name."""
-    items = (_Item(f"record {index}", value) for index, value in enumerate(entities, start=1))
+    items = (
+        _parse(_Item(f"record {index}", value)) for index, value in enumerate(entities, start=1)
+    )
     job = _Import(
         path=source_name,
         strict=strict,
