@@ -348,6 +348,41 @@ def test_new_author_on_a_work_is_the_only_changed_author(tmp_path) -> None:
     assert Authorship.objects.get(author=di).position == 1
 
 
+def links_by_openalex_id() -> dict[str, set[tuple[Any, ...]]]:
+    return {
+        "authorships": {
+            (
+                a.work.openalex_id,
+                a.author.openalex_id,
+                a.position,
+                a.raw_author_name,
+                *sorted(a.institutions.values_list("openalex_id", flat=True)),
+            )
+            for a in Authorship.objects.select_related("work", "author")
+        },
+        "work_topics": set(
+            WorkTopic.objects.values_list("work__openalex_id", "topic__openalex_id", "score")
+        ),
+    }
+
+
+def test_a_batch_of_new_and_known_works_writes_both_as_a_fresh_import_would(tmp_path) -> None:
+    records = works()
+    path = write_lines(tmp_path / "works.jsonl", records)
+    import_paths([path])
+    fresh = links_by_openalex_id()
+    Work.objects.all().delete()
+    import_paths([write_lines(tmp_path / "first.jsonl", records[1:2])])
+    records[1]["authorships"].pop()
+    import_paths([write_lines(tmp_path / "changed.jsonl", records[1:2])])
+
+    # The known work gets its author back in the same batch as two new works.
+    stats = import_paths([path])
+
+    assert (stats.created, stats.updated, stats.unchanged) == (2, 1, 0)
+    assert links_by_openalex_id() == fresh
+
+
 def test_changed_author_ids_on_first_import_are_all_the_authors() -> None:
     stats = import_paths([ENVELOPE])
 
