@@ -14,6 +14,12 @@ index, and anti-joins are `NOT IN (SELECT ...)` against the batch, which
 PostgreSQL hashes (no NULLs can occur there). Joins planned from those
 estimates became nested loops, quadratic in the batch and the table.
 
+A work the batch creates cannot have authorships or topics yet: those rows,
+and their authorship institutions, go in by COPY, with nothing to compare or
+remove. Upserts leave out the batch rows that equal the stored ones before
+ON CONFLICT sees them, since ON CONFLICT DO UPDATE locks (and so writes to)
+every conflicting row even when its WHERE skips the update.
+
 Two kinds of copies: an *entity* record (an author file, an institution file,
 a work) is authoritative and sets every column it carries; an *embedded* copy
 (the author inside a work's authorship, the topic inside a work) fills blanks
