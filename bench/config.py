@@ -9,6 +9,7 @@ RESULTS_DIR = BASE_DIR / "bench" / "results"
 # The shared data sits beside the repository; it is read there, never copied in.
 GRQC_PATH = BASE_DIR.parent / "shared" / "data" / "coauthorship" / "ca-GrQc.txt"
 
+# Overridable so that two people can run the bench on one server at once.
 BENCH_DATABASE = os.environ.get("BZPEER_BENCH_DATABASE", "bzpeer_bench_run")
 SEED = 2025
 # ca-GrQc authors get generated ids from this index on (A9905000000...), far

@@ -348,6 +348,41 @@ def test_new_author_on_a_work_is_the_only_changed_author(tmp_path) -> None:
     assert Authorship.objects.get(author=di).position == 1
 
 
+def links_by_openalex_id() -> dict[str, set[tuple[Any, ...]]]:
+    return {
+        "authorships": {
+            (
+                a.work.openalex_id,
+                a.author.openalex_id,
+                a.position,
+                a.raw_author_name,
+                *sorted(a.institutions.values_list("openalex_id", flat=True)),
+            )
+            for a in Authorship.objects.select_related("work", "author")
+        },
+        "work_topics": set(
+            WorkTopic.objects.values_list("work__openalex_id", "topic__openalex_id", "score")
+        ),
+    }
+
+
+def test_a_batch_of_new_and_known_works_writes_both_as_a_fresh_import_would(tmp_path) -> None:
+    records = works()
+    path = write_lines(tmp_path / "works.jsonl", records)
+    import_paths([path])
+    fresh = links_by_openalex_id()
+    Work.objects.all().delete()
+    import_paths([write_lines(tmp_path / "first.jsonl", records[1:2])])
+    records[1]["authorships"].pop()
+    import_paths([write_lines(tmp_path / "changed.jsonl", records[1:2])])
+
+    # The known work gets its author back in the same batch as two new works.
+    stats = import_paths([path])
+
+    assert (stats.created, stats.updated, stats.unchanged) == (2, 1, 0)
+    assert links_by_openalex_id() == fresh
+
+
 def test_changed_author_ids_on_first_import_are_all_the_authors() -> None:
     stats = import_paths([ENVELOPE])
 
@@ -548,6 +583,41 @@ def test_a_malformed_orcid_is_dropped_and_reported(tmp_path) -> None:
     assert Author.objects.get(openalex_id="A900000001").orcid == ""
     assert stats.problems[0].reason.startswith("ORCID of A900000001 ")
     assert stats.created == 1
+
+
+def test_an_author_met_again_reports_its_malformed_orcid_on_every_line(tmp_path) -> None:
+    records = copy.deepcopy(works()[:2])
+    bad_orcid = "https://orcid.org/0000-0002-1825-0098"
+    for record in records:
+        record["authorships"][0]["author"] = {
+            "id": "https://openalex.org/A900000077",
+            "display_name": "Repeated Author",
+            "orcid": bad_orcid,
+        }
+
+    stats = import_paths([write_lines(tmp_path / "works.jsonl", records)])
+
+    assert [(p.location, p.reason.split(" ")[:3]) for p in stats.problems] == [
+        ("line 1", ["ORCID", "of", "A900000077"]),
+        ("line 2", ["ORCID", "of", "A900000077"]),
+    ]
+    assert stats.created == 2
+
+
+def test_a_known_author_with_a_non_text_name_is_still_refused(tmp_path) -> None:
+    records = copy.deepcopy(works()[:2])
+    records[1]["authorships"][0]["author"] = {
+        **records[0]["authorships"][0]["author"],
+        "display_name": ["not", "text"],
+    }
+
+    stats = import_paths([write_lines(tmp_path / "works.jsonl", records)])
+
+    assert stats.created == 1
+    assert stats.skipped == 1
+    assert str(stats.problems[0]).endswith(
+        "line 2: authorships[0].author.display_name must be a string, got a list"
+    )
 
 
 # Bad input
@@ -765,6 +835,21 @@ def test_truncated_gzip_keeps_what_was_read_and_fails_the_file(tmp_path) -> None
     assert stats.failed_paths == [str(path)]
     assert "the compressed file ends early" in stats.problems[0].reason
     assert_no_half_written_works()
+
+
+def test_a_failure_in_the_parsing_process_fails_the_import_and_writes_nothing(
+    tmp_path, monkeypatch
+) -> None:
+    def broken(item: Any) -> Any:
+        raise ZeroDivisionError("parser bug")
+
+    # The parsing process is forked, so it inherits the patch.
+    monkeypatch.setattr("works.importers.openalex._parse", broken)
+
+    with pytest.raises(RuntimeError, match="ZeroDivisionError: parser bug"):
+        import_paths([write_lines(tmp_path / "works.jsonl", works())])
+
+    assert not Work.objects.exists()
 
 
 def test_not_utf8_line_is_skipped(tmp_path) -> None:

@@ -39,8 +39,18 @@ class RecordError(ValueError):
     """The record cannot be imported; the message says why."""
 
 
+def _reduce(row: Any) -> tuple[type, tuple[Any, ...]]:
+    """Pickle a row as its class and field values: rebuilding it is then one
+    constructor call, where the default for slotted dataclasses runs a Python
+    __setstate__ per object (files are parsed in a child process, and the
+    writing process unpickles some twenty rows per work)."""
+    return type(row), tuple(map(row.__getattribute__, row.__slots__))
+
+
 @dataclass(slots=True)
 class SourceRow:
+    __reduce__ = _reduce
+
     openalex_id: str
     display_name: str
     type: str
@@ -50,6 +60,8 @@ class SourceRow:
 
 @dataclass(slots=True)
 class InstitutionRow:
+    __reduce__ = _reduce
+
     openalex_id: str
     ror: str
     display_name: str
@@ -60,6 +72,8 @@ class InstitutionRow:
 
 @dataclass(slots=True)
 class TopicRow:
+    __reduce__ = _reduce
+
     openalex_id: str
     display_name: str
     subfield: str
@@ -71,12 +85,16 @@ class TopicRow:
 
 @dataclass(slots=True)
 class AuthorTopicRow:
+    __reduce__ = _reduce
+
     topic: TopicRow
     count: int
 
 
 @dataclass(slots=True)
 class AuthorRow:
+    __reduce__ = _reduce
+
     openalex_id: str
     display_name: str
     orcid: str
@@ -89,6 +107,8 @@ class AuthorRow:
 
 @dataclass(slots=True)
 class AuthorshipRow:
+    __reduce__ = _reduce
+
     author: AuthorRow
     position: int
     raw_author_name: str
@@ -98,6 +118,8 @@ class AuthorshipRow:
 
 @dataclass(slots=True)
 class WorkTopicRow:
+    __reduce__ = _reduce
+
     topic: TopicRow
     score: float
     is_primary: bool
@@ -105,6 +127,8 @@ class WorkTopicRow:
 
 @dataclass(slots=True)
 class WorkRow:
+    __reduce__ = _reduce
+
     openalex_id: str
     doi: str
     arxiv_id: str
@@ -155,11 +179,32 @@ def _storable(text: str) -> str:
 
 
 class _Fields:
-    """Typed access to one JSON object; errors name the field by its path."""
+    """Typed access to one JSON object; errors name the field by its path.
 
-    def __init__(self, data: dict[str, Any], path: str = "") -> None:
+    The path is spelled out only for an error: a work has dozens of nested
+    objects, and formatting each one's path up front cost more than checking it.
+    """
+
+    __slots__ = ("_index", "_key", "_parent", "data")
+
+    def __init__(
+        self,
+        data: dict[str, Any],
+        parent: "_Fields | None" = None,
+        key: str = "",
+        index: int | None = None,
+    ) -> None:
         self.data = data
-        self.path = path
+        self._parent = parent
+        self._key = key
+        self._index = index
+
+    @property
+    def path(self) -> str:
+        if self._parent is None:
+            return ""
+        name = self._parent.name(self._key)
+        return f"{name}." if self._index is None else f"{name}[{self._index}]."
 
     def name(self, key: str) -> str:
         return f"{self.path}{key}"
@@ -168,10 +213,13 @@ class _Fields:
         value = self.data.get(key)
         if value is None:
             return ""
-        if not isinstance(value, str):
+        if value.__class__ is not str:
             raise RecordError(f"{self.name(key)} must be a string, got {_kind(value)}")
         if len(value) > max_len:
             raise RecordError(f"{self.name(key)} longer than {max_len:,} characters")
+        # Most text is plain ASCII without NULs: nothing for _storable to remove.
+        if value.isascii() and "\x00" not in value:
+            return value.strip()
         return _storable(value)
 
     def integer(self, key: str, *, maximum: int = MAX_INT) -> int | None:
@@ -206,7 +254,7 @@ class _Fields:
             return None
         if not isinstance(value, dict):
             raise RecordError(f"{self.name(key)} must be an object, got {_kind(value)}")
-        return _Fields(value, f"{self.name(key)}.")
+        return _Fields(value, self, key)
 
     def children(self, key: str, *, max_items: int = MAX_ITEMS) -> list["_Fields | None"]:
         """The objects of a list; null items come back as None."""
@@ -215,7 +263,7 @@ class _Fields:
         for index, item in enumerate(items):
             if item is not None and not isinstance(item, dict):
                 raise RecordError(f"{self.name(key)}[{index}] must be an object, got {_kind(item)}")
-            out.append(None if item is None else _Fields(item, f"{self.name(key)}[{index}]."))
+            out.append(None if item is None else _Fields(item, self, key, index))
         return out
 
     def strings(self, key: str, *, max_len: int) -> list[str]:
@@ -261,6 +309,32 @@ class _Fields:
         """The display_name of a nested object such as a topic's subfield."""
         nested = self.child(key)
         return nested.text("display_name", max_len=255) if nested else ""
+
+
+# Validated values of the nested objects that recur across records (one
+# institution on thousands of authorships, an author on all their works), by
+# the raw values they were validated from. The checks are pure functions of
+# those values, so a repeat skips them and replays the notes they gave. Only
+# objects that passed are remembered, so every value in a key is a string or
+# null; a key holding a list or an object cannot be hashed and is checked anew.
+_MEMO_LIMIT = 100_000
+_AUTHOR_KEYS = ("id", "display_name", "orcid")
+_INSTITUTION_KEYS = ("id", "ror", "display_name", "country_code", "type")
+_authors_seen: dict[tuple[Any, ...], tuple[str, str, str, tuple[str, ...]]] = {}
+_institutions_seen: dict[tuple[Any, ...], tuple[str, str, str, str, str, tuple[str, ...]]] = {}
+
+
+def _recall(memo: dict[tuple[Any, ...], Any], key: tuple[Any, ...]) -> Any:
+    try:
+        return memo.get(key)
+    except TypeError:  # unhashable: a list or an object where text belongs
+        return None
+
+
+def _remember(memo: dict[tuple[Any, ...], Any], key: tuple[Any, ...], value: Any) -> None:
+    if len(memo) >= _MEMO_LIMIT:
+        memo.clear()
+    memo[key] = value
 
 
 def entity_kind(value: object) -> str:
@@ -334,6 +408,30 @@ def _email_domain(homepage_url: str) -> list[str]:
 def _institution(
     fields: _Fields, prefix: str, notes: list[str], *, with_domains: bool = False
 ) -> InstitutionRow:
+    if with_domains:
+        row = _institution_values(fields, prefix, notes)
+        row.email_domains = _email_domain(fields.text("homepage_url", max_len=2_000))
+        return row
+    key = (prefix, *map(fields.data.get, _INSTITUTION_KEYS))
+    known = _recall(_institutions_seen, key)
+    if known is None:
+        first_note = len(notes)
+        row = _institution_values(fields, prefix, notes)
+        known = (
+            row.openalex_id,
+            row.ror,
+            row.display_name,
+            row.country_code,
+            row.type,
+            tuple(notes[first_note:]),
+        )
+        _remember(_institutions_seen, key, known)
+        return row
+    notes += known[5]
+    return InstitutionRow(known[0], known[1], known[2], known[3], known[4])
+
+
+def _institution_values(fields: _Fields, prefix: str, notes: list[str]) -> InstitutionRow:
     openalex_id = fields.entity_id(prefix)
     country_code = fields.text("country_code", max_len=2).upper()
     return InstitutionRow(
@@ -344,9 +442,6 @@ def _institution(
         display_name=fields.text("display_name", max_len=MAX_NAME),
         country_code=country_code if country_code.isalpha() else "",
         type=fields.text("type", max_len=32),
-        email_domains=(
-            _email_domain(fields.text("homepage_url", max_len=2_000)) if with_domains else []
-        ),
     )
 
 
@@ -363,13 +458,22 @@ def _topic(fields: _Fields, *, with_details: bool = False) -> TopicRow:
 
 
 def _author(fields: _Fields, notes: list[str]) -> AuthorRow:
-    openalex_id = fields.entity_id("A")
-    raw_orcid = fields.text("orcid", max_len=MAX_NAME)
-    return AuthorRow(
-        openalex_id=openalex_id,
-        display_name=fields.text("display_name", max_len=MAX_NAME),
-        orcid=_identifier(identifiers.orcid, raw_orcid, f"ORCID of {openalex_id}", notes),
-    )
+    key = tuple(map(fields.data.get, _AUTHOR_KEYS))
+    known = _recall(_authors_seen, key)
+    if known is None:
+        first_note = len(notes)
+        openalex_id = fields.entity_id("A")
+        raw_orcid = fields.text("orcid", max_len=MAX_NAME)
+        known = (
+            openalex_id,
+            fields.text("display_name", max_len=MAX_NAME),
+            _identifier(identifiers.orcid, raw_orcid, f"ORCID of {openalex_id}", notes),
+            tuple(notes[first_note:]),
+        )
+        _remember(_authors_seen, key, known)
+    else:
+        notes += known[3]
+    return AuthorRow(openalex_id=known[0], display_name=known[1], orcid=known[2])
 
 
 def _author_entity(fields: _Fields, notes: list[str]) -> AuthorRow:

@@ -14,6 +14,12 @@ index, and anti-joins are `NOT IN (SELECT ...)` against the batch, which
 PostgreSQL hashes (no NULLs can occur there). Joins planned from those
 estimates became nested loops, quadratic in the batch and the table.
 
+A work the batch creates cannot have authorships or topics yet: those rows,
+and their authorship institutions, go in by COPY, with nothing to compare or
+remove. Upserts leave out the batch rows that equal the stored ones before
+ON CONFLICT sees them, since ON CONFLICT DO UPDATE locks (and so writes to)
+every conflicting row even when its WHERE skips the update.
+
 Two kinds of copies: an *entity* record (an author file, an institution file,
 a work) is authoritative and sets every column it carries; an *embedded* copy
 (the author inside a work's authorship, the topic inside a work) fills blanks
@@ -65,7 +71,8 @@ class BatchResult:
 @dataclass(frozen=True)
 class _Table:
     name: str
-    columns: dict[str, str]  # column -> PostgreSQL type in the batch document
+    # column -> its type in the table, which the batch document is read as
+    columns: dict[str, str]
     embedded: bool = False
     defaults: dict[str, str] = field(default_factory=dict)  # insert-only columns -> SQL
     merge: dict[str, str] = field(default_factory=dict)  # column -> update expression
@@ -92,15 +99,24 @@ class _Table:
             "statement_timestamp()",
         ]
         record = ", ".join(f"{c} {t}" for c, t in self.columns.items())
+        current = ", ".join(f"t.{c}" for c in updates)
+        # The new values, computed from the batch row rather than EXCLUDED.
+        merged = ", ".join(
+            e.replace("EXCLUDED.is_synthetic", "%(synthetic)s").replace("EXCLUDED.", "v.")
+            for e in updates.values()
+        )
         return f"""
 WITH v AS (SELECT * FROM jsonb_to_recordset(%(rows)s::jsonb) AS v({record})),
 up AS (
     INSERT INTO {self.name} AS t ({", ".join(insert)})
     SELECT {", ".join(values)} FROM v
+    WHERE NOT EXISTS (
+        SELECT FROM {self.name} t WHERE t.openalex_id = v.openalex_id AND t.openalex_id <> ''
+            AND ({current}) IS NOT DISTINCT FROM ({merged})
+    )
     ON CONFLICT (openalex_id) WHERE openalex_id <> '' DO UPDATE
     SET {", ".join(f"{c} = {e}" for c, e in updates.items())}, updated_at = EXCLUDED.updated_at
-    WHERE ({", ".join(f"t.{c}" for c in updates)})
-        IS DISTINCT FROM ({", ".join(updates.values())})
+    WHERE ({current}) IS DISTINCT FROM ({", ".join(updates.values())})
     RETURNING t.id, t.openalex_id, (t.xmax = 0) AS inserted
 )
 SELECT id, openalex_id, inserted FROM up
@@ -139,7 +155,7 @@ SOURCE = _Table("works_source", _SOURCE_COLUMNS)
 SOURCE_EMBEDDED = _Table("works_source", _SOURCE_COLUMNS, embedded=True)
 INSTITUTION = _Table(
     "works_institution",
-    {**_INSTITUTION_COLUMNS, "email_domains": "text[]"},
+    {**_INSTITUTION_COLUMNS, "email_domains": "varchar[]"},
     # Domains are only ever added: staff may have curated the list.
     merge={
         "email_domains": "t.email_domains || ARRAY(SELECT d FROM unnest(EXCLUDED.email_domains)"
@@ -149,7 +165,7 @@ INSTITUTION = _Table(
 INSTITUTION_EMBEDDED = _Table(
     "works_institution", _INSTITUTION_COLUMNS, embedded=True, defaults={"email_domains": "'{}'"}
 )
-TOPIC = _Table("works_topic", {**_TOPIC_COLUMNS, "description": "text", "keywords": "text[]"})
+TOPIC = _Table("works_topic", {**_TOPIC_COLUMNS, "description": "text", "keywords": "varchar[]"})
 TOPIC_EMBEDDED = _Table(
     "works_topic",
     _TOPIC_COLUMNS,
@@ -160,7 +176,7 @@ AUTHOR = _Table(
     "works_author",
     {
         **_AUTHOR_COLUMNS,
-        "name_variants": "text[]",
+        "name_variants": "varchar[]",
         "works_count": "bigint",
         "cited_by_count": "bigint",
         "last_known_institution_id": "bigint",
@@ -207,6 +223,12 @@ up AS (
     SELECT work_id, author_id, position, raw_author_name, is_corresponding,
         %(origin)s, %(status)s
     FROM v
+    WHERE NOT EXISTS (
+        SELECT FROM works_authorship t WHERE t.work_id = v.work_id AND t.author_id = v.author_id
+            AND (t.origin <> %(origin)s::varchar OR t.status <> %(status)s::varchar
+                OR (t.position, t.raw_author_name, t.is_corresponding)
+                IS NOT DISTINCT FROM (v.position, v.raw_author_name, v.is_corresponding))
+    )
     ON CONFLICT (work_id, author_id) DO UPDATE
     SET position = EXCLUDED.position, raw_author_name = EXCLUDED.raw_author_name,
         is_corresponding = EXCLUDED.is_corresponding
@@ -264,6 +286,10 @@ WITH v AS (
 up AS (
     INSERT INTO {table} AS t ({owner}, topic_id, {values})
     SELECT owner_id, topic_id, {values} FROM v
+    WHERE NOT EXISTS (
+        SELECT FROM {table} t WHERE t.{owner} = v.owner_id AND t.topic_id = v.topic_id
+            AND ({t_values}) IS NOT DISTINCT FROM ({v_values})
+    )
     ON CONFLICT ({owner}, topic_id) DO UPDATE SET {set_values}
     WHERE ({t_values}) IS DISTINCT FROM ({excluded_values})
     RETURNING t.{owner}
@@ -287,6 +313,7 @@ def _links_sql(table: str, owner: str, values: dict[str, str]) -> str:
         set_values=", ".join(f"{c} = EXCLUDED.{c}" for c in values),
         t_values=", ".join(f"t.{c}" for c in values),
         excluded_values=", ".join(f"EXCLUDED.{c}" for c in values),
+        v_values=", ".join(f"v.{c}" for c in values),
     )
 
 
@@ -532,8 +559,122 @@ def write_works(
         synthetic=synthetic,
     )
     work_ids = _ids(work_result)
-    batch_work_ids = [work_ids[w.openalex_id] for _, w in items]
+    # A work this batch created has no authorships or topics yet: they go
+    # straight in by COPY, with nothing to compare or remove.
+    new_works = [w for _, w in items if work_result[w.openalex_id][1] == "created"]
+    ids = _WorkLinkIds(
+        works=work_ids, authors=author_ids, topics=topic_ids, institutions=institution_ids
+    )
+    if new_works:
+        _copy_new_work_links(cursor, new_works, ids=ids, origin=origin)
+        result.changed_author_ids.update(
+            author_ids[a.author.openalex_id] for w in new_works for a in w.authorships
+        )
+    items = [(loc, w) for loc, w in items if work_result[w.openalex_id][1] != "created"]
+    touched_works = _sync_work_links(cursor, items, ids=ids, origin=origin, result=result)
+    for openalex_id, (work_id, change) in work_result.items():
+        result.changes[openalex_id] = (
+            "updated" if change == "unchanged" and work_id in touched_works else change
+        )
+    return result
 
+
+def _copy(cursor: Any, table: str, columns: str, rows: Iterable[tuple[Any, ...]]) -> None:
+    with cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:
+        for row in rows:
+            copy.write_row(row)
+
+
+@dataclass(frozen=True)
+class _WorkLinkIds:
+    """Row ids of a batch's works and of what they link to, by OpenAlex id."""
+
+    works: dict[str, int]
+    authors: dict[str, int]
+    topics: dict[str, int]
+    institutions: dict[str, int]
+
+
+def _copy_new_work_links(
+    cursor: Any, works: list[WorkRow], *, ids: _WorkLinkIds, origin: str
+) -> None:
+    """Write the topics, authorships and authorship institutions of works just created."""
+    work_ids, author_ids = ids.works, ids.authors
+    topic_ids, institution_ids = ids.topics, ids.institutions
+    _copy(
+        cursor,
+        "works_worktopic",
+        "work_id, topic_id, score, is_primary",
+        (
+            (work_ids[w.openalex_id], topic_ids[t.topic.openalex_id], t.score, t.is_primary)
+            for w in works
+            for t in w.topics
+        ),
+    )
+    authorships = sorted(
+        (
+            (work_ids[w.openalex_id], author_ids[a.author.openalex_id], a)
+            for w in works
+            for a in w.authorships
+        ),
+        key=itemgetter(0, 1),
+    )
+    if not authorships:
+        return
+    # The ids come first so that the institution links can be written by COPY too.
+    cursor.execute(
+        "SELECT nextval(pg_get_serial_sequence('works_authorship', 'id'))"
+        " FROM generate_series(1, %s)",
+        [len(authorships)],
+    )
+    authorship_ids = [authorship_id for (authorship_id,) in cursor.fetchall()]
+    _copy(
+        cursor,
+        "works_authorship",
+        "id, work_id, author_id, position, raw_author_name, is_corresponding, origin, status",
+        (
+            (
+                authorship_id,
+                work_id,
+                author_id,
+                a.position,
+                a.raw_author_name,
+                a.is_corresponding,
+                origin,
+                _MANAGED_STATUS,
+            )
+            for authorship_id, (work_id, author_id, a) in zip(
+                authorship_ids, authorships, strict=True
+            )
+        ),
+    )
+    _copy(
+        cursor,
+        "works_authorship_institutions",
+        "authorship_id, institution_id",
+        (
+            (authorship_id, institution_ids[i.openalex_id])
+            for authorship_id, (_, _, a) in zip(authorship_ids, authorships, strict=True)
+            for i in a.institutions
+        ),
+    )
+
+
+def _sync_work_links(
+    cursor: Any,
+    items: list[tuple[str, WorkRow]],
+    *,
+    ids: _WorkLinkIds,
+    origin: str,
+    result: BatchResult,
+) -> set[int]:
+    """Bring existing works' topics, authorships and their institutions in line; the
+    works whose links changed."""
+    if not items:
+        return set()
+    work_ids, author_ids = ids.works, ids.authors
+    topic_ids, institution_ids = ids.topics, ids.institutions
+    batch_work_ids = [work_ids[w.openalex_id] for _, w in items]
     touched_works = _sync_topic_links(
         cursor,
         _WORK_TOPICS_SQL,
@@ -609,13 +750,7 @@ def write_works(
             work_id, author_id = owners[authorship_id]
             touched_works.add(work_id)
             result.changed_author_ids.add(author_id)
-
-    for _, work in items:
-        work_id, change = work_result[work.openalex_id]
-        result.changes[work.openalex_id] = (
-            "updated" if change == "unchanged" and work_id in touched_works else change
-        )
-    return result
+    return touched_works
 
 
 def write_authors(
