@@ -37,7 +37,7 @@ from graph.selectors import SliceInput
 logger = logging.getLogger(__name__)
 
 # Bump when the output of slice_compute changes: every slice is rebuilt.
-ALGORITHM_VERSION = 1
+ALGORITHM_VERSION = 2
 
 NODE_TYPES = ("person", "work", "topic", "institution")
 _PREFIX = {"person": "a", "work": "w", "topic": "t", "institution": "i"}
@@ -104,16 +104,18 @@ def _node_key(node: str) -> tuple[int, int]:
 
 def input_hash(inputs: SliceInput) -> str:
     """sha256 of every row a slice is built from: one changed authorship changes it."""
-    # The rows are frozen dataclasses of plain values; their __dict__ is enough
-    # (dataclasses.asdict deep-copies every value and is ten times slower).
-    blob = json.dumps(
-        inputs,
-        default=vars,
-        sort_keys=True,
-        separators=(",", ":"),
-        ensure_ascii=False,
-    )
-    return sha256(blob.encode()).hexdigest()
+    # The rows are frozen dataclasses of plain values (ints, strings, floats
+    # and tuples of them), whose repr is exact and stable; their __dict__
+    # lists every field in order (dataclasses.astuple deep-copies: slower).
+    rows: list[Any] = []
+    for value in vars(inputs).values():
+        if isinstance(value, tuple):  # a group of rows
+            rows.append([tuple(vars(row).values()) for row in value])
+        elif hasattr(value, "__dict__"):  # the centre
+            rows.append(tuple(vars(value).values()))
+        else:
+            rows.append(value)
+    return sha256(repr(rows).encode()).hexdigest()
 
 
 def _newman(team_size: int) -> float:
@@ -299,10 +301,6 @@ def _circular_mean(angles: Sequence[float]) -> float | None:
     return math.atan2(sum(math.sin(a) for a in angles), sum(math.cos(a) for a in angles))
 
 
-def _angle_gap(a: float, b: float) -> float:
-    return abs((a - b + math.pi) % (2 * math.pi) - math.pi)
-
-
 def _assign_slots(
     ordered: list[str], preferred: dict[str, float | None], *, phase: float
 ) -> dict[str, float]:
@@ -321,14 +319,14 @@ def _assign_slots(
         key=lambda n: ((preferred[n] or 0.0) % (2 * math.pi), _node_key(n)),
     )
     order = placed + [n for n in ordered if preferred.get(n) is None]
-
-    def cost(turn: int) -> float:
-        return sum(
-            _angle_gap(preferred[n] or 0.0, slots[(i + turn) % count]) ** 2
-            for i, n in enumerate(placed)
-        )
-
-    turn = min(range(count), key=lambda t: (cost(t), t))
+    turn = 0
+    if placed:
+        # Every rotation's cost at once: row t holds each placed node's gap to
+        # the slot that turn t gives it. argmin keeps the first of equal costs.
+        wanted = np.array([preferred[n] or 0.0 for n in placed])
+        slot_of = (np.arange(len(placed))[None, :] + np.arange(count)[:, None]) % count
+        gaps = (wanted[None, :] - np.array(slots)[slot_of] + math.pi) % (2 * math.pi) - math.pi
+        turn = int(np.argmin((gaps * gaps).sum(axis=1)))
     return {node: slots[(i + turn) % count] for i, node in enumerate(order)}
 
 

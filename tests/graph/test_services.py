@@ -232,6 +232,27 @@ def test_input_hash_changes_with_one_authorship():
     assert len({services.input_hash(x) for x in (base, changed, renamed)}) == 3
 
 
+def test_input_hash_covers_every_field_of_every_row():
+    base = small_input()
+    variants = [
+        dataclasses.replace(base, works_total=4),
+        dataclasses.replace(
+            base, topics=(dataclasses.replace(base.topics[0], score=0.5), *base.topics[1:])
+        ),
+        dataclasses.replace(base, ties=(dataclasses.replace(base.ties[0], strength=1.25),)),
+        dataclasses.replace(
+            base,
+            authorships=(
+                dataclasses.replace(base.authorships[0], institutions=()),
+                *base.authorships[1:],
+            ),
+        ),
+        dataclasses.replace(base, centre=dataclasses.replace(base.centre, institution_id=None)),
+    ]
+    hashes = {services.input_hash(x) for x in (base, *variants)}
+    assert len(hashes) == len(variants) + 1
+
+
 def test_an_author_without_works_is_a_lone_centre():
     lone = SliceInput(
         centre=CentreRow(id=5, name="Eve", institution_id=None, institution_name=""),
