@@ -254,8 +254,11 @@ def task_copy(path: str, batch: int = 5000) -> dict[str, Any]:
 # ---------------------------------------------------------------- slices
 
 
+QUEUE_CALL = 2000
+
+
 def task_slices_queue(corpus: str, *, seed: int) -> dict[str, Any]:
-    """Queue every slice of a corpus as imports do: chunks of authors, each one call.
+    """Queue every slice of a corpus as imports do: slices_queue calls of many authors.
 
     The chunks are a seeded shuffle of the corpus: the queue is worked in
     order, and authors by id run from the oldest, most prolific ones to the
@@ -265,7 +268,9 @@ def task_slices_queue(corpus: str, *, seed: int) -> dict[str, Any]:
 
     ids = _corpus_author_ids(corpus)
     random.Random(seed).shuffle(ids)
-    chunk = getattr(services, "CHUNK_SIZE", 100)
+    # An import announces its changed authors once, at its end; in calls of a
+    # few thousand the workers start on the first tasks while the rest queue.
+    chunk = QUEUE_CALL
     t0 = time.time()
     started = time.perf_counter()
     queued = 0
@@ -364,7 +369,9 @@ def task_naive(
             clock, now = now, time.perf_counter()
             phases["rank_s"] += now - clock
             totals = {"person": ego.number_of_nodes(), "work": 0, "topic": 0, "institution": 0}
-            data = slice_serialise(ego, scores, centre=centre, caps=SLICE_CAPS, totals=totals)
+            data = slice_serialise(
+                ego, scores, centre=centre, caps=SLICE_CAPS, totals=totals, edge_works=False
+            )
             explorer = slice_serialise(
                 ego, scores, centre=centre, caps=EXPLORER_CAPS, totals=totals
             )

@@ -420,8 +420,13 @@ def slice_serialise(
     caps: dict[str, int],
     totals: dict[str, int],
     rings: dict[str, float] = SLICE_RINGS,
+    edge_works: bool = True,
 ) -> dict[str, Any]:
-    """Cut, lay out and turn into the JSON-able dict that is stored and served."""
+    """Cut, lay out and turn into the JSON-able dict that is stored and served.
+
+    `edge_works`: list the works behind each co-author edge (the explorer
+    shows them; on the page's slice they would be half its bytes, unread).
+    """
     kept = slice_cut(graph, scores, centre=centre, caps=caps)
     positions = slice_layout(graph, kept, scores, centre=centre, rings=rings)
     adjacency, attributes = graph._adj, graph._node
@@ -468,6 +473,7 @@ def slice_serialise(
             }
             if attrs["kind"] == "coauthor":
                 edge["shared"] = attrs["shared"]
+            if attrs["kind"] == "coauthor" and edge_works:
                 edge["works"] = [
                     {"id": pk, "title": title, "year": year, "url": _url("work", pk)}
                     for pk, title, year in attrs["works"]
@@ -506,7 +512,9 @@ def slice_compute(inputs: SliceInput) -> tuple[dict[str, Any], dict[str, Any]]:
         "institution": kinds.count("institution"),
     }
     return (
-        slice_serialise(graph, scores, centre=centre, caps=SLICE_CAPS, totals=totals),
+        slice_serialise(
+            graph, scores, centre=centre, caps=SLICE_CAPS, totals=totals, edge_works=False
+        ),
         slice_serialise(
             graph, scores, centre=centre, caps=EXPLORER_CAPS, totals=totals, rings=EXPLORER_RINGS
         ),

@@ -140,11 +140,15 @@ def test_slice_of_a_known_graph_has_the_expected_nodes_and_ranks():
     bo = edges[("a:1", "a:2", "coauthor")]
     assert bo["shared"] == 2
     assert bo["weight"] == pytest.approx(1.5)  # 1/(3-1) + 1/(2-1), after Newman
-    assert [w["id"] for w in bo["works"]] == [10, 11]
     assert edges[("a:1", "a:4", "coauthor")]["weight"] == pytest.approx(1 / 59, abs=1e-4)
-    # The tie between two co-authors comes with the works behind it, theirs alone included.
-    peers = edges[("a:2", "a:3", "coauthor")]
+    # The explorer lists the works behind a tie, theirs alone included; the
+    # page's slice, which never shows them, does not store them.
+    assert "works" not in bo
+    explorer_edges = {(e["source"], e["target"]): e for e in explorer_data["edges"]}
+    assert [w["id"] for w in explorer_edges[("a:1", "a:2")]["works"]] == [10, 11]
+    peers = explorer_edges[("a:2", "a:3")]
     assert [w["id"] for w in peers["works"]] == [99, 10]
+    assert peers["works"][0]["url"] == "/works/99/"
     assert ("a:1", "w:10", "authored") in edges
     assert ("w:10", "t:70", "about") in edges
     assert ("a:1", "i:900", "affiliated") in edges
