@@ -1,6 +1,6 @@
 """Reads for graph slices.
 
-`slices_inputs` is the whole database side of a build: six queries for a
+`slices_inputs` is the whole database side of a build: seven queries for a
 chunk of authors, whatever its size and theirs, returning plain rows for the
 pure functions in graph.services. The caps below bound what a prolific author or a paper with
 3000 authors can bring in.
@@ -123,17 +123,19 @@ WITH team AS (
     WHERE a.work_id = ANY(%(works)s) AND a.status <> %(disputed)s
 )
 SELECT team.work_id, w.title, w.publication_year, team.size, team.place,
-       team.author_id, au.display_name, team.position, inst.ids, inst.names
+       team.author_id, au.display_name, team.position,
+       array(SELECT ai.institution_id FROM works_authorship_institutions ai
+             WHERE ai.authorship_id = team.id ORDER BY ai.institution_id)
 FROM team
 JOIN works_work w ON w.id = team.work_id
 JOIN works_author au ON au.id = team.author_id
-CROSS JOIN LATERAL (
-    SELECT array_agg(i.id ORDER BY i.id) AS ids, array_agg(i.display_name ORDER BY i.id) AS names
-    FROM works_authorship_institutions ai JOIN works_institution i ON i.id = ai.institution_id
-    WHERE ai.authorship_id = team.id
-) inst
 WHERE team.place <= %(max_authors)s OR team.author_id = ANY(%(authors)s)
 ORDER BY team.work_id, team.position, team.author_id
+"""
+
+# The names of the institutions on those teams (a join per row cost more).
+_INSTITUTIONS_SQL = """
+SELECT i.id, i.display_name FROM works_institution i WHERE i.id = ANY(%(institutions)s)
 """
 
 _TOPICS_SQL = """
@@ -179,7 +181,7 @@ def _fetch(sql: str, params: dict[str, Any]) -> list[tuple[Any, ...]]:
 def slices_inputs(*, author_ids: Iterable[int]) -> dict[int, SliceInput]:
     """Everything the slices of a chunk of authors are built from, by author id.
 
-    Six queries at most, whatever the chunk's size and its authors' sizes (a
+    Seven queries at most, whatever the chunk's size and its authors' sizes (a
     chunk of one reads the same way); unknown ids are left out. Each author's
     SliceInput is exactly what a read of that author alone gives, so the
     input hash does not depend on the company an author was built in.
@@ -217,9 +219,11 @@ def slices_inputs(*, author_ids: Iterable[int]) -> dict[int, SliceInput]:
                 "max_authors": MAX_AUTHORS_PER_WORK,
             },
         )
-        for work_id, title, year, size, place, person, name, position, i_ids, i_names in team_rows:
+        wanted = sorted({i for row in team_rows for i in row[-1]})
+        names = dict(_fetch(_INSTITUTIONS_SQL, {"institutions": wanted})) if wanted else {}
+        for work_id, title, year, size, place, person, name, position, i_ids in team_rows:
             facts[work_id] = (title, year, size)
-            institutions = tuple(zip(i_ids or (), i_names or (), strict=True))
+            institutions = tuple((i, names[i]) for i in i_ids)
             teams[work_id].append(
                 (place, AuthorshipRow(work_id, person, name, position, institutions))
             )
