@@ -12,7 +12,6 @@
 
 from __future__ import annotations
 
-import json
 import random
 import time
 from collections.abc import Iterable
@@ -22,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 import networkx as nx
+import orjson
 
 from bench.config import FOLLOWED_AUTHORS, GRQC_INDEX_OFFSET, PROFILE_AUTHOR_WORKS
 from works.demo.synthetic import (
@@ -71,11 +71,9 @@ class Corpus:
 def _write_lines(path: Path, works: Iterable[WorkRecord]) -> tuple[int, int]:
     """Write one OpenAlex work per line; (works, authorships)."""
     count = authorships = 0
-    dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
-    with path.open("w", encoding="utf-8") as out:
+    with path.open("wb") as out:
         for work in works:
-            out.write(dumps(to_openalex_work(work)))
-            out.write("\n")
+            out.write(orjson.dumps(to_openalex_work(work), option=orjson.OPT_APPEND_NEWLINE))
             count += 1
             authorships += len(work.authorships)
     return count, authorships
