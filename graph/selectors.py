@@ -18,7 +18,7 @@ from graph.models import GraphSlice
 from works.models import Authorship
 
 # The author's most recent works that feed the slice.
-MAX_WORKS = 200
+MAX_WORKS = 100
 # On a larger team only the first authors (by position) become nodes; the rest
 # still count in the team size, so they still thin the Newman weight of a tie.
 MAX_AUTHORS_PER_WORK = 50

@@ -50,7 +50,7 @@ SLICE_CAPS = {"person": 12, "work": 12, "topic": 8, "institution": 6}
 # ... and in the full explorer.
 EXPLORER_CAPS = {t: 2 * n for t, n in SLICE_CAPS.items()}
 # Co-authors ranked at all (by tie strength): bounds the graph PageRank runs on.
-MAX_PEOPLE = 300
+MAX_PEOPLE = 150
 
 DAMPING = 0.85
 # As networkx's pagerank: stop when the L1 change is below N * tolerance.
