@@ -138,24 +138,39 @@ def researcher_detail(request: HtmxHttpRequest, author_id: int) -> HttpResponse:
     return render(request, template, context)
 
 
-@require_POST
+def _follow_after_log_in(request: HtmxHttpRequest, author: Author, *, follow: bool) -> HttpResponse:
+    """An anonymous visitor logs in first and comes back following (profiles.signals)."""
+    page_url = reverse("profiles:researcher_detail", args=[author.pk])
+    if follow:
+        request.session[PENDING_FOLLOW_SESSION_KEY] = author.pk
+    login_url = f"{reverse('account_login')}?next={page_url}"
+    if request.htmx:
+        return HttpResponseClientRedirect(login_url)
+    return redirect(login_url)
+
+
+@require_http_methods(["GET", "POST"])
 def follow(request: HtmxHttpRequest, author_id: int) -> HttpResponse:
+    """POST: follow or unfollow. GET: the anonymous page's button.
+
+    The page an anonymous visitor gets is shared (bzpeer.pagecache), so it
+    holds no CSRF token and its button is a GET form. Only a wish to follow
+    is kept, in the visitor's session, until they log in; a GET never
+    changes a signed-in user's follows.
+    """
     author = _get_author_for_page(author_id)
     page_url = reverse("profiles:researcher_detail", args=[author.pk])
+    if request.method == "GET":
+        if request.user.is_authenticated:
+            return redirect(page_url)
+        return _follow_after_log_in(request, author, follow=True)
     form = FollowForm(request.POST)
     if not form.is_valid():
         return HttpResponse("Say whether to follow or unfollow.", status=400)
+    following = form.cleaned_data["action"] == FollowForm.FOLLOW
     if not request.user.is_authenticated:
-        # Remembered across log-in (the session survives it); see profiles.signals.
-        if form.cleaned_data["action"] == FollowForm.FOLLOW:
-            request.session[PENDING_FOLLOW_SESSION_KEY] = author.pk
-        login_url = f"{reverse('account_login')}?next={page_url}"
-        if request.htmx:
-            return HttpResponseClientRedirect(login_url)
-        return redirect(login_url)
-    services.follow_set(
-        user=request.user, author=author, following=form.cleaned_data["action"] == FollowForm.FOLLOW
-    )
+        return _follow_after_log_in(request, author, follow=following)
+    services.follow_set(user=request.user, author=author, following=following)
     if request.GET.get("next") == "following":
         return redirect("profiles:following")
     if request.htmx:
