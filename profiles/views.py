@@ -17,6 +17,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from django.views.decorators.vary import vary_on_headers
 from django_htmx.http import HttpResponseClientRedirect
 
+from bzpeer import pagecache
 from bzpeer.http import AuthenticatedHttpRequest, HtmxHttpRequest
 from profiles import ratelimit, selectors, services
 from profiles.forms import (
@@ -86,6 +87,7 @@ def _page_number(request: HttpRequest) -> int:
 
 @require_GET
 @vary_on_headers("HX-Request")
+@pagecache.anonymous_page_cache(params=("page",))
 def researcher_detail(request: HtmxHttpRequest, author_id: int) -> HttpResponse:
     author = _get_author_for_page(author_id)
     if author.merged_into_id:

@@ -1,0 +1,193 @@
+"""Whole responses of a researcher's public pages, cached for anonymous visitors.
+
+An anonymous visitor (no session cookie, no messages waiting) sees the same
+profile page and graph fragment as every other one, so the response is built
+once and then served from the cache: one round trip (MGET of the entry and
+the author's version) and no SQL. Signed-in visitors always get the live page,
+which shows their own follow and claim state.
+
+Invalidation is per author. Every entry carries the version it was built
+under; `author_pages_changed` deletes the version, so every entry built
+before is dead at once whatever its URL or variant. Writers call it inside
+their transaction and it runs again once the transaction commits: a request
+that read the old rows before the commit stored its page under a version
+that the second delete retires. Entries also expire after PAGE_CACHE_SECONDS,
+the safety net for changes nobody announces (a co-author renamed by an
+import, a topic renamed).
+
+A CDN may keep the same anonymous responses for PAGE_CACHE_SHARED_SECONDS
+(`s-maxage`). Browsers revalidate every time (`max-age=0`), so a visitor who
+logs in never sees the anonymous page from their own cache. Responses that
+are not shared are marked `private`.
+"""
+
+import functools
+import hashlib
+import logging
+import secrets
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from django.conf import settings
+from django.contrib.messages.storage.cookie import CookieStorage
+from django.core.cache import cache
+from django.db import transaction
+from django.http import HttpResponse
+from django.utils.cache import patch_cache_control, patch_vary_headers
+from django.utils.http import urlencode
+
+from bzpeer.http import HtmxHttpRequest
+
+logger = logging.getLogger(__name__)
+
+# What a shared response varies on: a visitor with any cookie is a cache key
+# of their own at a CDN, and htmx asks for fragments and history restores.
+VARY = ("Cookie", "HX-Request", "HX-History-Restore-Request")
+# A version outlives the entries built under it; a missing one retires them all.
+VERSION_SECONDS = 24 * 60 * 60
+DELETE_CHUNK = 1000
+
+AuthorView = Callable[..., HttpResponse]
+
+
+def _version_key(author_id: int) -> str:
+    return f"pages:author:{author_id}"
+
+
+def _forget(keys: list[str]) -> None:
+    # A cache that is down must not undo the write that called this: entries
+    # built meanwhile die with PAGE_CACHE_SECONDS.
+    try:
+        for start in range(0, len(keys), DELETE_CHUNK):
+            cache.delete_many(keys[start : start + DELETE_CHUNK])
+    except Exception:
+        logger.exception("could not retire the cached pages of %d author(s)", len(keys))
+
+
+def author_pages_changed(*, author_ids: Iterable[int], committed: bool = False) -> None:
+    """Retire the cached pages of these authors now and again once the transaction commits.
+
+    committed: the change is already committed (e.g. written in autocommit
+    mode), so once is enough.
+    """
+    keys = [_version_key(author_id) for author_id in sorted(set(author_ids))]
+    if not keys:
+        return
+    _forget(keys)
+    if not committed and transaction.get_connection().in_atomic_block:
+        transaction.on_commit(functools.partial(_forget, keys), robust=True)
+
+
+def _shared_request_key(
+    request: HtmxHttpRequest, author_id: int, params: tuple[str, ...]
+) -> str | None:
+    """The entry's key when this request may get a shared response; None when it may not."""
+    cookies = request.COOKIES
+    if settings.SESSION_COOKIE_NAME in cookies or CookieStorage.cookie_name in cookies:
+        return None
+    if any(name not in params or len(request.GET.getlist(name)) > 1 for name in request.GET):
+        return None
+    # The headers themselves: cheaper than django-htmx's parsed details, on every hit.
+    htmx = request.META.get("HTTP_HX_REQUEST") == "true"
+    restore = request.META.get("HTTP_HX_HISTORY_RESTORE_REQUEST") == "true"
+    variant = "fragment" if htmx and not restore else "page"
+    query = urlencode(sorted((name, request.GET[name]) for name in request.GET))
+    # Host and scheme: the page names its own absolute (canonical) URL.
+    url = f"{request.scheme}://{request.get_host()}{request.path}?{query}"
+    digest = hashlib.md5(url.encode(), usedforsecurity=False).hexdigest()
+    return f"pages:{author_id}:{variant}:{digest}"
+
+
+def _is_shareable(request: HtmxHttpRequest, response: HttpResponse) -> bool:
+    """A 200 with nothing of this visitor's in it, which the view did not mark as private."""
+    control = response.get("Cache-Control", "")
+    session = getattr(request, "session", None)
+    return (
+        response.status_code == 200
+        and not response.streaming
+        and "private" not in control
+        and "no-store" not in control
+        and not response.cookies
+        # The page used the visitor's CSRF token or wrote to their session.
+        and not request.META.get("CSRF_COOKIE_NEEDS_UPDATE")
+        and not (session is not None and session.modified)
+    )
+
+
+def _shared(response: HttpResponse) -> HttpResponse:
+    patch_cache_control(
+        response, public=True, max_age=0, s_maxage=settings.PAGE_CACHE_SHARED_SECONDS
+    )
+    patch_vary_headers(response, VARY)
+    return response
+
+
+def _shared_hit(content_type: str, content: bytes) -> HttpResponse:
+    """A fresh response from a cache entry: its headers are set outright, not merged."""
+    response = HttpResponse(content, content_type=content_type)
+    response.headers["Cache-Control"] = (
+        f"public, max-age=0, s-maxage={settings.PAGE_CACHE_SHARED_SECONDS}"
+    )
+    response.headers["Vary"] = ", ".join(VARY)
+    return response
+
+
+def _new_version(key: str) -> str | None:
+    version = secrets.token_hex(8)
+    if cache.add(key, version, VERSION_SECONDS):
+        return version
+    existing: str | None = cache.get(key)  # another request made one meanwhile
+    return existing
+
+
+def anonymous_page_cache(
+    *, params: tuple[str, ...] = (), bypass: Callable[[HtmxHttpRequest], bool] | None = None
+) -> Callable[[AuthorView], AuthorView]:
+    """Serve a view of one author's public page from the cache to anonymous visitors.
+
+    The view takes `author_id`. params: the query parameters the page reads
+    (any other parameter, or a repeated one, gets the live page). bypass: the
+    requests that always get the live page (e.g. polls answered with 286).
+    The view keeps a response out of the cache by marking it `private` or
+    `no-store` (django.utils.cache.add_never_cache_headers).
+    """
+
+    def decorate(view: AuthorView) -> AuthorView:
+        @functools.wraps(view)
+        def wrapped(request: HtmxHttpRequest, author_id: int, **kwargs: Any) -> HttpResponse:
+            key = (
+                None
+                if bypass and bypass(request)
+                else _shared_request_key(request, author_id, params)
+            )
+            if key is None:
+                response = view(request, author_id, **kwargs)
+                patch_cache_control(response, private=True)
+                return response
+            version_key = _version_key(author_id)
+            try:
+                found = cache.get_many([version_key, key])
+                version, entry = found.get(version_key), found.get(key)
+                if version is not None and entry is not None and entry[0] == version:
+                    return _shared_hit(entry[1], entry[2])
+                # Made before the view reads the database: see the module's doc.
+                version = version or _new_version(version_key)
+            except Exception:
+                logger.exception("page cache unavailable; serving %s live", request.path)
+                version = None
+            response = view(request, author_id, **kwargs)
+            if version is None or not _is_shareable(request, response):
+                return response
+            try:
+                cache.set(
+                    key,
+                    (version, response["Content-Type"], response.content),
+                    settings.PAGE_CACHE_SECONDS,
+                )
+            except Exception:
+                logger.exception("could not cache %s", request.path)
+            return _shared(response)
+
+        return wrapped
+
+    return decorate
