@@ -26,7 +26,7 @@ import hashlib
 import logging
 import secrets
 from collections.abc import Callable, Iterable
-from typing import Any
+from typing import Any, TypeVar, cast
 
 from django.conf import settings
 from django.contrib.messages.storage.cookie import CookieStorage
@@ -140,6 +140,53 @@ def _new_version(key: str) -> str | None:
     return existing
 
 
+_MISSING = object()
+
+
+def _read(author_id: int, key: str) -> tuple[Any, str | None]:
+    """(the entry's value or _MISSING, the version to store a new one under).
+
+    One round trip on a hit. On a miss the version is made before the
+    caller reads the database (see the module's doc); None: do not store.
+    """
+    version_key = _version_key(author_id)
+    try:
+        found = cache.get_many([version_key, key])
+        version, entry = found.get(version_key), found.get(key)
+        if version is not None and entry is not None and entry[0] == version:
+            return entry[1], version
+        return _MISSING, version or _new_version(version_key)
+    except Exception:
+        logger.exception("page cache unavailable; reading %s live", key)
+        return _MISSING, None
+
+
+def _write(key: str, version: str, value: Any) -> None:
+    try:
+        cache.set(key, (version, value), settings.PAGE_CACHE_SECONDS)
+    except Exception:
+        logger.exception("could not cache %s", key)
+
+
+T = TypeVar("T")
+
+
+def author_cached(*, author_id: int, name: str, compute: Callable[[], T]) -> T:
+    """A value made from one author's records, kept until their pages are retired.
+
+    For what every visitor's page shows the same (e.g. topic counts), so that
+    signed-in visitors, who get live pages, skip the costly reads too.
+    """
+    key = f"pages:{author_id}:data:{name}"
+    value, version = _read(author_id, key)
+    if value is not _MISSING:
+        return cast(T, value)
+    value = compute()
+    if version is not None:
+        _write(key, version, value)
+    return cast(T, value)
+
+
 def anonymous_page_cache(
     *, params: tuple[str, ...] = (), bypass: Callable[[HtmxHttpRequest], bool] | None = None
 ) -> Callable[[AuthorView], AuthorView]:
@@ -164,28 +211,14 @@ def anonymous_page_cache(
                 response = view(request, author_id, **kwargs)
                 patch_cache_control(response, private=True)
                 return response
-            version_key = _version_key(author_id)
-            try:
-                found = cache.get_many([version_key, key])
-                version, entry = found.get(version_key), found.get(key)
-                if version is not None and entry is not None and entry[0] == version:
-                    return _shared_hit(entry[1], entry[2])
-                # Made before the view reads the database: see the module's doc.
-                version = version or _new_version(version_key)
-            except Exception:
-                logger.exception("page cache unavailable; serving %s live", request.path)
-                version = None
+            entry, version = _read(author_id, key)
+            if entry is not _MISSING:
+                content_type, content = entry
+                return _shared_hit(content_type, content)
             response = view(request, author_id, **kwargs)
             if version is None or not _is_shareable(request, response):
                 return response
-            try:
-                cache.set(
-                    key,
-                    (version, response["Content-Type"], response.content),
-                    settings.PAGE_CACHE_SECONDS,
-                )
-            except Exception:
-                logger.exception("could not cache %s", request.path)
+            _write(key, version, (response["Content-Type"], response.content))
             return _shared(response)
 
         return wrapped

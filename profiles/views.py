@@ -111,8 +111,16 @@ def researcher_detail(request: HtmxHttpRequest, author_id: int) -> HttpResponse:
     if request.htmx and page > 1:
         return render(request, template + "#works-page", context)
 
-    topics = selectors.topic_counts(author=author)
-    collaborators, collaborator_total = selectors.close_collaborators(author=author)
+    # The page's two costly reads are the same for every visitor (signed-in
+    # ones get live pages): kept with the author's cached pages.
+    topics, (collaborators, collaborator_total) = pagecache.author_cached(
+        author_id=author.pk,
+        name="topics-collaborators",
+        compute=lambda: (
+            selectors.topic_counts(author=author),
+            selectors.close_collaborators(author=author),
+        ),
+    )
     followers, is_following = selectors.follower_state(author=author, user=request.user)
     claim_status = selectors.claim_status(author=author, user=request.user, counts=counts)
     owner = selectors.owner_settings(author=author, status=claim_status)

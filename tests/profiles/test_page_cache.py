@@ -22,6 +22,8 @@ from works.models import Author, Authorship
 pytestmark = pytest.mark.django_db
 
 HTMX = {"HX-Request": "true"}
+# Topic counts and close collaborators: read once per author until their pages are retired.
+SHARED_READS = 2
 AUTHOR_FIXTURE = (
     Path(__file__).resolve().parent.parent / "works" / "fixtures" / "openalex" / "A900000001.json"
 )
@@ -79,8 +81,8 @@ def test_htmx_and_full_page_variants_are_cached_apart(client, django_assert_num_
 
 def test_other_query_parameters_get_the_live_page(client, django_assert_num_queries):
     author, _ = author_with_works(2)
-    for _ in range(2):
-        with django_assert_num_queries(PROFILE_PAGE_QUERIES):
+    for queries in (PROFILE_PAGE_QUERIES, PROFILE_PAGE_QUERIES - SHARED_READS):
+        with django_assert_num_queries(queries):
             response = client.get(page_url(author) + "?q=smuggled")
         assert "private" in response["Cache-Control"]
 
@@ -115,6 +117,25 @@ def test_visitor_with_a_session_gets_the_live_page(client, django_assert_num_que
     response = client.get(page_url(author))
     assert response.status_code == 200
     assert "private" in response["Cache-Control"]
+
+
+def test_signed_in_visitors_share_the_topic_and_collaborator_reads(
+    client, django_assert_num_queries
+):
+    author, coauthors = author_with_works(2, team=2)
+    client.force_login(make_user())
+    session_and_user = 2
+    with django_assert_num_queries(PROFILE_PAGE_QUERIES + session_and_user):
+        client.get(page_url(author))
+    with django_assert_num_queries(PROFILE_PAGE_QUERIES + session_and_user - SHARED_READS):
+        text = text_of(client.get(page_url(author)))
+    assert "1 topic " in text and coauthors[0].display_name in text
+
+    work = WorkFactory()
+    AuthorshipFactory(author=author, work=work, position=0)
+    AuthorshipFactory(author=AuthorFactory(display_name="New Coauthor"), work=work, position=1)
+    text = text_of(client.get(page_url(author)))
+    assert "New Coauthor" in text and "2 close collaborators" in text
 
 
 # --- what retires a cached page ---------------------------------------------------------
