@@ -2,9 +2,11 @@
 
 An anonymous visitor (no session cookie, no messages waiting) sees the same
 profile page and graph fragment as every other one, so the response is built
-once and then served from the cache: one round trip (MGET of the entry and
-the author's version) and no SQL. Signed-in visitors always get the live page,
-which shows their own follow and claim state.
+once and then served from the cache by AnonymousPageCacheMiddleware, ahead of
+sessions, CSRF and the view: one round trip (MGET of the entry and the
+author's version) and no SQL. Signed-in visitors always get the live page,
+which shows their own follow and claim state; `author_cached` spares them
+the page's costly reads.
 
 Invalidation is per author. Every entry carries the version it was built
 under; `author_pages_changed` deletes the version, so every entry built
@@ -26,17 +28,17 @@ import hashlib
 import logging
 import secrets
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from typing import Any, TypeVar, cast
 
 from django.conf import settings
 from django.contrib.messages.storage.cookie import CookieStorage
 from django.core.cache import cache
 from django.db import transaction
-from django.http import HttpResponse
+from django.http import HttpRequest, HttpResponse
+from django.urls import Resolver404, resolve
 from django.utils.cache import patch_cache_control, patch_vary_headers
 from django.utils.http import urlencode
-
-from bzpeer.http import HtmxHttpRequest
 
 logger = logging.getLogger(__name__)
 
@@ -79,7 +81,7 @@ def author_pages_changed(*, author_ids: Iterable[int], committed: bool = False) 
 
 
 def _shared_request_key(
-    request: HtmxHttpRequest, author_id: int, params: tuple[str, ...]
+    request: HttpRequest, author_id: int, params: tuple[str, ...]
 ) -> str | None:
     """The entry's key when this request may get a shared response; None when it may not."""
     cookies = request.COOKIES
@@ -98,7 +100,7 @@ def _shared_request_key(
     return f"pages:{author_id}:{variant}:{digest}"
 
 
-def _is_shareable(request: HtmxHttpRequest, response: HttpResponse) -> bool:
+def _is_shareable(request: HttpRequest, response: HttpResponse) -> bool:
     """A 200 with nothing of this visitor's in it, which the view did not mark as private."""
     control = response.get("Cache-Control", "")
     session = getattr(request, "session", None)
@@ -119,16 +121,6 @@ def _shared(response: HttpResponse) -> HttpResponse:
         response, public=True, max_age=0, s_maxage=settings.PAGE_CACHE_SHARED_SECONDS
     )
     patch_vary_headers(response, VARY)
-    return response
-
-
-def _shared_hit(content_type: str, content: bytes) -> HttpResponse:
-    """A fresh response from a cache entry: its headers are set outright, not merged."""
-    response = HttpResponse(content, content_type=content_type)
-    response.headers["Cache-Control"] = (
-        f"public, max-age=0, s-maxage={settings.PAGE_CACHE_SHARED_SECONDS}"
-    )
-    response.headers["Vary"] = ", ".join(VARY)
     return response
 
 
@@ -187,40 +179,88 @@ def author_cached(*, author_id: int, name: str, compute: Callable[[], T]) -> T:
     return cast(T, value)
 
 
-def anonymous_page_cache(
-    *, params: tuple[str, ...] = (), bypass: Callable[[HtmxHttpRequest], bool] | None = None
-) -> Callable[[AuthorView], AuthorView]:
-    """Serve a view of one author's public page from the cache to anonymous visitors.
+@dataclass(frozen=True)
+class _Options:
+    params: tuple[str, ...]
+    bypass: Callable[[HttpRequest], bool] | None
 
-    The view takes `author_id`. params: the query parameters the page reads
-    (any other parameter, or a repeated one, gets the live page). bypass: the
-    requests that always get the live page (e.g. polls answered with 286).
-    The view keeps a response out of the cache by marking it `private` or
-    `no-store` (django.utils.cache.add_never_cache_headers).
+
+OPTIONS_ATTRIBUTE = "anonymous_page_cache"
+
+
+def anonymous_page_cache(
+    *, params: tuple[str, ...] = (), bypass: Callable[[HttpRequest], bool] | None = None
+) -> Callable[[AuthorView], AuthorView]:
+    """Mark a view of one author's public page (it takes `author_id`) as shared.
+
+    AnonymousPageCacheMiddleware then answers anonymous visitors from the
+    cache. params: the query parameters the page reads (any other parameter,
+    or a repeated one, gets the live page). bypass: the requests that always
+    get the live page (e.g. polls answered with 286). The view keeps a
+    response out of the cache by marking it `private` or `no-store`
+    (django.utils.cache.add_never_cache_headers).
     """
 
     def decorate(view: AuthorView) -> AuthorView:
-        @functools.wraps(view)
-        def wrapped(request: HtmxHttpRequest, author_id: int, **kwargs: Any) -> HttpResponse:
-            key = (
-                None
-                if bypass and bypass(request)
-                else _shared_request_key(request, author_id, params)
-            )
-            if key is None:
-                response = view(request, author_id, **kwargs)
-                patch_cache_control(response, private=True)
-                return response
-            entry, version = _read(author_id, key)
-            if entry is not _MISSING:
-                content_type, content = entry
-                return _shared_hit(content_type, content)
-            response = view(request, author_id, **kwargs)
-            if version is None or not _is_shareable(request, response):
-                return response
-            _write(key, version, (response["Content-Type"], response.content))
-            return _shared(response)
-
-        return wrapped
+        # functools.wraps carries the mark up through the other decorators.
+        setattr(view, OPTIONS_ATTRIBUTE, _Options(params=params, bypass=bypass))
+        return view
 
     return decorate
+
+
+class AnonymousPageCacheMiddleware:
+    """Serve marked views to anonymous visitors from the cache, before the rest of the stack.
+
+    Sits right after WhiteNoise: a hit skips sessions, CSRF, authentication,
+    messages and the view, none of which an anonymous visitor without
+    cookies needs, and costs one cache round trip. The entry keeps the headers
+    the whole stack gave the response it was made from (X-Frame-Options,
+    Vary, Content-Length). A miss goes through the stack as usual and is
+    stored on its way out if it is shareable.
+    """
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        target = _target(request)
+        if target is None:
+            return self.get_response(request)
+        options, author_id = target
+        skip = options.bypass is not None and options.bypass(request)
+        key = None if skip else _shared_request_key(request, author_id, options.params)
+        if key is None:
+            response = self.get_response(request)
+            patch_cache_control(response, private=True)
+            return response
+        entry, version = _read(author_id, key)
+        if entry is not _MISSING:
+            headers, content = entry
+            return HttpResponse(content, headers=headers)
+        response = self.get_response(request)
+        if version is not None and _is_shareable(request, response):
+            _shared(response)
+            _write(key, version, (dict(response.headers), response.content))
+        return response
+
+
+def _target(request: HttpRequest) -> tuple[_Options, int] | None:
+    """The marked view and author this GET asks for; None for any other request."""
+    if request.method != "GET":
+        return None
+    return _resolve_target(settings.ROOT_URLCONF, request.path_info)
+
+
+@functools.lru_cache(maxsize=4096)
+def _resolve_target(urlconf: str, path: str) -> tuple[_Options, int] | None:
+    # Cached: resolving costs as much again as the rest of a hit's own work,
+    # and the URLconf does not change while the process runs.
+    try:
+        match = resolve(path, urlconf)
+    except Resolver404:
+        return None
+    options = getattr(match.func, OPTIONS_ATTRIBUTE, None)
+    if options is None or "author_id" not in match.kwargs:
+        return None
+    return options, int(match.kwargs["author_id"])

@@ -54,6 +54,15 @@ def test_anonymous_second_visit_is_served_from_the_cache_without_sql(
         assert {"Cookie", "HX-Request"} <= set(response["Vary"].split(", "))
 
 
+def test_a_page_from_the_cache_keeps_the_headers_the_whole_stack_gave_it(client):
+    author, _ = author_with_works(2)
+    first = client.get(page_url(author))
+    second = client.get(page_url(author))
+    assert not hasattr(second.wsgi_request, "session")  # answered before the session middleware
+    for name in ("Content-Type", "Content-Length", "X-Frame-Options", "Vary", "Cache-Control"):
+        assert second[name] == first[name], name
+
+
 def test_anonymous_page_holds_no_csrf_token_and_sets_no_cookie(client):
     author, _ = author_with_works(2)
     for _ in range(2):  # built, then from the cache
