@@ -27,6 +27,7 @@ import functools
 import hashlib
 import logging
 import secrets
+import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any, TypeVar, cast
@@ -56,9 +57,11 @@ def _version_key(author_id: int) -> str:
     return f"pages:author:{author_id}"
 
 
-def _forget(keys: list[str]) -> None:
+def _forget(author_ids: list[int]) -> None:
+    _local_forget(author_ids)
     # A cache that is down must not undo the write that called this: entries
     # built meanwhile die with PAGE_CACHE_SECONDS.
+    keys = [_version_key(author_id) for author_id in author_ids]
     try:
         for start in range(0, len(keys), DELETE_CHUNK):
             cache.delete_many(keys[start : start + DELETE_CHUNK])
@@ -72,12 +75,43 @@ def author_pages_changed(*, author_ids: Iterable[int], committed: bool = False) 
     committed: the change is already committed (e.g. written in autocommit
     mode), so once is enough.
     """
-    keys = [_version_key(author_id) for author_id in sorted(set(author_ids))]
-    if not keys:
+    ids = sorted(set(author_ids))
+    if not ids:
         return
-    _forget(keys)
+    _forget(ids)
     if not committed and transaction.get_connection().in_atomic_block:
-        transaction.on_commit(functools.partial(_forget, keys), robust=True)
+        transaction.on_commit(functools.partial(_forget, ids), robust=True)
+
+
+# Each process also keeps the pages it just read from the cache for
+# PAGE_CACHE_LOCAL_SECONDS (a second): a page that many visitors ask for at
+# once then costs no round trip at all. A change retires them at once in the
+# process that makes it; in the others they live out their second.
+_local: dict[str, tuple[float, int, Any]] = {}  # key -> (expires, author id, entry)
+LOCAL_ENTRIES_MAX = 256
+
+
+def _local_get(key: str) -> Any:
+    item = _local.get(key)
+    if item is None or item[0] < time.monotonic():
+        return _MISSING
+    return item[2]
+
+
+def _local_put(key: str, author_id: int, entry: Any) -> None:
+    seconds = settings.PAGE_CACHE_LOCAL_SECONDS
+    if seconds <= 0:
+        return
+    if len(_local) >= LOCAL_ENTRIES_MAX:
+        _local.clear()  # crude, but safe with threads; a second's worth is cheap to refill
+    _local[key] = (time.monotonic() + seconds, author_id, entry)
+
+
+def _local_forget(author_ids: list[int]) -> None:
+    ids = set(author_ids)
+    for key, item in list(_local.items()):
+        if item[1] in ids:
+            _local.pop(key, None)
 
 
 def _shared_request_key(
@@ -234,7 +268,12 @@ class AnonymousPageCacheMiddleware:
             response = self.get_response(request)
             patch_cache_control(response, private=True)
             return response
-        entry, version = _read(author_id, key)
+        entry = _local_get(key)
+        version = None
+        if entry is _MISSING:
+            entry, version = _read(author_id, key)
+            if entry is not _MISSING:
+                _local_put(key, author_id, entry)
         if entry is not _MISSING:
             headers, content = entry
             return HttpResponse(content, headers=headers)

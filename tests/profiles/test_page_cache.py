@@ -1,6 +1,7 @@
 """The profile page from the cache for anonymous visitors, and every change that retires it."""
 
 import json
+import time
 import uuid
 from pathlib import Path
 
@@ -324,8 +325,9 @@ class CountingCache:
 
 
 def test_redis_serves_the_page_in_one_round_trip(
-    client, redis_cache, django_assert_num_queries, monkeypatch
+    client, redis_cache, django_assert_num_queries, monkeypatch, settings
 ):
+    settings.PAGE_CACHE_LOCAL_SECONDS = 0
     author, _ = author_with_works(2)
     first = client.get(page_url(author))
     counting = CountingCache(cache)
@@ -333,6 +335,27 @@ def test_redis_serves_the_page_in_one_round_trip(
     second = served_from_cache(client, page_url(author), django_assert_num_queries)
     assert second.content == first.content
     assert counting.calls == ["get_many"]
+    services.follow_set(user=make_user(), author=author, following=True)
+    assert "1 follower " in text_of(client.get(page_url(author)))
+
+
+def test_a_process_keeps_a_page_for_a_second_unless_it_changes_it(
+    client, redis_cache, monkeypatch, settings
+):
+    settings.PAGE_CACHE_LOCAL_SECONDS = 0.2
+    author, _ = author_with_works(2)
+    client.get(page_url(author))
+    client.get(page_url(author))  # read from Redis, kept here
+    counting = CountingCache(cache)
+    monkeypatch.setattr(pagecache, "cache", counting)
+    client.get(page_url(author))
+    assert counting.calls == []
+
+    time.sleep(0.3)
+    client.get(page_url(author))
+    assert counting.calls == ["get_many"]
+
+    monkeypatch.undo()
     services.follow_set(user=make_user(), author=author, following=True)
     assert "1 follower " in text_of(client.get(page_url(author)))
 
