@@ -1,6 +1,7 @@
 """Scales, budgets and the targets the harness checks."""
 
 import os
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -9,8 +10,10 @@ RESULTS_DIR = BASE_DIR / "bench" / "results"
 # The shared data sits beside the repository; it is read there, never copied in.
 GRQC_PATH = BASE_DIR.parent / "shared" / "data" / "coauthorship" / "ca-GrQc.txt"
 
-# Overridable so that two people can run the bench on one server at once.
+# Two runs on one PostgreSQL server (two checkouts) need a database each.
 BENCH_DATABASE = os.environ.get("BZPEER_BENCH_DATABASE", "bzpeer_bench_run")
+if not re.fullmatch(r"[a-z_][a-z0-9_]{0,62}", BENCH_DATABASE):
+    raise SystemExit(f"BZPEER_BENCH_DATABASE={BENCH_DATABASE!r} is not a plain database name.")
 SEED = 2025
 # ca-GrQc authors get generated ids from this index on (A9905000000...), far
 # above the generated corpus's, so both corpora live in one database apart.

@@ -14,10 +14,12 @@ from django.http import Http404, HttpResponse, HttpResponsePermanentRedirect, Js
 from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
 from django.urls import reverse
+from django.utils.cache import add_never_cache_headers
 from django.views.decorators.http import require_GET, require_POST
 from django.views.decorators.vary import vary_on_headers
 from django_htmx.http import HttpResponseStopPolling
 
+from bzpeer import pagecache
 from bzpeer.http import HtmxHttpRequest
 from graph import drawing, selectors, services
 from graph.forms import ExplorerFilterForm
@@ -150,7 +152,16 @@ def _ready_body_cache_key(graph_slice: GraphSlice) -> str | None:
 @require_GET
 @vary_on_headers("HX-Request")
 @_follow_merges("graph:slice")
+@pagecache.anonymous_page_cache(
+    bypass=lambda request: request.META.get("HTTP_HX_TRIGGER") == SLICE_POLL_ID
+)
 def slice_fragment(request: HtmxHttpRequest, author_id: int) -> HttpResponse:
+    """The slice as every visitor sees it; anonymous ones get a ready one from the cache.
+
+    "Building" and "failed" answers are never cached: the next request reads
+    the row again and sees the slice once it is ready. A rebuilt slice retires
+    the cached ones (bzpeer.pagecache.author_pages_changed after the build).
+    """
     try:
         graph_slice = _get_slice_for_page(author_id)
     except Http404:
@@ -168,7 +179,10 @@ def slice_fragment(request: HtmxHttpRequest, author_id: int) -> HttpResponse:
         return HttpResponse(body)
     context = _slice_context(graph_slice)
     stop = _is_poll(request, SLICE_POLL_ID) and context["state"] != "building"
-    return _render(request, "graph/slice.html", "slice-body", context, stop=stop)
+    response = _render(request, "graph/slice.html", "slice-body", context, stop=stop)
+    if context["state"] != "ready":
+        add_never_cache_headers(response)
+    return response
 
 
 @require_POST

@@ -6,7 +6,8 @@ a double click or two reviewers at once change a claim once. Each one also
 locks the author row first: that serialises every decision on one record, so
 approving one claim while another reviewer approves its rival ends in one
 approval and one clear refusal rather than a deadlock. Emails are rendered
-inside the transaction and sent once it commits.
+inside the transaction and sent once it commits. Every write the researcher
+page shows retires that page's cached copies (bzpeer.pagecache).
 """
 
 import secrets
@@ -26,6 +27,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.crypto import constant_time_compare, salted_hmac
 
+from bzpeer import pagecache
 from graph import services as graph_services
 from profiles import selectors
 from profiles.models import Claim, ClaimEvent, EmailCode, Follow, ProfileSettings
@@ -46,6 +48,7 @@ def follow_set(*, user: AbstractBaseUser, author: Author, following: bool) -> No
         Follow.objects.bulk_create([Follow(user_id=user.pk, author=author)], ignore_conflicts=True)
     else:
         Follow.objects.filter(user_id=user.pk, author=author).delete()
+    pagecache.author_pages_changed(author_ids=[author.pk])  # the follower count
 
 
 # Side effects: emails go after commit; graph slices are queued with the change
@@ -394,6 +397,7 @@ def claim_submit(
                     )
                 _claim_email(rival, "claim_contested")
             _refresh_contested(author.pk)
+        pagecache.author_pages_changed(author_ids=[author.pk])  # "Claim pending", L2
     return claim
 
 
@@ -477,7 +481,10 @@ def claim_approve(*, claim: Claim, staff: AbstractBaseUser, reason: str = "") ->
         ProfileSettings.objects.get_or_create(
             author=author, defaults={"open_to_collaborate": author.open_to_collaborate}
         )
-        _graph_slices_queue(_authors_on_works(author, changed_works) if changed_works else [])
+        changed_authors = _authors_on_works(author, changed_works) if changed_works else []
+        _graph_slices_queue(changed_authors)
+        # Trust, badges and the owner's sections; co-authors' ties if works changed.
+        pagecache.author_pages_changed(author_ids=[author.pk, *changed_authors])
     return claim
 
 
@@ -517,6 +524,7 @@ def claim_reject(*, claim: Claim, staff: AbstractBaseUser, reason: str) -> Claim
         _event(claim, ClaimEvent.Action.REJECTED, staff, reason)
         _claim_email(claim, "claim_rejected")
         _refresh_contested(claim.author_id)
+        pagecache.author_pages_changed(author_ids=[claim.author_id])
     return claim
 
 
@@ -555,7 +563,9 @@ def claim_revoke(*, claim: Claim, staff: AbstractBaseUser, reason: str) -> Claim
         _event(claim, ClaimEvent.Action.REVOKED, staff, reason + note)
         _claim_email(claim, "claim_revoked")
         _refresh_contested(author.pk)
-        _graph_slices_queue(_authors_on_works(author, reset_works) if reset_works else [])
+        changed_authors = _authors_on_works(author, reset_works) if reset_works else []
+        _graph_slices_queue(changed_authors)
+        pagecache.author_pages_changed(author_ids=[author.pk, *changed_authors])
     return claim
 
 
@@ -578,6 +588,7 @@ def claim_withdraw(*, claim: Claim, user: AbstractBaseUser) -> Claim:
         _event(claim, ClaimEvent.Action.WITHDRAWN, user)
         _claim_email(claim, "claim_withdrawn")
         _refresh_contested(claim.author_id)
+        pagecache.author_pages_changed(author_ids=[claim.author_id])
     return claim
 
 
@@ -617,6 +628,7 @@ def profile_settings_update(
             "updated_by_id": user.pk,
         },
     )
+    pagecache.author_pages_changed(author_ids=[author.pk])
     return row
 
 
@@ -647,5 +659,7 @@ def authorship_set_status(
     if authorship is None:
         raise ClaimError("That work is not on your record.")
     if changed:
-        _graph_slices_queue(_authors_on_works(author, [work_id]))
+        changed_authors = _authors_on_works(author, [work_id])
+        _graph_slices_queue(changed_authors)
+        pagecache.author_pages_changed(author_ids=changed_authors)
     return authorship

@@ -1,14 +1,18 @@
-"""Finish a follow that an anonymous visitor started before logging in."""
+"""Receivers: finish a follow begun before logging in; retire cached pages of changed records."""
 
 from typing import Any
 
 from allauth.account.signals import user_logged_in
 from django.contrib import messages
+from django.db.models.signals import post_delete, post_save
 from django.dispatch import receiver
 from django.http import HttpRequest
 
+from bzpeer import pagecache
 from profiles import services
-from works.models import Author
+from profiles.models import ProfileSettings
+from works.models import Author, Authorship, Work
+from works.signals import authors_changed
 
 PENDING_FOLLOW_SESSION_KEY = "pending_follow_author_id"
 
@@ -23,3 +27,65 @@ def complete_pending_follow(sender: Any, request: HttpRequest, user: Any, **kwar
         return
     services.follow_set(user=user, author=author, following=True)
     messages.success(request, f"You now follow {author.display_name}.")
+
+
+@receiver(authors_changed)
+def retire_pages_of_imported_authors(sender: Any, author_ids: list[int], **kwargs: Any) -> None:
+    pagecache.author_pages_changed(author_ids=author_ids)
+
+
+# Records saved one row at a time (the admin, the shell, the demo data): the
+# page shows an author's name on their co-authors' pages too (close
+# collaborators), and a work on every one of its authors' pages.
+
+
+def _coauthor_ids(author_id: int) -> list[int]:
+    return list(
+        Authorship.objects.filter(work__authorships__author_id=author_id)
+        .values_list("author_id", flat=True)
+        .distinct()
+    )
+
+
+def _work_author_ids(work_id: int) -> list[int]:
+    return list(Authorship.objects.filter(work_id=work_id).values_list("author_id", flat=True))
+
+
+@receiver(post_save, sender=Author)
+@receiver(post_delete, sender=Author)
+def retire_pages_of_author(sender: Any, instance: Author, raw: bool = False, **kwargs: Any) -> None:
+    if raw:
+        return
+    # A new record is on nobody else's page yet; a merged one now redirects.
+    shown_by = [] if kwargs.get("created") else _coauthor_ids(instance.pk)
+    pagecache.author_pages_changed(author_ids=[instance.pk, *shown_by])
+
+
+@receiver(post_save, sender=Work)
+@receiver(post_delete, sender=Work)
+def retire_pages_of_work(sender: Any, instance: Work, raw: bool = False, **kwargs: Any) -> None:
+    if raw or kwargs.get("created"):
+        return
+    pagecache.author_pages_changed(author_ids=_work_author_ids(instance.pk))
+
+
+@receiver(post_save, sender=Authorship)
+@receiver(post_delete, sender=Authorship)
+def retire_pages_of_authorship(
+    sender: Any, instance: Authorship, raw: bool = False, **kwargs: Any
+) -> None:
+    if raw:
+        return
+    # The co-authors' ties change with the team.
+    pagecache.author_pages_changed(
+        author_ids=[instance.author_id, *_work_author_ids(instance.work_id)]
+    )
+
+
+@receiver(post_save, sender=ProfileSettings)
+@receiver(post_delete, sender=ProfileSettings)
+def retire_pages_of_profile_settings(
+    sender: Any, instance: ProfileSettings, raw: bool = False, **kwargs: Any
+) -> None:
+    if not raw:
+        pagecache.author_pages_changed(author_ids=[instance.author_id])

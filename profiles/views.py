@@ -17,6 +17,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from django.views.decorators.vary import vary_on_headers
 from django_htmx.http import HttpResponseClientRedirect
 
+from bzpeer import pagecache
 from bzpeer.http import AuthenticatedHttpRequest, HtmxHttpRequest
 from profiles import ratelimit, selectors, services
 from profiles.forms import (
@@ -86,6 +87,7 @@ def _page_number(request: HttpRequest) -> int:
 
 @require_GET
 @vary_on_headers("HX-Request")
+@pagecache.anonymous_page_cache(params=("page",))
 def researcher_detail(request: HtmxHttpRequest, author_id: int) -> HttpResponse:
     author = _get_author_for_page(author_id)
     if author.merged_into_id:
@@ -109,8 +111,16 @@ def researcher_detail(request: HtmxHttpRequest, author_id: int) -> HttpResponse:
     if request.htmx and page > 1:
         return render(request, template + "#works-page", context)
 
-    topics = selectors.topic_counts(author=author)
-    collaborators, collaborator_total = selectors.close_collaborators(author=author)
+    # The page's two costly reads are the same for every visitor (signed-in
+    # ones get live pages): kept with the author's cached pages.
+    topics, (collaborators, collaborator_total) = pagecache.author_cached(
+        author_id=author.pk,
+        name="topics-collaborators",
+        compute=lambda: (
+            selectors.topic_counts(author=author),
+            selectors.close_collaborators(author=author),
+        ),
+    )
     followers, is_following = selectors.follower_state(author=author, user=request.user)
     claim_status = selectors.claim_status(author=author, user=request.user, counts=counts)
     owner = selectors.owner_settings(author=author, status=claim_status)
@@ -138,24 +148,39 @@ def researcher_detail(request: HtmxHttpRequest, author_id: int) -> HttpResponse:
     return render(request, template, context)
 
 
-@require_POST
+def _follow_after_log_in(request: HtmxHttpRequest, author: Author, *, follow: bool) -> HttpResponse:
+    """An anonymous visitor logs in first and comes back following (profiles.signals)."""
+    page_url = reverse("profiles:researcher_detail", args=[author.pk])
+    if follow:
+        request.session[PENDING_FOLLOW_SESSION_KEY] = author.pk
+    login_url = f"{reverse('account_login')}?next={page_url}"
+    if request.htmx:
+        return HttpResponseClientRedirect(login_url)
+    return redirect(login_url)
+
+
+@require_http_methods(["GET", "POST"])
 def follow(request: HtmxHttpRequest, author_id: int) -> HttpResponse:
+    """POST: follow or unfollow. GET: the anonymous page's button.
+
+    The page an anonymous visitor gets is shared (bzpeer.pagecache), so it
+    holds no CSRF token and its button is a GET form. Only a wish to follow
+    is kept, in the visitor's session, until they log in; a GET never
+    changes a signed-in user's follows.
+    """
     author = _get_author_for_page(author_id)
     page_url = reverse("profiles:researcher_detail", args=[author.pk])
+    if request.method == "GET":
+        if request.user.is_authenticated:
+            return redirect(page_url)
+        return _follow_after_log_in(request, author, follow=True)
     form = FollowForm(request.POST)
     if not form.is_valid():
         return HttpResponse("Say whether to follow or unfollow.", status=400)
+    following = form.cleaned_data["action"] == FollowForm.FOLLOW
     if not request.user.is_authenticated:
-        # Remembered across log-in (the session survives it); see profiles.signals.
-        if form.cleaned_data["action"] == FollowForm.FOLLOW:
-            request.session[PENDING_FOLLOW_SESSION_KEY] = author.pk
-        login_url = f"{reverse('account_login')}?next={page_url}"
-        if request.htmx:
-            return HttpResponseClientRedirect(login_url)
-        return redirect(login_url)
-    services.follow_set(
-        user=request.user, author=author, following=form.cleaned_data["action"] == FollowForm.FOLLOW
-    )
+        return _follow_after_log_in(request, author, follow=following)
+    services.follow_set(user=request.user, author=author, following=following)
     if request.GET.get("next") == "following":
         return redirect("profiles:following")
     if request.htmx:

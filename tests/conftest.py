@@ -2,6 +2,7 @@ from pathlib import Path
 
 import pytest
 
+from bzpeer import pagecache
 from bzpeer.celery import app as celery_app
 
 SHARED_DATA = Path(__file__).resolve().parent.parent.parent / "shared" / "data"
@@ -18,13 +19,17 @@ def _celery_in_process():
 
 @pytest.fixture(autouse=True)
 def _fresh_cache(settings, request):
-    """Each test starts with an empty cache, so rate-limit counters never leak between tests."""
+    """Each test starts with an empty cache, so rate-limit counters never leak between tests.
+
+    The pages each process keeps for a second (bzpeer.pagecache) go too.
+    """
     settings.CACHES = {
         "default": {
             "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
             "LOCATION": request.node.nodeid,
         }
     }
+    pagecache._local.clear()
 
 
 @pytest.fixture

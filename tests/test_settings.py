@@ -113,7 +113,7 @@ def test_production_settings_are_production_shaped():
     )
     assert settings["DEBUG"] is False
     assert settings["EMAIL_BACKEND"] == "django.core.mail.backends.smtp.EmailBackend"
-    assert settings["CACHE_BACKEND"] == "django.core.cache.backends.redis.RedisCache"
+    assert settings["CACHE_BACKEND"] == "bzpeer.cache.RedisCache"
     assert settings["CACHE_LOCATION"] == "redis://cache.internal:6379/2"
     assert settings["STATICFILES_BACKEND"] == (
         "whitenoise.storage.CompressedManifestStaticFilesStorage"
@@ -135,7 +135,7 @@ def test_database_and_redis_urls_come_from_the_environment():
     assert settings["celery_broker_url"] == "redis://cache.internal:6380/3"
     assert settings["CELERY_TASK_ALWAYS_EAGER"] is False
     assert settings["celery_task_always_eager"] is False
-    assert settings["CACHE_BACKEND"] == "django.core.cache.backends.redis.RedisCache"
+    assert settings["CACHE_BACKEND"] == "bzpeer.cache.RedisCache"
 
 
 def test_without_redis_url_celery_runs_tasks_in_process():

@@ -1,3 +1,6 @@
+import json
+import re
+
 import pytest
 from allauth.account.models import EmailAddress
 from django.contrib.auth import get_user_model
@@ -78,9 +81,14 @@ def test_follow_of_unknown_researcher_is_404(client, user):
     assert client.post("/researchers/999999/follow/", {"action": "follow"}).status_code == 404
 
 
-def test_get_on_follow_is_refused(client, user):
+def test_get_on_follow_never_changes_a_signed_in_users_follows(client, user):
+    author = AuthorFactory()
     client.force_login(user)
-    assert client.get(follow_url(AuthorFactory())).status_code == 405
+    response = client.get(follow_url(author))
+    assert response.status_code == 302
+    assert response["Location"] == reverse("profiles:researcher_detail", args=[author.pk])
+    assert not Follow.objects.exists()
+    assert client.put(follow_url(author)).status_code == 405
 
 
 def test_follow_without_csrf_token_is_forbidden(user):
@@ -103,6 +111,42 @@ def test_anonymous_follow_leads_to_log_in_then_back_following(client, user):
     assert logged_in.redirect_chain[-1][0] == page
     assert Follow.objects.filter(user=user, author=author).exists()
     assert f"You now follow {author.display_name}." in logged_in.content.decode()
+
+
+def test_anonymous_page_follows_through_a_get_that_leads_through_log_in(client, user):
+    author = AuthorFactory()
+    page = reverse("profiles:researcher_detail", args=[author.pk])
+    html = client.get(page).content.decode()
+    assert f'<form id="follow-form" method="get" action="{follow_url(author)}">' in html
+    assert "csrfmiddlewaretoken" not in html and "X-CSRFToken" not in html
+
+    response = client.get(follow_url(author))
+    assert response["Location"] == f"{reverse('account_login')}?next={page}"
+    assert not Follow.objects.exists()
+    logged_in = client.post(
+        response["Location"], {"login": user.email, "password": PASSWORD}, follow=True
+    )
+    assert logged_in.redirect_chain[-1][0] == page
+    assert Follow.objects.filter(user=user, author=author).exists()
+    assert 'aria-pressed="true"' in logged_in.content.decode()
+
+
+def test_signed_in_posts_need_the_pages_csrf_token_htmx_included(user):
+    author = AuthorFactory()
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(user)
+    htmx = {"HX-Request": "true"}
+    assert client.post(follow_url(author), {"action": "follow"}, headers=htmx).status_code == 403
+    assert client.post(follow_url(author), {"action": "follow"}).status_code == 403
+    assert not Follow.objects.exists()
+
+    html = client.get(reverse("profiles:researcher_detail", args=[author.pk])).content.decode()
+    token = json.loads(re.search(r"<body hx-headers='([^']+)'", html).group(1))["X-CSRFToken"]
+    response = client.post(
+        follow_url(author), {"action": "follow"}, headers={**htmx, "X-CSRFToken": token}
+    )
+    assert response.status_code == 200
+    assert Follow.objects.filter(user=user, author=author).exists()
 
 
 def test_anonymous_follow_with_htmx_asks_the_browser_to_go_to_log_in(client):

@@ -1,0 +1,305 @@
+"""Whole responses of a researcher's public pages, cached for anonymous visitors.
+
+An anonymous visitor (no session cookie, no messages waiting) sees the same
+profile page and graph fragment as every other one, so the response is built
+once and then served from the cache by AnonymousPageCacheMiddleware, ahead of
+sessions, CSRF and the view: one round trip (MGET of the entry and the
+author's version) and no SQL. Signed-in visitors always get the live page,
+which shows their own follow and claim state; `author_cached` spares them
+the page's costly reads.
+
+Invalidation is per author. Every entry carries the version it was built
+under; `author_pages_changed` deletes the version, so every entry built
+before is dead at once whatever its URL or variant. Writers call it inside
+their transaction and it runs again once the transaction commits: a request
+that read the old rows before the commit stored its page under a version
+that the second delete retires. Entries also expire after PAGE_CACHE_SECONDS,
+the safety net for changes nobody announces (a co-author renamed by an
+import, a topic renamed).
+
+A CDN may keep the same anonymous responses for PAGE_CACHE_SHARED_SECONDS
+(`s-maxage`). Browsers revalidate every time (`max-age=0`), so a visitor who
+logs in never sees the anonymous page from their own cache. Responses that
+are not shared are marked `private`.
+"""
+
+import functools
+import hashlib
+import logging
+import secrets
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import Any, TypeVar, cast
+
+from django.conf import settings
+from django.contrib.messages.storage.cookie import CookieStorage
+from django.core.cache import cache
+from django.db import transaction
+from django.http import HttpRequest, HttpResponse
+from django.urls import Resolver404, resolve
+from django.utils.cache import patch_cache_control, patch_vary_headers
+from django.utils.http import urlencode
+
+logger = logging.getLogger(__name__)
+
+# What a shared response varies on: a visitor with any cookie is a cache key
+# of their own at a CDN, and htmx asks for fragments and history restores.
+VARY = ("Cookie", "HX-Request", "HX-History-Restore-Request")
+# A version outlives the entries built under it; a missing one retires them all.
+VERSION_SECONDS = 24 * 60 * 60
+DELETE_CHUNK = 1000
+
+AuthorView = Callable[..., HttpResponse]
+
+
+def _version_key(author_id: int) -> str:
+    return f"pages:author:{author_id}"
+
+
+def _forget(author_ids: list[int]) -> None:
+    _local_forget(author_ids)
+    # A cache that is down must not undo the write that called this: entries
+    # built meanwhile die with PAGE_CACHE_SECONDS.
+    keys = [_version_key(author_id) for author_id in author_ids]
+    try:
+        for start in range(0, len(keys), DELETE_CHUNK):
+            cache.delete_many(keys[start : start + DELETE_CHUNK])
+    except Exception:
+        logger.exception("could not retire the cached pages of %d author(s)", len(keys))
+
+
+def author_pages_changed(*, author_ids: Iterable[int], committed: bool = False) -> None:
+    """Retire the cached pages of these authors now and again once the transaction commits.
+
+    committed: the change is already committed (e.g. written in autocommit
+    mode), so once is enough.
+    """
+    ids = sorted(set(author_ids))
+    if not ids:
+        return
+    _forget(ids)
+    if not committed and transaction.get_connection().in_atomic_block:
+        transaction.on_commit(functools.partial(_forget, ids), robust=True)
+
+
+# Each process also keeps the pages it just read from the cache for
+# PAGE_CACHE_LOCAL_SECONDS (a second): a page that many visitors ask for at
+# once then costs no round trip at all. A change retires them at once in the
+# process that makes it; in the others they live out their second.
+_local: dict[str, tuple[float, int, Any]] = {}  # key -> (expires, author id, entry)
+LOCAL_ENTRIES_MAX = 256
+
+
+def _local_get(key: str) -> Any:
+    item = _local.get(key)
+    if item is None or item[0] < time.monotonic():
+        return _MISSING
+    return item[2]
+
+
+def _local_put(key: str, author_id: int, entry: Any) -> None:
+    seconds = settings.PAGE_CACHE_LOCAL_SECONDS
+    if seconds <= 0:
+        return
+    if len(_local) >= LOCAL_ENTRIES_MAX:
+        _local.clear()  # crude, but safe with threads; a second's worth is cheap to refill
+    _local[key] = (time.monotonic() + seconds, author_id, entry)
+
+
+def _local_forget(author_ids: list[int]) -> None:
+    ids = set(author_ids)
+    for key, item in list(_local.items()):
+        if item[1] in ids:
+            _local.pop(key, None)
+
+
+def _shared_request_key(
+    request: HttpRequest, author_id: int, params: tuple[str, ...]
+) -> str | None:
+    """The entry's key when this request may get a shared response; None when it may not."""
+    cookies = request.COOKIES
+    if settings.SESSION_COOKIE_NAME in cookies or CookieStorage.cookie_name in cookies:
+        return None
+    if any(name not in params or len(request.GET.getlist(name)) > 1 for name in request.GET):
+        return None
+    # The headers themselves: cheaper than django-htmx's parsed details, on every hit.
+    htmx = request.META.get("HTTP_HX_REQUEST") == "true"
+    restore = request.META.get("HTTP_HX_HISTORY_RESTORE_REQUEST") == "true"
+    variant = "fragment" if htmx and not restore else "page"
+    query = urlencode(sorted((name, request.GET[name]) for name in request.GET))
+    # Host and scheme: the page names its own absolute (canonical) URL.
+    url = f"{request.scheme}://{request.get_host()}{request.path}?{query}"
+    digest = hashlib.md5(url.encode(), usedforsecurity=False).hexdigest()
+    return f"pages:{author_id}:{variant}:{digest}"
+
+
+def _is_shareable(request: HttpRequest, response: HttpResponse) -> bool:
+    """A 200 with nothing of this visitor's in it, which the view did not mark as private."""
+    control = response.get("Cache-Control", "")
+    session = getattr(request, "session", None)
+    return (
+        response.status_code == 200
+        and not response.streaming
+        and "private" not in control
+        and "no-store" not in control
+        and not response.cookies
+        # The page used the visitor's CSRF token or wrote to their session.
+        and not request.META.get("CSRF_COOKIE_NEEDS_UPDATE")
+        and not (session is not None and session.modified)
+    )
+
+
+def _shared(response: HttpResponse) -> HttpResponse:
+    patch_cache_control(
+        response, public=True, max_age=0, s_maxage=settings.PAGE_CACHE_SHARED_SECONDS
+    )
+    patch_vary_headers(response, VARY)
+    return response
+
+
+def _new_version(key: str) -> str | None:
+    version = secrets.token_hex(8)
+    if cache.add(key, version, VERSION_SECONDS):
+        return version
+    existing: str | None = cache.get(key)  # another request made one meanwhile
+    return existing
+
+
+_MISSING = object()
+
+
+def _read(author_id: int, key: str) -> tuple[Any, str | None]:
+    """(the entry's value or _MISSING, the version to store a new one under).
+
+    One round trip on a hit. On a miss the version is made before the
+    caller reads the database (see the module's doc); None: do not store.
+    """
+    version_key = _version_key(author_id)
+    try:
+        found = cache.get_many([version_key, key])
+        version, entry = found.get(version_key), found.get(key)
+        if version is not None and entry is not None and entry[0] == version:
+            return entry[1], version
+        return _MISSING, version or _new_version(version_key)
+    except Exception:
+        logger.exception("page cache unavailable; reading %s live", key)
+        return _MISSING, None
+
+
+def _write(key: str, version: str, value: Any) -> None:
+    try:
+        cache.set(key, (version, value), settings.PAGE_CACHE_SECONDS)
+    except Exception:
+        logger.exception("could not cache %s", key)
+
+
+T = TypeVar("T")
+
+
+def author_cached(*, author_id: int, name: str, compute: Callable[[], T]) -> T:
+    """A value made from one author's records, kept until their pages are retired.
+
+    For what every visitor's page shows the same (e.g. topic counts), so that
+    signed-in visitors, who get live pages, skip the costly reads too.
+    """
+    key = f"pages:{author_id}:data:{name}"
+    value, version = _read(author_id, key)
+    if value is not _MISSING:
+        return cast(T, value)
+    value = compute()
+    if version is not None:
+        _write(key, version, value)
+    return cast(T, value)
+
+
+@dataclass(frozen=True)
+class _Options:
+    params: tuple[str, ...]
+    bypass: Callable[[HttpRequest], bool] | None
+
+
+OPTIONS_ATTRIBUTE = "anonymous_page_cache"
+
+
+def anonymous_page_cache(
+    *, params: tuple[str, ...] = (), bypass: Callable[[HttpRequest], bool] | None = None
+) -> Callable[[AuthorView], AuthorView]:
+    """Mark a view of one author's public page (it takes `author_id`) as shared.
+
+    AnonymousPageCacheMiddleware then answers anonymous visitors from the
+    cache. params: the query parameters the page reads (any other parameter,
+    or a repeated one, gets the live page). bypass: the requests that always
+    get the live page (e.g. polls answered with 286). The view keeps a
+    response out of the cache by marking it `private` or `no-store`
+    (django.utils.cache.add_never_cache_headers).
+    """
+
+    def decorate(view: AuthorView) -> AuthorView:
+        # functools.wraps carries the mark up through the other decorators.
+        setattr(view, OPTIONS_ATTRIBUTE, _Options(params=params, bypass=bypass))
+        return view
+
+    return decorate
+
+
+class AnonymousPageCacheMiddleware:
+    """Serve marked views to anonymous visitors from the cache, before the rest of the stack.
+
+    Sits right after WhiteNoise: a hit skips sessions, CSRF, authentication,
+    messages and the view, none of which an anonymous visitor without
+    cookies needs, and costs one cache round trip. The entry keeps the headers
+    the whole stack gave the response it was made from (X-Frame-Options,
+    Vary, Content-Length). A miss goes through the stack as usual and is
+    stored on its way out if it is shareable.
+    """
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        target = _target(request)
+        if target is None:
+            return self.get_response(request)
+        options, author_id = target
+        skip = options.bypass is not None and options.bypass(request)
+        key = None if skip else _shared_request_key(request, author_id, options.params)
+        if key is None:
+            response = self.get_response(request)
+            patch_cache_control(response, private=True)
+            return response
+        entry = _local_get(key)
+        version = None
+        if entry is _MISSING:
+            entry, version = _read(author_id, key)
+            if entry is not _MISSING:
+                _local_put(key, author_id, entry)
+        if entry is not _MISSING:
+            headers, content = entry
+            return HttpResponse(content, headers=headers)
+        response = self.get_response(request)
+        if version is not None and _is_shareable(request, response):
+            _shared(response)
+            _write(key, version, (dict(response.headers), response.content))
+        return response
+
+
+def _target(request: HttpRequest) -> tuple[_Options, int] | None:
+    """The marked view and author this GET asks for; None for any other request."""
+    if request.method != "GET":
+        return None
+    return _resolve_target(settings.ROOT_URLCONF, request.path_info)
+
+
+@functools.lru_cache(maxsize=4096)
+def _resolve_target(urlconf: str, path: str) -> tuple[_Options, int] | None:
+    # Cached: resolving costs as much again as the rest of a hit's own work,
+    # and the URLconf does not change while the process runs.
+    try:
+        match = resolve(path, urlconf)
+    except Resolver404:
+        return None
+    options = getattr(match.func, OPTIONS_ATTRIBUTE, None)
+    if options is None or "author_id" not in match.kwargs:
+        return None
+    return options, int(match.kwargs["author_id"])
