@@ -30,6 +30,7 @@ from django.db import connection, transaction
 from django.urls import reverse
 from django.utils import timezone
 
+from bzpeer import pagecache
 from graph import selectors
 from graph.models import GraphSlice
 from graph.selectors import SliceInput
@@ -783,6 +784,11 @@ def slices_build(
             )
             stored = dict(cursor.fetchall())
         _send(sorted(pk for pk, status in stored.items() if status == Status.QUEUED))
+        # A rebuilt (or failed) slice replaces the fragment cached for
+        # anonymous visitors; an unchanged one leaves it standing.
+        pagecache.author_pages_changed(
+            author_ids=[pk for pk in stored if "data" in results[pk] or "error" in results[pk]]
+        )
     for pk in order:
         if pk not in stored:
             outcomes["skipped"] += 1

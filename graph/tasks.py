@@ -12,7 +12,6 @@ from typing import Any
 
 from celery import shared_task
 
-from bzpeer import pagecache
 from graph import services
 
 
@@ -20,12 +19,7 @@ from graph import services
 def graph_slices_build_task(self: Any, author_ids: list[int]) -> dict[str, int]:
     """Build the queued slices of up to services.CHUNK_SIZE authors."""
     redelivered = bool((self.request.delivery_info or {}).get("redelivered"))
-    outcomes = services.slices_build(author_ids=author_ids, takeover=redelivered)
-    # A rebuilt slice replaces the fragment cached for anonymous visitors.
-    # Coarse (every author of the chunk) until graph.services retires exactly
-    # the slices it built. The builds commit row by row.
-    pagecache.author_pages_changed(author_ids=author_ids, committed=True)
-    return outcomes
+    return services.slices_build(author_ids=author_ids, takeover=redelivered)
 
 
 @shared_task

@@ -21,8 +21,8 @@ Status = GraphSlice.Status
 
 
 def sent_chunks(callbacks) -> list[list[int]]:
-    """The author ids of each build task the callbacks would send."""
-    return [callback.args[0] for callback in callbacks]
+    """The author ids of each build task the callbacks would send (not page-cache retirements)."""
+    return [callback.args[0] for callback in callbacks if callback.func.__name__ == "delay"]
 
 
 def author_with_coauthor():
@@ -119,7 +119,7 @@ def test_an_older_algorithm_version_is_rebuilt_on_request(django_capture_on_comm
     GraphSlice.objects.filter(pk=author.pk).update(algorithm_version=0)
     with django_capture_on_commit_callbacks(execute=True) as callbacks:
         services.slice_request(author_id=author.pk)
-    assert len(callbacks) == 1
+    assert len(sent_chunks(callbacks)) == 1
     assert GraphSlice.objects.get(pk=author.pk).algorithm_version == services.ALGORITHM_VERSION
 
 
@@ -212,7 +212,7 @@ def test_a_failed_build_records_the_error_and_can_be_retried(
     monkeypatch.undo()
     with django_capture_on_commit_callbacks(execute=True) as callbacks:
         services.slice_retry(author_id=author.pk)
-    assert len(callbacks) == 1
+    assert len(sent_chunks(callbacks)) == 1
     assert GraphSlice.objects.get(pk=author.pk).status == Status.READY
 
 
