@@ -41,7 +41,6 @@ def _values(results: dict[str, Any], scale: Scale) -> dict[str, tuple[Any, str]]
         "slices_per_s": (fast.get("slices_per_s"), slices),
         "slices_all_s": (fast.get("projected_s") if fast else None, slices),
         "slices_naive_ratio": (_get(results, slices, "generated", "speedup"), slices),
-        "grqc_naive_ratio": (_get(results, slices, "grqc", "speedup"), slices),
         "worker_rss_growth": (_get(fast, "memory", "worker_rss_growth"), slices),
         "run_seconds": (results.get("run_seconds"), "run"),
     }
@@ -181,6 +180,10 @@ def table(results: dict[str, Any]) -> str:
             notes.append(
                 f"naive {'sampled ' if naive['sampled'] else ''}{_fmt(naive['done'])} authors"
             )
+            if name == "grqc":
+                # The graph issue sets its targets at 100,000 authors: the
+                # generated corpus. ca-GrQc is reported beside it.
+                notes.append("reported: the targets are set at 100,000 authors")
             add(
                 f"  {name:<10} {_fmt(fast['slices_per_s']):>9} {_fmt(fast['seconds']):>7}s "
                 f"{_fmt(naive['slices_per_s']):>9} {_fmt(part['speedup']):>7}x  " + "; ".join(notes)
