@@ -172,6 +172,11 @@ WHERE w.id = ANY(%(works)s)
 """
 
 
+def newman_weight(team_size: int) -> float:
+    """What one work adds to each tie of its team: 1/(n-1) for n authors (Newman 2001)."""
+    return 1.0 / max(team_size - 1, 1)
+
+
 def _fetch(sql: str, params: dict[str, Any]) -> list[tuple[Any, ...]]:
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
@@ -233,7 +238,7 @@ def slices_inputs(*, author_ids: Iterable[int]) -> dict[int, SliceInput]:
     chunk: dict[int, tuple[tuple[WorkRow, ...], tuple[AuthorshipRow, ...]]] = {}
     people: dict[int, list[int]] = {}
     for pk in known:
-        # A work's position in the author's list sorts it; SQL gave it by recency.
+        # Works in id order, as a read of one author lists them (SQL gave them by recency).
         mine = sorted(recent.get(pk, ()))
         works = tuple(
             WorkRow(id=w, title=facts[w][0], year=facts[w][1], team_size=facts[w][2]) for w in mine
@@ -302,7 +307,7 @@ def _ties(
             if len(shared) > 1:
                 # Most recent first (as PostgreSQL's json_agg gave them).
                 shared.sort(key=lambda w: (_recency(facts[w][1]), -w))
-            strength = math.fsum(1.0 / max(facts[w][2] - 1, 1) for w in shared)
+            strength = math.fsum(newman_weight(facts[w][2]) for w in shared)
             rows.append(
                 TieRow(
                     a=a,
@@ -334,8 +339,8 @@ def _strongest_coauthors(
     strength: dict[int, float] = {}
     for row in authorships:
         if row.author_id != author_id:
-            strength[row.author_id] = strength.get(row.author_id, 0.0) + 1.0 / max(
-                size[row.work_id] - 1, 1
+            strength[row.author_id] = strength.get(row.author_id, 0.0) + newman_weight(
+                size[row.work_id]
             )
     ranked = sorted(strength, key=lambda a: (-strength[a], a))
     return sorted(ranked[:TIE_PEOPLE])

@@ -33,7 +33,7 @@ from django.utils import timezone
 from bzpeer import pagecache
 from graph import selectors
 from graph.models import GraphSlice
-from graph.selectors import SliceInput
+from graph.selectors import SliceInput, newman_weight
 
 logger = logging.getLogger(__name__)
 
@@ -109,11 +109,6 @@ def input_hash(inputs: SliceInput) -> str:
     return sha256(orjson.dumps(inputs)).hexdigest()
 
 
-def _newman(team_size: int) -> float:
-    # A work with n authors adds 1/(n-1) to each of its ties (Newman 2001).
-    return 1.0 / max(team_size - 1, 1)
-
-
 def _edge_works(works: Iterable[tuple[int, str, int | None]]) -> list[tuple[int, str, int | None]]:
     ordered = sorted(works, key=lambda w: (-(w[2] or 0), -w[0]))
     return ordered[: selectors.EDGE_WORKS]
@@ -137,7 +132,7 @@ def slice_graph(inputs: SliceInput) -> nx.Graph:
     names: dict[int, str] = {}
     for row in inputs.authorships:
         if row.author_id != inputs.centre.id:
-            strength[row.author_id] += _newman(team[row.work_id])
+            strength[row.author_id] += newman_weight(team[row.work_id])
             shared[row.author_id].append(row.work_id)
             names[row.author_id] = row.name
     people = sorted(strength, key=lambda a: (-strength[a], a))[:MAX_PEOPLE]
@@ -170,7 +165,10 @@ def slice_graph(inputs: SliceInput) -> nx.Graph:
         if person not in graph:
             continue
         graph.add_edge(
-            person, node_id("work", row.work_id), kind="authored", weight=_newman(team[row.work_id])
+            person,
+            node_id("work", row.work_id),
+            kind="authored",
+            weight=newman_weight(team[row.work_id]),
         )
         for pk, name in row.institutions:
             institution_names[pk] = name
@@ -465,20 +463,19 @@ def slice_serialise(
             # Each edge once, from its smaller end (kept is in node order).
             if v not in kept_set or _node_key(v) < _node_key(u):
                 continue
-            source, target = u, v
             edge: dict[str, Any] = {
-                "source": source,
-                "target": target,
+                "source": u,
+                "target": v,
                 "kind": attrs["kind"],
                 "weight": round(attrs["weight"], 4),
             }
             if attrs["kind"] == "coauthor":
                 edge["shared"] = attrs["shared"]
-            if attrs["kind"] == "coauthor" and edge_works:
-                edge["works"] = [
-                    {"id": pk, "title": title, "year": year, "url": _url("work", pk)}
-                    for pk, title, year in attrs["works"]
-                ]
+                if edge_works:
+                    edge["works"] = [
+                        {"id": pk, "title": title, "year": year, "url": _url("work", pk)}
+                        for pk, title, year in attrs["works"]
+                    ]
             edges_out.append(edge)
     edges_out.sort(
         key=lambda e: (_KIND_ORDER[e["kind"]], _node_key(e["source"]), _node_key(e["target"]))
