@@ -852,6 +852,63 @@ def test_a_failure_in_the_parsing_process_fails_the_import_and_writes_nothing(
     assert not Work.objects.exists()
 
 
+def test_a_parsing_process_that_dies_fails_the_import_without_half_written_works(
+    tmp_path, monkeypatch
+) -> None:
+    import os
+
+    from works.importers import openalex
+
+    parse = openalex._parse
+    seen = []
+
+    def dies_at_the_third_record(item: Any) -> Any:
+        seen.append(item)
+        if len(seen) == 3:
+            os._exit(1)  # as if the kernel killed it: no message, no clean-up
+        return parse(item)
+
+    monkeypatch.setattr("works.importers.openalex._parse", dies_at_the_third_record)
+    monkeypatch.setattr("works.importers.openalex._CHUNK", 1)
+
+    with pytest.raises(RuntimeError, match="ended unexpectedly"):
+        import_paths([write_lines(tmp_path / "works.jsonl", works())], batch_size=1)
+
+    assert_no_half_written_works()
+    assert Work.objects.count() <= 2
+
+
+def test_a_strict_import_that_stops_early_stops_its_parsing_process(tmp_path) -> None:
+    import multiprocessing
+
+    records = [{"title": "no id"}, *works() * 2_000]
+
+    with pytest.raises(ImportAborted):
+        import_paths([write_lines(tmp_path / "works.jsonl", records)], strict=True)
+
+    assert multiprocessing.active_children() == []
+    assert not Work.objects.exists()
+
+
+def test_numbers_json_does_not_allow_are_refused_with_a_reason(tmp_path) -> None:
+    # orjson reads an integer beyond 64 bits as a float, and refuses NaN, which
+    # Python's json then reads: either way the record is judged by the same rules.
+    path = tmp_path / "works.jsonl"
+    huge, nan = works()[0], works()[1]
+    huge["cited_by_count"] = 2**70
+    nan["cited_by_count"] = "NOT A NUMBER"
+    lines = [json.dumps(huge), json.dumps(nan).replace('"NOT A NUMBER"', "NaN")]
+    path.write_text("\n".join(lines) + "\n")
+
+    stats = import_paths([path])
+
+    assert [(p.location, p.reason) for p in stats.problems] == [
+        ("line 1", "cited_by_count must be an integer, got a number"),
+        ("line 2", "cited_by_count must be an integer, got a number"),
+    ]
+    assert stats.skipped == 2
+
+
 def test_not_utf8_line_is_skipped(tmp_path) -> None:
     path = tmp_path / "works.jsonl"
     path.write_bytes(json.dumps(works()[0]).encode() + b'\n{"id": "\xff"}\n')
