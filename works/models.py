@@ -139,7 +139,8 @@ class Author(Record):
 class AuthorTopic(models.Model):
     """How much of an author's work is on a topic (OpenAlex author.topics count)."""
 
-    author = models.ForeignKey(Author, on_delete=models.CASCADE)
+    # authortopic_uniq (author, topic) serves lookups by author.
+    author = models.ForeignKey(Author, on_delete=models.CASCADE, db_index=False)
     topic = models.ForeignKey(Topic, on_delete=models.CASCADE)
     count = models.PositiveIntegerField(default=0)
 
@@ -191,8 +192,10 @@ class Work(Record):
 
 
 class WorkTopic(models.Model):
-    work = models.ForeignKey(Work, on_delete=models.CASCADE)
-    topic = models.ForeignKey(Topic, on_delete=models.CASCADE)
+    # Both foreign keys are the first column of a two-column index below: a
+    # one-column index of each would only add to every insert.
+    work = models.ForeignKey(Work, on_delete=models.CASCADE, db_index=False)
+    topic = models.ForeignKey(Topic, on_delete=models.CASCADE, db_index=False)
     score = models.FloatField(default=0.0)
     is_primary = models.BooleanField(default=False)
 
@@ -219,8 +222,15 @@ class Authorship(models.Model):
         CONFIRMED = "confirmed", "Confirmed by the researcher"
         DISPUTED = "disputed", "Disputed by the researcher"
 
-    work = models.ForeignKey(Work, on_delete=models.CASCADE, related_name="authorships")
-    author = models.ForeignKey(Author, on_delete=models.CASCADE, related_name="authorships")
+    # Lookups by work or by author use the two-column indexes in Meta: one-column
+    # indexes of these keys would cost every imported authorship two more
+    # index insertions and serve no query.
+    work = models.ForeignKey(
+        Work, on_delete=models.CASCADE, related_name="authorships", db_index=False
+    )
+    author = models.ForeignKey(
+        Author, on_delete=models.CASCADE, related_name="authorships", db_index=False
+    )
     position = models.PositiveSmallIntegerField(help_text="0-based order on the work as published.")
     raw_author_name = models.CharField(max_length=500, blank=True, default="")
     is_corresponding = models.BooleanField(default=False)
@@ -230,7 +240,12 @@ class Authorship(models.Model):
     # disputed authorship back onto the page.
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.ASSERTED)
     status_changed_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        db_index=False,  # authorship_changed_by_idx indexes only the rows that have one
     )
     status_changed_at = models.DateTimeField(null=True, blank=True)
 
@@ -242,6 +257,12 @@ class Authorship(models.Model):
         indexes = [
             models.Index(fields=["author", "work"], name="authorship_author_idx"),
             models.Index(fields=["work", "position"], name="authorship_order_idx"),
+            # A person's decisions are few: deleting a user finds theirs here.
+            models.Index(
+                fields=["status_changed_by"],
+                condition=Q(status_changed_by__isnull=False),
+                name="authorship_changed_by_idx",
+            ),
         ]
 
     def __str__(self) -> str:
