@@ -204,6 +204,40 @@ def memory_kib(pid: int) -> dict[str, int]:
     return out
 
 
+def machine_cpu() -> tuple[int, int]:
+    """(busy, total) clock ticks of the whole machine since boot, from /proc/stat."""
+    try:
+        fields = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    except OSError:
+        return 0, 0
+    idle = fields[3] + fields[4]  # idle and iowait
+    return sum(fields) - idle, sum(fields)
+
+
+def process_cpu(pids: list[int]) -> int:
+    """Clock ticks (user + system) these processes have used; a gone process counts 0."""
+    ticks = 0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        ticks += int(fields[11]) + int(fields[12])
+    return ticks
+
+
+def wait_until_idle(*, busy_below: float, timeout: float, window: float = 1.0) -> float:
+    """Wait until the machine's CPUs are less than busy_below busy over a window; seconds waited."""
+    started = time.monotonic()
+    while time.monotonic() - started < timeout:
+        busy0, total0 = machine_cpu()
+        time.sleep(window)
+        busy1, total1 = machine_cpu()
+        if total1 == total0 or (busy1 - busy0) / (total1 - total0) < busy_below:
+            break
+    return time.monotonic() - started
+
+
 @dataclass
 class Stopwatch:
     started: float = 0.0

@@ -115,7 +115,7 @@ async def _connection(
         writer.close()
 
 
-def _percentile(ordered: list[float], q: float) -> float:
+def percentile(ordered: list[float], q: float) -> float:
     if not ordered:
         return 0.0
     index = min(len(ordered) - 1, max(0, round(q * len(ordered)) - 1))
@@ -123,7 +123,14 @@ def _percentile(ordered: list[float], q: float) -> float:
 
 
 async def run(
-    *, port: int, path: str, headers: list[str], concurrency: int, duration: float, warmup: float
+    *,
+    port: int,
+    path: str,
+    headers: list[str],
+    concurrency: int,
+    duration: float,
+    warmup: float,
+    samples: bool = False,
 ) -> dict[str, Any]:
     lines = [
         f"GET {path} HTTP/1.1",
@@ -146,7 +153,7 @@ async def run(
     ordered = sorted(tally.latencies)
     count = len(ordered)
     ok = sum(n for status, n in tally.statuses.items() if 200 <= status < 300)
-    return {
+    out: dict[str, Any] = {
         "path": path,
         "concurrency": concurrency,
         "seconds": duration,
@@ -157,11 +164,14 @@ async def run(
         "errors": tally.errors,
         "connections_opened": tally.reconnects,
         "mean_bytes": round(tally.body_bytes / count) if count else 0,
-        "p50_ms": _percentile(ordered, 0.50) * 1000,
-        "p90_ms": _percentile(ordered, 0.90) * 1000,
-        "p99_ms": _percentile(ordered, 0.99) * 1000,
+        "p50_ms": percentile(ordered, 0.50) * 1000,
+        "p90_ms": percentile(ordered, 0.90) * 1000,
+        "p99_ms": percentile(ordered, 0.99) * 1000,
         "max_ms": (ordered[-1] if ordered else 0.0) * 1000,
     }
+    if samples:  # every latency, so that runs can be merged into one distribution
+        out["latencies_ms"] = [round(latency * 1000, 3) for latency in ordered]
+    return out
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -172,6 +182,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--concurrency", type=int, default=8)
     parser.add_argument("--duration", type=float, default=30.0)
     parser.add_argument("--warmup", type=float, default=3.0)
+    parser.add_argument("--samples", action="store_true", help="print every latency too")
     options = parser.parse_args(argv)
     result = asyncio.run(
         run(
@@ -181,6 +192,7 @@ def main(argv: list[str] | None = None) -> int:
             concurrency=options.concurrency,
             duration=options.duration,
             warmup=options.warmup,
+            samples=options.samples,
         )
     )
     print(json.dumps(result), flush=True)

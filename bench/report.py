@@ -223,20 +223,38 @@ def table(results: dict[str, Any]) -> str:
         f"{server.get('seconds_each')}s each)"
     )
     if server:
-        columns = ("req/s", "p50 ms", "p99 ms", "rps/floor", "p99/floor")
-        add(f"  {'page':<10} " + " ".join(f"{c:>{10 if '/' in c else 8}}" for c in columns))
+        quiesce = pages.get("quiesce") or {}
+        if quiesce:
+            add(
+                f"  before: VACUUM (ANALYZE) {_fmt(quiesce.get('vacuum_s'))}s, then"
+                f" {_fmt(quiesce.get('idle_wait_s'))}s until the CPUs were idle;"
+                f" {_fmt(server.get('rounds'))} rounds, endpoints in turn"
+            )
+        columns = ("req/s", "p50 ms", "p99 ms", "rps/floor", "p99/floor", "by round", "other")
+        widths = (8, 8, 8, 10, 10, 12, 6)
+        add(
+            f"  {'page':<10} " + " ".join(f"{c:>{w}}" for c, w in zip(columns, widths, strict=True))
+        )
         for name in ("floor", "profile", "fragment", "search", "following"):
             part = pages.get(name) or {}
             if "rps" not in part:
                 add(f"  {name:<10} {part.get('not_available') or part.get('error') or '-'}")
                 continue
             bad = part["requests"] - part["ok"] + part["errors"]
+            by_round = part.get("rps_ratio_by_round") or []
+            spread = f"{min(by_round):.2f}-{max(by_round):.2f}" if by_round else "-"
+            other = [r["cpu"]["other_share"] for r in part.get("rounds") or [] if r.get("cpu")]
+            other_text = f"{max(other):.0%}" if other and None not in other else "-"
             add(
                 f"  {name:<10} {_fmt(part['rps']):>8} {_fmt(part['p50_ms'], 2):>8} "
                 f"{_fmt(part['p99_ms'], 2):>8} {_fmt(part.get('rps_ratio'), 2):>10} "
-                f"{_fmt(part.get('p99_ratio'), 2):>10}"
+                f"{_fmt(part.get('p99_ratio'), 2):>10} {spread:>12} {other_text:>6}"
                 + (f"  {bad} non-2xx or errors" if bad else "")
             )
+        add(
+            "  by round: rps/floor of each round against that round's floor;"
+            " other: the most CPU anything but gunicorn and the load generator used in a round"
+        )
     else:
         add(f"  {_why_missing(results, 'pages')}")
 
