@@ -191,11 +191,25 @@ def table(results: dict[str, Any]) -> str:
         memory = _get(slices, "generated", "fast", "memory") or {}
         if memory:
             growth = memory.get("worker_rss_growth")
+            tenth = memory.get("worker_rss_growth_from_first_tenth")
             add(
-                f"  worker memory: peak {_fmt(memory['worker_peak_mib'])} MiB; "
-                f"RSS after the first tenth {memory['worker_rss_settled_mib']} -> at end "
-                f"{memory['worker_rss_at_end_mib']} MiB"
+                f"  worker memory: peak {_fmt(memory['worker_peak_mib'])} MiB; highest RSS in the"
+                f" first half {memory.get('worker_peak_first_half_mib')} -> second half"
+                f" {memory.get('worker_peak_second_half_mib')} MiB"
                 + (f" ({growth * 100:+.1f}%)" if growth is not None else "")
+            )
+            add(
+                f"  (RSS after the first tenth {memory['worker_rss_settled_mib']} -> at end "
+                f"{memory['worker_rss_at_end_mib']} MiB"
+                + (f", {tenth * 100:+.1f}%)" if tenth is not None else ")")
+            )
+        generated_fast = _get(slices, "generated", "fast") or {}
+        quiesce = slices.get("quiesce") or {}
+        if quiesce or "autovacuum_share" in generated_fast:
+            add(
+                f"  before: VACUUM (ANALYZE) {_fmt(quiesce.get('vacuum_s'))}s, idle after"
+                f" {_fmt(quiesce.get('idle_wait_s'))}s; autovacuum at work in"
+                f" {_fmt((generated_fast.get('autovacuum_share') or 0) * 100)}% of the build"
             )
     else:
         add(f"  {_why_missing(results, 'slices')}")
