@@ -1,5 +1,6 @@
 """Receivers: finish a follow begun before logging in; retire cached pages of changed records."""
 
+import time
 from typing import Any
 
 from allauth.account.signals import user_logged_in
@@ -14,15 +15,39 @@ from profiles.models import ProfileSettings
 from works.models import Author, Authorship, Work
 from works.signals import authors_changed
 
-PENDING_FOLLOW_SESSION_KEY = "pending_follow_author_id"
+PENDING_FOLLOW_SESSION_KEY = "pending_follow"
+# The anonymous page's follow button is a GET (the shared page holds no CSRF
+# token), so another site could plant the wish too. It is named on the log-in
+# and sign-up pages the visitor passes through, and it lapses: a log-in long
+# after the click follows no one.
+PENDING_FOLLOW_SECONDS = 30 * 60
+
+
+def pending_follow_keep(request: HttpRequest, author: Author) -> None:
+    request.session[PENDING_FOLLOW_SESSION_KEY] = [author.pk, time.time()]
+
+
+def pending_follow(request: HttpRequest, *, pop: bool = False) -> Author | None:
+    """The researcher an anonymous visitor asked to follow, while the wish is fresh."""
+    session = getattr(request, "session", None)
+    if session is None:
+        return None
+    value = (
+        session.pop(PENDING_FOLLOW_SESSION_KEY, None)
+        if pop
+        else session.get(PENDING_FOLLOW_SESSION_KEY)
+    )
+    if not isinstance(value, list) or len(value) != 2:
+        return None
+    author_id, asked_at = value
+    if not isinstance(asked_at, int | float) or time.time() - asked_at > PENDING_FOLLOW_SECONDS:
+        return None
+    return Author.objects.filter(pk=author_id).first()
 
 
 @receiver(user_logged_in)
 def complete_pending_follow(sender: Any, request: HttpRequest, user: Any, **kwargs: Any) -> None:
-    author_id = request.session.pop(PENDING_FOLLOW_SESSION_KEY, None)
-    if author_id is None:
-        return
-    author = Author.objects.filter(pk=author_id).first()
+    author = pending_follow(request, pop=True)
     if author is None:
         return
     services.follow_set(user=user, author=author, following=True)

@@ -31,7 +31,7 @@ from profiles.forms import (
     QueueFilterForm,
 )
 from profiles.models import Claim, EmailCode, Follow, ProfileSettings
-from profiles.signals import PENDING_FOLLOW_SESSION_KEY
+from profiles.signals import pending_follow_keep
 from works.models import Author
 
 
@@ -152,7 +152,7 @@ def _follow_after_log_in(request: HtmxHttpRequest, author: Author, *, follow: bo
     """An anonymous visitor logs in first and comes back following (profiles.signals)."""
     page_url = reverse("profiles:researcher_detail", args=[author.pk])
     if follow:
-        request.session[PENDING_FOLLOW_SESSION_KEY] = author.pk
+        pending_follow_keep(request, author)
     login_url = f"{reverse('account_login')}?next={page_url}"
     if request.htmx:
         return HttpResponseClientRedirect(login_url)

@@ -57,6 +57,9 @@ def test_anonymous_follow_logs_in_and_comes_back_following(page: Page, live_serv
     page.goto(f"{live_server.url}/researchers/{author.pk}/")
     follow_button(page).click()
     expect(page).to_have_url(re.compile(r"/accounts/login/\?next="))
+    expect(page.locator("#pending-follow")).to_have_text(
+        "Once you log in or sign up, you will follow Grace Example."
+    )
     screenshot(page, "login")
     page.get_by_label("Email").fill(user.email)
     page.get_by_label("Password").fill(PASSWORD)

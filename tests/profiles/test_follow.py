@@ -131,6 +131,39 @@ def test_anonymous_page_follows_through_a_get_that_leads_through_log_in(client, 
     assert 'aria-pressed="true"' in logged_in.content.decode()
 
 
+def test_the_log_in_and_sign_up_pages_name_whom_the_visitor_will_follow(client):
+    author = AuthorFactory(display_name="Grace Hopper")
+    assert "pending-follow" not in client.get(reverse("account_login")).content.decode()
+
+    response = client.get(follow_url(author), follow=True)
+
+    assert "you will follow <strong>Grace Hopper</strong>" in response.content.decode()
+    signup = client.get(reverse("account_signup")).content.decode()
+    assert "you will follow <strong>Grace Hopper</strong>" in signup
+
+
+def test_a_wish_to_follow_lapses_after_half_an_hour(client, user, monkeypatch):
+    import time
+
+    from profiles import signals
+
+    author = AuthorFactory()
+    client.get(follow_url(author))
+    clicked = time.time()
+    later = clicked + signals.PENDING_FOLLOW_SECONDS + 1
+    monkeypatch.setattr(signals.time, "time", lambda: later)
+
+    login = client.get(reverse("account_login")).content.decode()
+    logged_in = client.post(
+        reverse("account_login"), {"login": user.email, "password": PASSWORD}, follow=True
+    )
+
+    assert "pending-follow" not in login
+    assert logged_in.status_code == 200
+    assert not Follow.objects.exists()
+    assert "You now follow" not in logged_in.content.decode()
+
+
 def test_signed_in_posts_need_the_pages_csrf_token_htmx_included(user):
     author = AuthorFactory()
     client = Client(enforce_csrf_checks=True)
