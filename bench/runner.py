@@ -598,42 +598,39 @@ def _memory_summary(samples: list[dict[str, Any]], peak: dict[int, int]) -> dict
     """
     span = samples[-1]["t"] if samples else 0.0
     with_rss = [s for s in samples if s["rss_kib"]]
-    first = [s["rss_kib"] for s in with_rss if s["t"] <= span / 2]
-    second = [s["rss_kib"] for s in with_rss if s["t"] > span / 2]
-    growth = None
-    if first and second and len({len(r) for r in first + second}) == 1:
-        growth = max(
-            (max(column_b) - max(column_a)) / max(column_a)
-            for column_a, column_b in zip(
-                zip(*first, strict=True), zip(*second, strict=True), strict=True
-            )
-            if max(column_a)
-        )
-    settled = next((s for s in with_rss if s["t"] >= span / 10), None)
-    last = with_rss[-1] if with_rss else None
-    from_tenth = None
-    if settled and last and len(settled["rss_kib"]) == len(last["rss_kib"]):
-        from_tenth = max(
-            (end - start) / start
-            for start, end in zip(settled["rss_kib"], last["rss_kib"], strict=True)
-            if start
-        )
+    first = _peaks([s["rss_kib"] for s in with_rss if s["t"] <= span / 2])
+    second = _peaks([s["rss_kib"] for s in with_rss if s["t"] > span / 2])
+    settled: list[int] = next((s["rss_kib"] for s in with_rss if s["t"] >= span / 10), [])
+    last: list[int] = with_rss[-1]["rss_kib"] if with_rss else []
     return {
         "worker_peak_mib": round(max(peak.values(), default=0) / 1024, 1),
-        "worker_peak_first_half_mib": [round(max(c) / 1024, 1) for c in zip(*first, strict=True)]
-        if first
-        else [],
-        "worker_peak_second_half_mib": [round(max(c) / 1024, 1) for c in zip(*second, strict=True)]
-        if second
-        else [],
-        "worker_rss_growth": growth,
-        "worker_rss_settled_mib": [round(k / 1024, 1) for k in settled["rss_kib"]]
-        if settled
-        else [],
-        "worker_rss_at_end_mib": [round(k / 1024, 1) for k in last["rss_kib"]] if last else [],
-        "worker_rss_growth_from_first_tenth": from_tenth,
+        "worker_peak_first_half_mib": _mib(first),
+        "worker_peak_second_half_mib": _mib(second),
+        "worker_rss_growth": _growth(first, second),
+        "worker_rss_settled_mib": _mib(settled),
+        "worker_rss_at_end_mib": _mib(last),
+        "worker_rss_growth_from_first_tenth": _growth(settled, last),
         "samples": len(samples),
     }
+
+
+def _peaks(rows: list[list[int]]) -> list[int]:
+    """Each process's highest RSS over these samples; [] if the processes changed between them."""
+    if not rows or len({len(row) for row in rows}) != 1:
+        return []
+    return [max(column) for column in zip(*rows, strict=True)]
+
+
+def _growth(before: list[int], after: list[int]) -> float | None:
+    """The largest relative growth of any process from one reading to the other."""
+    if not before or len(before) != len(after):
+        return None
+    changes = [(b - a) / a for a, b in zip(before, after, strict=True) if a]
+    return max(changes) if changes else None
+
+
+def _mib(kib: list[int]) -> list[float]:
+    return [round(k / 1024, 1) for k in kib]
 
 
 @contextlib.contextmanager
