@@ -40,3 +40,14 @@ def shared_data() -> Path:
             f"SKIPPED: {SHARED_DATA} is missing; these tests need ../shared beside the clone"
         )
     return SHARED_DATA
+
+
+@pytest.fixture
+def own_redis():
+    """A Redis server of this test's own, to stop (`.stop()`), hang (`.hang()`) and restart."""
+    from tests.redis_server import RedisServer
+
+    server = RedisServer()
+    server.start()
+    yield server
+    server.close()
