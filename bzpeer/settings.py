@@ -215,9 +215,10 @@ if os.environ.get("ORCID_CLIENT_ID"):
 # allauth's default: a GET only shows a "continue" page, the sign-in starts with a POST.
 SOCIALACCOUNT_LOGIN_ON_GET = False
 
-# Claims: limits on submissions, code emails and code guesses, per account and
-# per IP (profiles.ratelimit; same rule syntax as ACCOUNT_RATE_LIMITS).
-CLAIM_RATE_LIMITS = {
+# Rate limits on the site's own actions (claim submissions, code emails, code
+# guesses), per account and per IP (bzpeer.ratelimit; same rule syntax as
+# ACCOUNT_RATE_LIMITS).
+RATE_LIMITS = {
     "claim_submit": "5/h/user,20/h/ip",
     "claim_email_code": "3/10m/user,10/d/user,20/h/ip",
     "claim_code_check": "10/10m/user,30/h/ip",

@@ -17,9 +17,9 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from django.views.decorators.vary import vary_on_headers
 from django_htmx.http import HttpResponseClientRedirect
 
-from bzpeer import pagecache
+from bzpeer import pagecache, ratelimit
 from bzpeer.http import AuthenticatedHttpRequest, HtmxHttpRequest
-from profiles import ratelimit, selectors, services
+from profiles import selectors, services
 from profiles.forms import (
     AuthorshipStatusForm,
     ClaimForm,

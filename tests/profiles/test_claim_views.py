@@ -390,7 +390,7 @@ def test_a_claimant_with_a_claim_is_sent_to_it(client, claimant, record):
 
 
 def test_claim_submissions_are_limited_per_account(client, settings):
-    settings.CLAIM_RATE_LIMITS = {**settings.CLAIM_RATE_LIMITS, "claim_submit": "2/h/user,50/h/ip"}
+    settings.RATE_LIMITS = {**settings.RATE_LIMITS, "claim_submit": "2/h/user,50/h/ip"}
     user = make_user()
     client.force_login(user)
     statuses = [
@@ -406,8 +406,8 @@ def test_claim_submissions_are_limited_per_account(client, settings):
 def test_code_emails_are_limited_per_account_and_per_ip(
     client, record, settings, mailoutbox, django_capture_on_commit_callbacks
 ):
-    settings.CLAIM_RATE_LIMITS = {
-        **settings.CLAIM_RATE_LIMITS,
+    settings.RATE_LIMITS = {
+        **settings.RATE_LIMITS,
         "claim_email_code": "2/10m/user,3/h/ip",
     }
     first, second = make_user(), make_user()
@@ -435,8 +435,8 @@ def test_code_emails_are_limited_per_account_and_per_ip(
 
 
 def test_code_guesses_are_limited(client, claimant, record, settings):
-    settings.CLAIM_RATE_LIMITS = {
-        **settings.CLAIM_RATE_LIMITS,
+    settings.RATE_LIMITS = {
+        **settings.RATE_LIMITS,
         "claim_code_check": "2/10m/user,50/h/ip",
     }
     client.force_login(claimant)

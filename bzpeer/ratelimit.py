@@ -1,8 +1,8 @@
-"""Fixed-window rate limits on claim actions, per account and per IP, in Django's cache.
+"""Fixed-window rate limits on actions (claims, ...), per account and per IP, in Django's cache.
 
 Rules read like allauth's ACCOUNT_RATE_LIMITS ("5/h/user,20/h/ip": at most 5
 an hour per account and 20 an hour per IP) and live in
-settings.CLAIM_RATE_LIMITS. Every attempt counts, refused ones too, so
+settings.RATE_LIMITS. Every attempt counts, refused ones too, so
 hammering a limit never opens it.
 """
 
@@ -40,7 +40,7 @@ def parse_rules(spec: str) -> list[Rule]:
 def limit_exceeded(request: HttpRequest, *, action: str) -> bool:
     """Count one attempt at `action`; True when any of its limits is now passed."""
     exceeded = False
-    for rule in parse_rules(settings.CLAIM_RATE_LIMITS[action]):
+    for rule in parse_rules(settings.RATE_LIMITS[action]):
         if rule.per == "user":
             who = f"user:{request.user.pk}"
         else:
