@@ -6,6 +6,8 @@ STAMP := $(VENV)/.installed
 PYTEST_ARGS ?=
 PORT ?= 8000
 SCALE ?= default
+# `make bench SECTIONS=import,slices,pages,soak` adds the soak (10 minutes of mixed traffic).
+SECTIONS ?= import,slices,pages
 
 .PHONY: install run test lint format browser bench clean
 
@@ -41,7 +43,7 @@ test: install browser lint
 	$(PY) -m bzpeer.dev test $(PYTEST_ARGS)
 
 bench: install
-	$(PY) -m bzpeer.dev exec $(PY) -m bench --scale $(SCALE)
+	$(PY) -m bzpeer.dev exec $(PY) -m bench --scale $(SCALE) --sections $(SECTIONS)
 
 clean:
 	rm -rf $(VENV) .data .pytest_cache .mypy_cache .ruff_cache

@@ -445,6 +445,7 @@ def task_pages(spec: dict[str, Any]) -> dict[str, Any]:
     from django.contrib.auth import get_user_model
     from django.test import Client
     from django.urls import NoReverseMatch, reverse
+    from django.utils.crypto import get_random_string
 
     from profiles.models import Follow
     from works.models import Author
@@ -486,6 +487,8 @@ def task_pages(spec: dict[str, Any]) -> dict[str, Any]:
     loader = Client()
     loader.force_login(users["large"])
     cookie = f"{settings.SESSION_COOKIE_NAME}={loader.cookies[settings.SESSION_COOKIE_NAME].value}"
+    # A CSRF secret of the load generator's own: the cookie and the header agree.
+    csrf = get_random_string(32)
 
     def url(name: str, *args: int, query: str = "") -> str | None:
         try:
@@ -537,6 +540,8 @@ def task_pages(spec: dict[str, Any]) -> dict[str, Any]:
             for page, variants in pages.items()
         },
         "cookie": cookie,
+        "csrf": {"cookie": f"{settings.CSRF_COOKIE_NAME}={csrf}", "token": csrf},
+        "follow": url("profiles:follow", small),
         "queries": queries,
     }
 

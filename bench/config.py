@@ -36,6 +36,7 @@ class Scale:
     load_seconds: float  # per endpoint
     load_warmup_s: float
     concurrency: int  # connections the load generator keeps busy
+    soak_seconds: float  # the optional soak section's mixed traffic
     run_budget_s: float  # what the whole run should stay under
 
 
@@ -50,6 +51,7 @@ SCALES = {
         load_seconds=30.0,
         load_warmup_s=2.0,
         concurrency=8,
+        soak_seconds=10 * 60,
         run_budget_s=15 * 60,
     ),
     # A smoke run of every section, sized to finish in two minutes.
@@ -63,6 +65,7 @@ SCALES = {
         load_seconds=3.0,
         load_warmup_s=1.0,
         concurrency=8,
+        soak_seconds=60.0,
         run_budget_s=2 * 60,
     ),
 }
@@ -91,5 +94,7 @@ TARGETS = (
     Target("slices_all_s", "time to build every generated slice", "<=", 360.0, "s"),
     Target("slices_naive_ratio", "slices/s / naive slices/s, generated corpus", ">=", 10.0, "x"),
     Target("worker_rss_growth", "worker RSS, 2nd half of the build vs 1st", "<=", 0.10, ""),
+    Target("soak_failures", "soak: errors and unexpected answers", "==", 0, ""),
+    Target("soak_rss_growth", "soak: RSS per process, 2nd half vs 1st", "<=", 0.10, ""),
     Target("run_seconds", "whole run", "<=", 0.0, "s"),  # threshold: the scale's budget
 )

@@ -85,11 +85,22 @@ async def _exchange(
 
 
 async def _connection(
-    port: int, request: bytes, *, measure_from: float, until: float, tally: Tally
+    port: int,
+    requests: list[tuple[str, bytes]],
+    *,
+    first: int,
+    measure_from: float,
+    until: float,
+    tallies: dict[str, Tally],
 ) -> None:
+    """Send the requests in turn, starting with `first`, until the window closes."""
     reader: asyncio.StreamReader | None = None
     writer: asyncio.StreamWriter | None = None
+    turn = first
     while time.perf_counter() < until:
+        name, request = requests[turn % len(requests)]
+        turn += 1
+        tally = tallies[name]
         if writer is None or reader is None:
             reader, writer = await asyncio.open_connection(HOST, port)
             tally.reconnects += 1
@@ -122,38 +133,27 @@ def percentile(ordered: list[float], q: float) -> float:
     return ordered[index]
 
 
-async def run(
-    *,
-    port: int,
-    path: str,
-    headers: list[str],
-    concurrency: int,
-    duration: float,
-    warmup: float,
-    samples: bool = False,
-) -> dict[str, Any]:
+def request_bytes(
+    port: int, path: str, headers: list[str], *, method: str = "GET", body: str = ""
+) -> bytes:
     lines = [
-        f"GET {path} HTTP/1.1",
+        f"{method} {path} HTTP/1.1",
         f"Host: {HOST}:{port}",
         "User-Agent: bzpeer-bench",
         "Accept: text/html",
         *headers,
         "Connection: keep-alive",
     ]
-    request = ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1")
-    tally = Tally()
-    start = time.perf_counter()
-    measure_from, until = start + warmup, start + warmup + duration
-    await asyncio.gather(
-        *(
-            _connection(port, request, measure_from=measure_from, until=until, tally=tally)
-            for _ in range(concurrency)
-        )
-    )
+    if method != "GET":
+        lines += ["Content-Type: application/x-www-form-urlencoded", f"Content-Length: {len(body)}"]
+    return ("\r\n".join(lines) + "\r\n\r\n" + body).encode("latin-1")
+
+
+def summary(tally: Tally, *, path: str, concurrency: int, duration: float) -> dict[str, Any]:
     ordered = sorted(tally.latencies)
     count = len(ordered)
     ok = sum(n for status, n in tally.statuses.items() if 200 <= status < 300)
-    out: dict[str, Any] = {
+    return {
         "path": path,
         "concurrency": concurrency,
         "seconds": duration,
@@ -169,32 +169,139 @@ async def run(
         "p99_ms": percentile(ordered, 0.99) * 1000,
         "max_ms": (ordered[-1] if ordered else 0.0) * 1000,
     }
+
+
+async def load(
+    *,
+    port: int,
+    requests: list[tuple[str, bytes]],
+    concurrency: int,
+    duration: float,
+    warmup: float,
+) -> dict[str, Tally]:
+    """Each connection sends the requests in turn, each starting at another one."""
+    tallies = {name: Tally() for name, _ in requests}
+    start = time.perf_counter()
+    measure_from, until = start + warmup, start + warmup + duration
+    await asyncio.gather(
+        *(
+            _connection(
+                port,
+                requests,
+                first=index,
+                measure_from=measure_from,
+                until=until,
+                tallies=tallies,
+            )
+            for index in range(concurrency)
+        )
+    )
+    return tallies
+
+
+async def run(
+    *,
+    port: int,
+    path: str,
+    headers: list[str],
+    concurrency: int,
+    duration: float,
+    warmup: float,
+    samples: bool = False,
+) -> dict[str, Any]:
+    request = request_bytes(port, path, headers)
+    tallies = await load(
+        port=port,
+        requests=[(path, request)],
+        concurrency=concurrency,
+        duration=duration,
+        warmup=warmup,
+    )
+    tally = tallies[path]
+    out = summary(tally, path=path, concurrency=concurrency, duration=duration)
     if samples:  # every latency, so that runs can be merged into one distribution
-        out["latencies_ms"] = [round(latency * 1000, 3) for latency in ordered]
+        out["latencies_ms"] = [round(latency * 1000, 3) for latency in sorted(tally.latencies)]
     return out
+
+
+async def run_mix(
+    *, port: int, mix: list[dict[str, Any]], concurrency: int, duration: float, warmup: float
+) -> dict[str, Any]:
+    """A mix of requests ({name, path, method, headers, body}); each kind reported apart."""
+    requests = [
+        (
+            item["name"],
+            request_bytes(
+                port,
+                item["path"],
+                item.get("headers", []),
+                method=item.get("method", "GET"),
+                body=item.get("body", ""),
+            ),
+        )
+        for item in mix
+    ]
+    tallies = await load(
+        port=port, requests=requests, concurrency=concurrency, duration=duration, warmup=warmup
+    )
+    kinds = {
+        item["name"]: summary(
+            tallies[item["name"]], path=item["path"], concurrency=concurrency, duration=duration
+        )
+        for item in mix
+    }
+    every = Tally()
+    for tally in tallies.values():
+        every.latencies += tally.latencies
+        every.statuses.update(tally.statuses)
+        every.body_bytes += tally.body_bytes
+        every.errors += tally.errors
+        every.reconnects += tally.reconnects
+    return {
+        "all": summary(every, path="(mix)", concurrency=concurrency, duration=duration),
+        "kinds": kinds,
+    }
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.load")
     parser.add_argument("--port", type=int, required=True)
-    parser.add_argument("--path", required=True)
+    parser.add_argument("--path", help="one path, requested over and over")
+    parser.add_argument(
+        "--mix", help="a JSON file: a list of {name, path, method, headers, body} sent in turn"
+    )
     parser.add_argument("--header", action="append", default=[], help='"Name: value"')
     parser.add_argument("--concurrency", type=int, default=8)
     parser.add_argument("--duration", type=float, default=30.0)
     parser.add_argument("--warmup", type=float, default=3.0)
     parser.add_argument("--samples", action="store_true", help="print every latency too")
     options = parser.parse_args(argv)
-    result = asyncio.run(
-        run(
-            port=options.port,
-            path=options.path,
-            headers=options.header,
-            concurrency=options.concurrency,
-            duration=options.duration,
-            warmup=options.warmup,
-            samples=options.samples,
+    if bool(options.path) == bool(options.mix):
+        parser.error("give one of --path and --mix")
+    if options.mix:
+        with open(options.mix) as handle:
+            mix = json.load(handle)
+        result = asyncio.run(
+            run_mix(
+                port=options.port,
+                mix=mix,
+                concurrency=options.concurrency,
+                duration=options.duration,
+                warmup=options.warmup,
+            )
         )
-    )
+    else:
+        result = asyncio.run(
+            run(
+                port=options.port,
+                path=options.path,
+                headers=options.header,
+                concurrency=options.concurrency,
+                duration=options.duration,
+                warmup=options.warmup,
+                samples=options.samples,
+            )
+        )
     print(json.dumps(result), flush=True)
     return 0
 

@@ -42,6 +42,8 @@ def _values(results: dict[str, Any], scale: Scale) -> dict[str, tuple[Any, str]]
         "slices_all_s": (fast.get("projected_s") if fast else None, slices),
         "slices_naive_ratio": (_get(results, slices, "generated", "speedup"), slices),
         "worker_rss_growth": (_get(fast, "memory", "worker_rss_growth"), slices),
+        "soak_failures": (_get(results, "soak", "failures"), "soak"),
+        "soak_rss_growth": (_get(results, "soak", "rss_growth"), "soak"),
         "run_seconds": (results.get("run_seconds"), "run"),
     }
     return values
@@ -64,8 +66,13 @@ def _passes(target: Target, value: float, threshold: float) -> tuple[bool, str]:
 def evaluate(results: dict[str, Any], scale: Scale) -> list[dict[str, Any]]:
     values = _values(results, scale)
     out = []
+    soak = results.get("soak")
     for target in TARGETS:
-        threshold = scale.run_budget_s if target.key == "run_seconds" else target.threshold
+        if target.key.startswith("soak_") and soak is None:
+            continue  # the soak is optional: no row when it was not asked for
+        threshold = target.threshold
+        if target.key == "run_seconds":
+            threshold = scale.run_budget_s + (scale.soak_seconds if soak is not None else 0)
         value, section = values[target.key]
         row: dict[str, Any] = {
             "key": target.key,
@@ -229,48 +236,75 @@ def table(results: dict[str, Any]) -> str:
         add(f"  {_why_missing(results, 'queries')}")
 
     pages = results.get("pages") or {}
-    add("")
     server = pages.get("server") or {}
-    add(
-        f"Pages under load (gunicorn {server.get('gunicorn_workers')} workers x "
-        f"{server.get('threads')} threads, {server.get('concurrency')} connections, "
-        f"{server.get('seconds_each')}s each)"
-    )
-    if server:
-        quiesce = pages.get("quiesce") or {}
-        if quiesce:
-            add(
-                f"  before: VACUUM (ANALYZE) {_fmt(quiesce.get('vacuum_s'))}s, then"
-                f" {_fmt(quiesce.get('idle_wait_s'))}s until the CPUs were idle;"
-                f" {_fmt(server.get('rounds'))} rounds, endpoints in turn"
-            )
-        columns = ("req/s", "p50 ms", "p99 ms", "rps/floor", "p99/floor", "by round", "other")
-        widths = (8, 8, 8, 10, 10, 12, 6)
+    if "pages" in results:  # a soak-only run gets no empty table
+        add("")
         add(
-            f"  {'page':<10} " + " ".join(f"{c:>{w}}" for c, w in zip(columns, widths, strict=True))
+            f"Pages under load (gunicorn {server.get('gunicorn_workers')} workers x "
+            f"{server.get('threads')} threads, {server.get('concurrency')} connections, "
+            f"{server.get('seconds_each')}s each)"
         )
-        for name in ("floor", "profile", "fragment", "search", "following"):
-            part = pages.get(name) or {}
-            if "rps" not in part:
-                add(f"  {name:<10} {part.get('not_available') or part.get('error') or '-'}")
-                continue
-            bad = part["requests"] - part["ok"] + part["errors"]
-            by_round = part.get("rps_ratio_by_round") or []
-            spread = f"{min(by_round):.2f}-{max(by_round):.2f}" if by_round else "-"
-            other = [r["cpu"]["other_share"] for r in part.get("rounds") or [] if r.get("cpu")]
-            other_text = f"{max(other):.0%}" if other and None not in other else "-"
+        if server:
+            quiesce = pages.get("quiesce") or {}
+            if quiesce:
+                add(
+                    f"  before: VACUUM (ANALYZE) {_fmt(quiesce.get('vacuum_s'))}s, then"
+                    f" {_fmt(quiesce.get('idle_wait_s'))}s until the CPUs were idle;"
+                    f" {_fmt(server.get('rounds'))} rounds, endpoints in turn"
+                )
+            columns = ("req/s", "p50 ms", "p99 ms", "rps/floor", "p99/floor", "by round", "other")
+            widths = (8, 8, 8, 10, 10, 12, 6)
             add(
-                f"  {name:<10} {_fmt(part['rps']):>8} {_fmt(part['p50_ms'], 2):>8} "
-                f"{_fmt(part['p99_ms'], 2):>8} {_fmt(part.get('rps_ratio'), 2):>10} "
-                f"{_fmt(part.get('p99_ratio'), 2):>10} {spread:>12} {other_text:>6}"
-                + (f"  {bad} non-2xx or errors" if bad else "")
+                f"  {'page':<10} "
+                + " ".join(f"{c:>{w}}" for c, w in zip(columns, widths, strict=True))
             )
-        add(
-            "  by round: rps/floor of each round against that round's floor;"
-            " other: the most CPU anything but gunicorn and the load generator used in a round"
-        )
-    else:
-        add(f"  {_why_missing(results, 'pages')}")
+            for name in ("floor", "profile", "fragment", "search", "following"):
+                part = pages.get(name) or {}
+                if "rps" not in part:
+                    add(f"  {name:<10} {part.get('not_available') or part.get('error') or '-'}")
+                    continue
+                bad = part["requests"] - part["ok"] + part["errors"]
+                by_round = part.get("rps_ratio_by_round") or []
+                spread = f"{min(by_round):.2f}-{max(by_round):.2f}" if by_round else "-"
+                other = [r["cpu"]["other_share"] for r in part.get("rounds") or [] if r.get("cpu")]
+                other_text = f"{max(other):.0%}" if other and None not in other else "-"
+                add(
+                    f"  {name:<10} {_fmt(part['rps']):>8} {_fmt(part['p50_ms'], 2):>8} "
+                    f"{_fmt(part['p99_ms'], 2):>8} {_fmt(part.get('rps_ratio'), 2):>10} "
+                    f"{_fmt(part.get('p99_ratio'), 2):>10} {spread:>12} {other_text:>6}"
+                    + (f"  {bad} non-2xx or errors" if bad else "")
+                )
+            add(
+                "  by round: rps/floor of each round against that round's floor;"
+                " other: the most CPU anything but gunicorn and the load generator used in a round"
+            )
+        else:
+            add(f"  {_why_missing(results, 'pages')}")
+
+    soak = results.get("soak")
+    if soak is not None:
+        add("")
+        if "all" not in soak:
+            add(f"Soak: {_why_missing(results, 'soak')}")
+        else:
+            every = soak["all"]
+            add(
+                f"Soak ({_fmt(soak['seconds'], 0)}s, {soak['concurrency']} connections, gunicorn"
+                f" and a Celery worker: {soak['processes']} processes)"
+            )
+            add(f"  {'request':<20} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8}  statuses")
+            for name, part in [*soak["kinds"].items(), ("all", every)]:
+                add(
+                    f"  {name:<20} {_fmt(part['rps']):>8} {_fmt(part['p50_ms'], 2):>8} "
+                    f"{_fmt(part['p99_ms'], 2):>8}  {part['statuses']}"
+                    + (f" and {part['errors']} errors" if part["errors"] else "")
+                )
+            add(
+                f"  unexpected answers: {soak['unexpected'] or 'none'};"
+                f" RSS per process, peak of each half (MiB): {soak['rss_first_half_mib']}"
+                f" -> {soak['rss_second_half_mib']}; session rows written:"
+                f" {soak['sessions_written']}"
+            )
 
     add("")
     add("Targets")

@@ -378,8 +378,12 @@ class Run:
             ),
         }
 
-    def pages_and_queries(self) -> None:
-        """Query counts in-process (test client), then the same pages under load (gunicorn)."""
+    def pages_and_queries(self, *, pages: bool = True, soak: bool = False) -> None:
+        """Query counts in-process (test client), then the same pages under load (gunicorn).
+
+        soak: then a mix of anonymous, signed-in, search and follow requests
+        for the scale's soak_seconds, against gunicorn and a Celery worker.
+        """
         prepared: dict[str, Any] = {}
 
         def queries() -> dict[str, Any]:
@@ -409,7 +413,10 @@ class Run:
             }
 
         self.section("queries", queries)
-        self.section("pages", lambda: self._pages(prepared))
+        if pages:
+            self.section("pages", lambda: self._pages(prepared))
+        if soak:
+            self.section("soak", lambda: self._soak(prepared))
 
     def _pages(self, prepared: dict[str, Any]) -> dict[str, Any]:
         if not prepared:
@@ -482,6 +489,98 @@ class Run:
             ]
         return out
 
+    def _soak(self, prepared: dict[str, Any]) -> dict[str, Any]:
+        """Minutes of mixed traffic: every answer as expected, and memory that stays flat.
+
+        Every process of gunicorn and of the Celery worker is sampled every
+        SOAK_SAMPLE_S; growth is each one's highest RSS in the second half
+        against its highest in the first (as for the slice workers).
+        """
+        if not prepared:
+            raise NotAvailable("the page preparation (queries section) failed")
+        urls = prepared["urls"]
+        signed_in = f"Cookie: {prepared['cookie']}; {prepared['csrf']['cookie']}"
+        token = f"X-CSRFToken: {prepared['csrf']['token']}"
+        follow = prepared["follow"]
+        # name, method, path, headers, body, the status a person would get
+        mix: list[tuple[str, str, str, list[str], str, int]] = [
+            ("anonymous profile", "GET", urls["profile"]["path"], [], "", 200),
+            ("anonymous fragment", "GET", urls["fragment"]["path"], ["HX-Request: true"], "", 200),
+            ("anonymous follow", "GET", follow, [], "", 302),
+            ("search", "GET", urls["search"]["path"], [], "", 200),
+            ("signed-in profile", "GET", urls["profile"]["path"], [signed_in], "", 200),
+            ("signed-in feed", "GET", urls["following"]["path"], [signed_in], "", 200),
+            *(
+                (
+                    f"signed-in {action}",
+                    "POST",
+                    follow,
+                    [signed_in, token, "HX-Request: true"],
+                    f"action={action}",
+                    200,
+                )
+                for action in ("follow", "unfollow")
+            ),
+        ]
+        expected = {name: status for name, *_, status in mix}
+        mix_path = self.workdir / "soak-mix.json"
+        mix_path.write_text(
+            json.dumps(
+                [
+                    {"name": n, "method": m, "path": p, "headers": h, "body": b}
+                    for n, m, p, h, b, _ in mix
+                ]
+            )
+        )
+        seconds = self.scale.soak_seconds
+        sessions_before = self.sql("SELECT count(*) FROM django_session")[0][0]
+        port = free_port()
+        samples: list[dict[str, Any]] = []
+        with (
+            _celery_worker(self.env, self.workdir / "soak-worker.log") as worker,
+            _gunicorn(self.env, port, self.threads, self.workdir / "gunicorn.log") as server,
+        ):
+            for name, method, path, headers, _, status in mix:
+                if method == "GET" and (got := _get_status(port, path, headers)) != status:
+                    raise NotAvailable(f"{name}: GET {path} answered {got}, not {status}")
+            pids = sorted(children_of(server.pid) + children_of(worker.pid))
+            args = [PYTHON, "-m", "bench.load", "--port", str(port), "--mix", str(mix_path)]
+            args += ["--concurrency", str(self.scale.concurrency), "--duration", str(seconds)]
+            args += ["--warmup", str(self.scale.load_warmup_s)]
+            log(f"  soak: {len(mix)} kinds of request for {seconds:.0f}s")
+            load = subprocess.Popen(args, cwd=BASE_DIR, stdout=subprocess.PIPE)
+            started = time.monotonic()
+            while load.poll() is None:
+                samples.append(
+                    {
+                        "t": time.monotonic() - started,
+                        "rss_kib": [memory_kib(pid).get("VmRSS", 0) for pid in pids],
+                    }
+                )
+                time.sleep(SOAK_SAMPLE_S)
+            assert load.stdout is not None
+            result: dict[str, Any] = json.loads(load.stdout.read().decode().splitlines()[-1])
+        unexpected = {
+            name: {s: n for s, n in part["statuses"].items() if int(s) != expected[name]}
+            for name, part in result["kinds"].items()
+        }
+        memory = _memory_summary(samples, {})
+        return {
+            "seconds": seconds,
+            "concurrency": self.scale.concurrency,
+            "processes": len(pids),
+            "all": result["all"],
+            "kinds": result["kinds"],
+            "unexpected": {name: bad for name, bad in unexpected.items() if bad},
+            "failures": result["all"]["errors"]
+            + sum(n for bad in unexpected.values() for n in bad.values()),
+            "rss_growth": memory["worker_rss_growth"],
+            "rss_first_half_mib": memory["worker_peak_first_half_mib"],
+            "rss_second_half_mib": memory["worker_peak_second_half_mib"],
+            "sessions_written": self.sql("SELECT count(*) FROM django_session")[0][0]
+            - sessions_before,
+        }
+
     def _quiesce(self) -> dict[str, Any]:
         """Bring the machine to the steady state of a server that has been up a while.
 
@@ -508,6 +607,7 @@ PAGE_ROUNDS = 3
 # Before the load runs: the machine counts as quiet below this share of busy CPU.
 QUIET_BUSY = 0.05
 QUIET_TIMEOUT_S = 60.0
+SOAK_SAMPLE_S = 5.0
 
 
 def _measured_load(
@@ -749,7 +849,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--sections",
         default="import,slices,pages",
-        help="comma-separated, of import, slices, pages (the corpus is always made)",
+        help=(
+            "comma-separated, of import, slices, pages and soak (the corpus is always made;"
+            " soak is minutes of mixed traffic, left out unless named)"
+        ),
     )
     options = parser.parse_args(argv)
     base_url = os.environ.get("DATABASE_URL")
@@ -772,8 +875,8 @@ def main(argv: list[str] | None = None) -> int:
                     run.section("import", run.imports)
                 if "slices" in sections:
                     run.section("slices", run.slices)
-                if "pages" in sections:
-                    run.pages_and_queries()
+                if sections & {"pages", "soak"}:
+                    run.pages_and_queries(pages="pages" in sections, soak="soak" in sections)
         finally:
             heartbeat.stopped.set()
             if options.keep:
