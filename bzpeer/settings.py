@@ -142,6 +142,11 @@ if REDIS_URL:
     }
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+# How long a call on the Redis cache may wait to connect, or for an answer, before the
+# process gives up on Redis for REDIS_CACHE_RETRY_SECONDS (bzpeer.cache): meanwhile
+# rate limits count in the process's own memory and pages are built live.
+REDIS_CACHE_TIMEOUT = float(os.environ.get("REDIS_CACHE_TIMEOUT", "0.25"))
+REDIS_CACHE_RETRY_SECONDS = float(os.environ.get("REDIS_CACHE_RETRY_SECONDS", "5"))
 
 # Anonymous visitors' researcher pages come from the cache (bzpeer.pagecache):
 # retired by every change the page shows, and expired after this long anyway
