@@ -219,6 +219,8 @@ if os.environ.get("ORCID_CLIENT_ID"):
     }
 # allauth's default: a GET only shows a "continue" page, the sign-in starts with a POST.
 SOCIALACCOUNT_LOGIN_ON_GET = False
+# Answers ORCID's URLs with a clear 404 page while ORCID is not configured.
+SOCIALACCOUNT_ADAPTER = "bzpeer.social.SocialAccountAdapter"
 
 # Rate limits on the site's own actions (claim submissions, code emails, code
 # guesses), per account and per IP (bzpeer.ratelimit; same rule syntax as
