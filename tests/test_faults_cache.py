@@ -6,14 +6,17 @@ runs tasks in-process here (tests/conftest.py), so the cache is the only Redis u
 """
 
 import re
+import threading
 
 import pytest
 import redis
-from django.core.cache import cache
+from django.core.cache import cache, caches
 from django.urls import reverse
 
+from bzpeer import cache as bzpeer_cache
 from profiles.models import Claim, Follow
 from tests.factories import AuthorFactory, AuthorshipFactory, InstitutionFactory, WorkFactory
+from tests.graph.test_views import HTMX, ready, researcher, slice_url
 from tests.profiles.conftest import PASSWORD, make_user
 from tests.profiles.test_researcher_page import text_of
 
@@ -89,7 +92,9 @@ def outage(own_redis, fault, settings):
     # Once a call fails, nothing tries Redis again until the test says so (Outage.end): no
     # retry in the middle of a test, however slow the machine.
     settings.REDIS_CACHE_RETRY_SECONDS = 3600
-    return Outage(own_redis, fault, settings)
+    yield Outage(own_redis, fault, settings)
+    # The breaker is the process's: a later test's Redis may get this port.
+    bzpeer_cache._breakers.pop(own_redis.url(), None)
 
 
 @pytest.fixture
@@ -198,6 +203,21 @@ def test_a_follow_counts_and_shows(client, outage, record):
     assert "1 follower " in text_of(client.get(page(record)))
 
 
+def test_a_ready_graph_fragment_is_drawn_live(client, outage):
+    grace, _ = researcher()
+    ready(grace)
+    client.get(slice_url(grace.pk), **HTMX)  # cached while Redis was up
+    outage.begin()
+    for _ in range(2):
+        response = client.get(slice_url(grace.pk), **HTMX)
+        assert response.status_code == 200
+        assert response.content.decode().count('<svg class="graph-svg') == 2
+    client.force_login(make_user())
+    response = client.get(slice_url(grace.pk), **HTMX)
+    assert response.status_code == 200
+    assert "3 papers, 4 people" in response.content.decode()
+
+
 # --- limits still refuse ------------------------------------------------------------------
 
 
@@ -238,6 +258,23 @@ def test_redis_is_called_once_then_left_alone_while_it_is_away(client, outage, r
     # later one went straight to the fallback.
     assert outage.calls == 1
     assert cache.redis_available is False
+
+
+def test_every_thread_of_the_process_leaves_redis_alone_and_shares_its_counts(outage):
+    outage.begin()
+    cache.set("attempts", 1)  # finds Redis away; counted in the process's memory
+    seen = {}
+
+    def another_request_thread():
+        backend = caches["default"]  # Django makes one per thread, with a pool of its own
+        seen["attempts"] = backend.incr("attempts")
+        seen["calls"] = backend._cache.get_client().connection_pool.calls
+
+    thread = threading.Thread(target=another_request_thread)
+    thread.start()
+    thread.join()
+    assert seen == {"attempts": 2, "calls": 0}
+    assert outage.calls == 1
 
 
 def test_the_cache_is_used_again_once_redis_is_back(
