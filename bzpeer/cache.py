@@ -78,6 +78,8 @@ class _Breaker:
             return True
         with self._lock:
             now = time.monotonic()
+            if not self.open:  # closed meanwhile by another thread's trial
+                return True
             if now - self._last_try < settings.REDIS_CACHE_RETRY_SECONDS:
                 return False
             # This call is the trial; the others keep to the fallback until it ends.
@@ -125,6 +127,10 @@ class _SharedOnly:
         self._backend = backend
 
     def __getattr__(self, method: str) -> Any:
+        # Only the calls that go to Redis themselves: BaseCache's others (get_or_set, ...)
+        # would reach the fallback through the backend's own methods.
+        if method not in vars(DjangoRedisCache) or method.startswith("_"):
+            raise AttributeError(method)
         return functools.partial(self._backend.on_redis, method)
 
 
