@@ -147,6 +147,9 @@ else:
 # rate limits count in the process's own memory and pages are built live.
 REDIS_CACHE_TIMEOUT = float(os.environ.get("REDIS_CACHE_TIMEOUT", "0.25"))
 REDIS_CACHE_RETRY_SECONDS = float(os.environ.get("REDIS_CACHE_RETRY_SECONDS", "5"))
+# Sessions live in PostgreSQL (Django's default, said here so it stays so): signing in
+# must not depend on Redis.
+SESSION_ENGINE = "django.contrib.sessions.backends.db"
 
 # Anonymous visitors' researcher pages come from the cache (bzpeer.pagecache):
 # retired by every change the page shows, and expired after this long anyway
