@@ -17,6 +17,12 @@ that the second delete retires. Entries also expire after PAGE_CACHE_SECONDS,
 the safety net for changes nobody announces (a co-author renamed by an
 import, a topic renamed).
 
+While Redis is away (bzpeer.cache), every read misses and the page is built
+live: a page kept in one process's memory would miss the changes other
+processes announce. The authors whose pages changed meanwhile are retired
+once Redis answers again, so a Redis that hung and resumed does not serve
+their pages from before the change.
+
 A CDN may keep the same anonymous responses for PAGE_CACHE_SHARED_SECONDS
 (`s-maxage`). Browsers revalidate every time (`max-age=0`), so a visitor who
 logs in never sees the anonymous page from their own cache. Responses that
@@ -27,6 +33,7 @@ import functools
 import hashlib
 import logging
 import secrets
+import threading
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -34,12 +41,14 @@ from typing import Any, TypeVar, cast
 
 from django.conf import settings
 from django.contrib.messages.storage.cookie import CookieStorage
-from django.core.cache import cache
 from django.db import transaction
 from django.http import HttpRequest, HttpResponse
 from django.urls import Resolver404, resolve
 from django.utils.cache import patch_cache_control, patch_vary_headers
 from django.utils.http import urlencode
+
+from bzpeer.cache import CacheUnavailable
+from bzpeer.cache import shared_cache as cache
 
 logger = logging.getLogger(__name__)
 
@@ -57,16 +66,28 @@ def _version_key(author_id: int) -> str:
     return f"pages:author:{author_id}"
 
 
+# Authors whose pages changed while the cache was away, retired once it is back.
+_unretired: set[int] = set()
+_unretired_lock = threading.Lock()
+# Beyond this many, the rest live out PAGE_CACHE_SECONDS instead.
+UNRETIRED_MAX = 100_000
+
+
 def _forget(author_ids: list[int]) -> None:
     _local_forget(author_ids)
-    # A cache that is down must not undo the write that called this: entries
-    # built meanwhile die with PAGE_CACHE_SECONDS.
-    keys = [_version_key(author_id) for author_id in author_ids]
+    with _unretired_lock:
+        ids = sorted(_unretired.union(author_ids))
+        _unretired.clear()
+    keys = [_version_key(author_id) for author_id in ids]
+    # A cache that is away must not undo the write that called this.
     try:
         for start in range(0, len(keys), DELETE_CHUNK):
             cache.delete_many(keys[start : start + DELETE_CHUNK])
-    except Exception:
-        logger.exception("could not retire the cached pages of %d author(s)", len(keys))
+    except Exception as error:
+        if not isinstance(error, CacheUnavailable):
+            logger.exception("could not retire the cached pages of %d author(s)", len(keys))
+        with _unretired_lock:
+            _unretired.update(ids[: max(0, UNRETIRED_MAX - len(_unretired))])
 
 
 def author_pages_changed(*, author_ids: Iterable[int], committed: bool = False) -> None:
@@ -175,6 +196,8 @@ def _read(author_id: int, key: str) -> tuple[Any, str | None]:
     One round trip on a hit. On a miss the version is made before the
     caller reads the database (see the module's doc); None: do not store.
     """
+    if _unretired:
+        _forget([])  # changes made while the cache was away, before anything is read
     version_key = _version_key(author_id)
     try:
         found = cache.get_many([version_key, key])
@@ -182,6 +205,8 @@ def _read(author_id: int, key: str) -> tuple[Any, str | None]:
         if version is not None and entry is not None and entry[0] == version:
             return entry[1], version
         return _MISSING, version or _new_version(version_key)
+    except CacheUnavailable:
+        return _MISSING, None
     except Exception:
         logger.exception("page cache unavailable; reading %s live", key)
         return _MISSING, None
@@ -190,6 +215,8 @@ def _read(author_id: int, key: str) -> tuple[Any, str | None]:
 def _write(key: str, version: str, value: Any) -> None:
     try:
         cache.set(key, (version, value), settings.PAGE_CACHE_SECONDS)
+    except CacheUnavailable:
+        pass
     except Exception:
         logger.exception("could not cache %s", key)
 

@@ -142,6 +142,14 @@ if REDIS_URL:
     }
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+# How long a call on the Redis cache may wait to connect, or for an answer, before the
+# process gives up on Redis for REDIS_CACHE_RETRY_SECONDS (bzpeer.cache): meanwhile
+# rate limits count in the process's own memory and pages are built live.
+REDIS_CACHE_TIMEOUT = float(os.environ.get("REDIS_CACHE_TIMEOUT", "0.25"))
+REDIS_CACHE_RETRY_SECONDS = float(os.environ.get("REDIS_CACHE_RETRY_SECONDS", "5"))
+# Sessions live in PostgreSQL (Django's default, said here so it stays so): signing in
+# must not depend on Redis.
+SESSION_ENGINE = "django.contrib.sessions.backends.db"
 
 # Anonymous visitors' researcher pages come from the cache (bzpeer.pagecache):
 # retired by every change the page shows, and expired after this long anyway
@@ -214,6 +222,8 @@ if os.environ.get("ORCID_CLIENT_ID"):
     }
 # allauth's default: a GET only shows a "continue" page, the sign-in starts with a POST.
 SOCIALACCOUNT_LOGIN_ON_GET = False
+# Answers ORCID's URLs with a clear 404 page while ORCID is not configured.
+SOCIALACCOUNT_ADAPTER = "bzpeer.social.SocialAccountAdapter"
 
 # Rate limits on the site's own actions (claim submissions, code emails, code
 # guesses), per account and per IP (bzpeer.ratelimit; same rule syntax as

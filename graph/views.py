@@ -9,7 +9,6 @@ import functools
 from collections.abc import Callable
 from typing import Any
 
-from django.core.cache import cache
 from django.http import Http404, HttpResponse, HttpResponsePermanentRedirect, JsonResponse
 from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
@@ -20,6 +19,7 @@ from django.views.decorators.vary import vary_on_headers
 from django_htmx.http import HttpResponseStopPolling
 
 from bzpeer import pagecache
+from bzpeer.cache import shared_get_or_build
 from bzpeer.http import HtmxHttpRequest
 from graph import drawing, selectors, services
 from graph.forms import ExplorerFilterForm
@@ -168,12 +168,13 @@ def slice_fragment(request: HtmxHttpRequest, author_id: int) -> HttpResponse:
         return _gone(request, SLICE_POLL_ID)
     key = _ready_body_cache_key(graph_slice)
     if key and request.htmx and not request.htmx.history_restore_request:
-        body = cache.get(key)
-        if body is None:
-            body = render_to_string(
+        body = shared_get_or_build(
+            key,
+            lambda: render_to_string(
                 "graph/slice.html#slice-body", _slice_context(graph_slice), request
-            )
-            cache.set(key, body, timeout=SLICE_BODY_CACHE_SECONDS)
+            ),
+            timeout=SLICE_BODY_CACHE_SECONDS,
+        )
         if _is_poll(request, SLICE_POLL_ID):
             return HttpResponseStopPolling(body)
         return HttpResponse(body)

@@ -30,3 +30,12 @@ def test_one_client_serves_every_call_on_a_pool(redis_cache):
     redis_cache.delete_many(["page"])
     assert redis_cache.get("page") is None
     assert redis_cache._cache.get_client() is client
+
+
+def test_every_call_gives_up_on_redis_after_the_configured_timeout(settings):
+    settings.REDIS_CACHE_TIMEOUT = 0.3
+    cache = RedisCache("redis://127.0.0.1:6379/0", {})
+    pool = cache._cache.get_client().connection_pool
+    connection = pool.make_connection()
+    assert connection.socket_timeout == connection.socket_connect_timeout == 0.3
+    assert connection.retry.get_retries() == 0  # the breaker decides when to try again
