@@ -52,7 +52,7 @@ ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["127.0.0.1", "localhost", "[::1]"] if
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    "bzpeer.apps.StaffAdminConfig",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -64,6 +64,7 @@ INSTALLED_APPS = [
     "template_partials",
     "allauth",
     "allauth.account",
+    "allauth.mfa",
     "allauth.socialaccount",
     "allauth.socialaccount.providers.orcid",
     "works",
@@ -193,13 +194,32 @@ ACCOUNT_UNIQUE_EMAIL = True
 ACCOUNT_LOGIN_ON_EMAIL_CONFIRMATION = True
 ACCOUNT_CONFIRM_EMAIL_ON_GET = False
 LOGIN_REDIRECT_URL = "/"
+ACCOUNT_ADAPTER = "bzpeer.accounts.AccountAdapter"
+# The client address that rate limits count (allauth's and bzpeer.ratelimit's):
+# with 0 the connection's (REMOTE_ADDR), and a client's X-Forwarded-For is
+# ignored; behind N proxies that each append to X-Forwarded-For, the address
+# N entries from its right (1: the one the proxy in front of the site saw).
+_trusted_proxies = os.environ.get("TRUSTED_PROXY_COUNT", "").strip() or "0"
+if not _trusted_proxies.isdecimal():
+    raise ImproperlyConfigured(
+        "TRUSTED_PROXY_COUNT must be a whole number of proxies: 0 when clients connect "
+        "directly, 1 behind one proxy that appends to X-Forwarded-For."
+    )
+ALLAUTH_TRUSTED_PROXY_COUNT = int(_trusted_proxies)
 # Stricter than allauth's defaults on the two forms spammers hit first.
+# login_failed's key is the account and the address (bzpeer.accounts): five
+# failures lock that account for that address only.
 ACCOUNT_RATE_LIMITS = {
     "signup": "5/m/ip,30/h/ip",
     "login_failed": "10/m/ip,5/300s/key",
     "reset_password": "5/m/ip,3/m/key",
     "confirm_email": "1/180s/key",
 }
+
+# A second factor (allauth.mfa): TOTP apps, with recovery codes for a lost
+# phone. Staff pages need a session that used it (bzpeer.staff).
+MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
+MFA_TOTP_ISSUER = "BZPEER"
 
 # ORCID sign-in: how a claimant proves the ORCID iD on an author record
 # (profiles.services.orcid_proven). Register a public API client at

@@ -17,7 +17,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from django.views.decorators.vary import vary_on_headers
 from django_htmx.http import HttpResponseClientRedirect
 
-from bzpeer import pagecache, ratelimit
+from bzpeer import pagecache, ratelimit, staff
 from bzpeer.http import AuthenticatedHttpRequest, HtmxHttpRequest
 from profiles import selectors, services
 from profiles.forms import (
@@ -219,9 +219,11 @@ def _get_claim_for_user(request: HttpRequest, claim_id: int, *, as_claimant: boo
         Claim.objects.select_related("author", "claimant", "email_institution", "decided_by"),
         pk=claim_id,
     )
-    is_claimant = claim.claimant_id == request.user.pk
-    if not (is_claimant or (request.user.is_staff and not as_claimant)):
+    if claim.claimant_id == request.user.pk:
+        return claim
+    if as_claimant:
         raise Http404("No such claim.")
+    staff.require_staff(request)
     return claim
 
 
@@ -500,16 +502,13 @@ def authorship_status(
 
 
 # Claims: the staff side. Everyone but staff gets a 404, so the queue's
-# existence is not advertised (no 403, no log-in redirect).
-
-
-def _require_staff(request: HttpRequest) -> None:
-    if not request.user.is_staff:
-        raise Http404("No such page.")
+# existence is not advertised (no 403, no log-in redirect); staff without a
+# second factor in this session get a page saying how to add one
+# (bzpeer.staff.require_staff, the admin's check too).
 
 
 def _get_claim_for_staff(request: HttpRequest, claim_id: int) -> Claim:
-    _require_staff(request)
+    staff.require_staff(request)
     return get_object_or_404(
         Claim.objects.select_related("author", "claimant", "email_institution", "decided_by"),
         pk=claim_id,
@@ -532,7 +531,7 @@ def _queue_filters(form: QueueFilterForm) -> selectors.QueueFilters:
 @require_GET
 @vary_on_headers("HX-Request")
 def staff_claims(request: HtmxHttpRequest) -> HttpResponse:
-    _require_staff(request)
+    staff.require_staff(request)
     data = request.GET.copy()
     data.setdefault("state", Claim.State.PENDING)  # the queue opens on what waits for a decision
     form = QueueFilterForm(data)

@@ -63,3 +63,52 @@ def test_wrong_password_is_refused_with_a_message(client, user):
     response = client.post(reverse("account_login"), {"login": user.email, "password": "nope"})
     assert response.status_code == 200
     assert "not correct" in response.content.decode()
+
+
+# Failed log-ins lock an account for one address, not for everyone
+
+
+@pytest.fixture
+def researcher(settings):
+    """Like `user`, hashed fast: these tests make many attempts."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    user = get_user_model().objects.create_user("rosa", "rosa@example.org", PASSWORD)
+    EmailAddress.objects.create(user=user, email=user.email, verified=True, primary=True)
+    return user
+
+
+def log_in_from(client, researcher, address: str, password: str = PASSWORD) -> bool:
+    client.post(
+        reverse("account_login"),
+        {"login": researcher.email, "password": password},
+        REMOTE_ADDR=address,
+    )
+    logged_in = "_auth_user_id" in client.session
+    client.logout()
+    return logged_in
+
+
+def test_five_wrong_passwords_lock_the_account_for_that_address_only(client, researcher):
+    for n in range(5):
+        assert not log_in_from(client, researcher, "203.0.113.9", password=f"guess-{n}")
+    # The stranger at 203.0.113.9 may not go on guessing, even with the right password...
+    response = client.post(
+        reverse("account_login"),
+        {"login": researcher.email, "password": PASSWORD},
+        REMOTE_ADDR="203.0.113.9",
+    )
+    assert "Too many failed login attempts" in response.content.decode()
+    assert "_auth_user_id" not in client.session
+    # ...but the researcher, elsewhere, still logs in.
+    assert log_in_from(client, researcher, "198.51.100.20")
+
+
+def test_wrong_passwords_for_many_accounts_from_one_address_stop_that_address(client, researcher):
+    for n in range(10):
+        client.post(
+            reverse("account_login"),
+            {"login": f"nobody{n}@example.org", "password": "wrong"},
+            REMOTE_ADDR="203.0.113.9",
+        )
+    assert not log_in_from(client, researcher, "203.0.113.9")
+    assert log_in_from(client, researcher, "198.51.100.20")

@@ -212,3 +212,12 @@ def test_dockerignore_keeps_local_state_out_of_the_image():
         if line.strip() and not line.startswith("#")
     }
     assert {".venv", ".data", ".git", "tests/screenshots"} <= entries
+
+
+@pytest.mark.parametrize("name", APP_SERVICES)
+def test_app_services_count_clients_by_the_address_the_proxy_forwards(compose, name):
+    # The stack listens on 127.0.0.1 behind the proxy the README asks for: rate
+    # limits must count the address that proxy appends to X-Forwarded-For, not
+    # the proxy's own, or one client's failures lock out everyone.
+    environment = compose["services"][name]["environment"]
+    assert environment["TRUSTED_PROXY_COUNT"] == "${TRUSTED_PROXY_COUNT:-1}"

@@ -143,3 +143,24 @@ def test_without_redis_url_celery_runs_tasks_in_process():
     assert settings["CELERY_BROKER_URL"] == "memory://"
     assert settings["CELERY_TASK_ALWAYS_EAGER"] is True
     assert settings["celery_task_always_eager"] is True
+
+
+PRINT_TRUSTED_PROXY_COUNT = (
+    "import django; django.setup(); from django.conf import settings; "
+    "print(settings.ALLAUTH_TRUSTED_PROXY_COUNT)"
+)
+
+
+@pytest.mark.parametrize(("value", "expected"), [(None, "0"), ("", "0"), ("1", "1"), ("2", "2")])
+def test_the_trusted_proxy_count_comes_from_the_environment(value, expected):
+    variables = {} if value is None else {"TRUSTED_PROXY_COUNT": value}
+    loaded = _run(["-c", PRINT_TRUSTED_PROXY_COUNT], **variables)
+    assert loaded.returncode == 0, loaded.stderr
+    assert loaded.stdout.strip().splitlines()[-1] == expected
+
+
+@pytest.mark.parametrize("value", ["-1", "one", "1.5"])
+def test_a_trusted_proxy_count_that_is_not_a_whole_number_refuses_to_start(value):
+    refused = _run(["-c", PRINT_TRUSTED_PROXY_COUNT], TRUSTED_PROXY_COUNT=value)
+    assert refused.returncode != 0
+    assert "TRUSTED_PROXY_COUNT must be a whole number of proxies" in refused.stderr

@@ -1,5 +1,6 @@
 """A claim in a real browser: sign up, verify, claim with an institutional email code,
-staff approve in a second browser, and the page reads Claimed at Verification L3."""
+staff sign in with a password and a TOTP code and approve in a second browser, and the
+page reads Claimed at Verification L3."""
 
 import re
 
@@ -10,6 +11,7 @@ from playwright.sync_api import Browser, Page, expect
 
 from tests.e2e.conftest import WIDTHS, screenshot
 from tests.factories import AuthorFactory, AuthorshipFactory, InstitutionFactory, WorkFactory
+from tests.mfa import add_totp, totp_code
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
@@ -43,6 +45,7 @@ def test_claim_with_an_institutional_email_then_staff_approve(
         "reviewer", "reviewer@bzpeer.example", PASSWORD, is_staff=True
     )
     EmailAddress.objects.create(user=staff, email=staff.email, verified=True, primary=True)
+    totp_secret = add_totp(staff)
     profile = f"{live_server.url}/researchers/{author.pk}/"
 
     # Sign up and verify the account's email from the outbox.
@@ -102,6 +105,17 @@ def test_claim_with_an_institutional_email_then_staff_approve(
     staff_page.goto(live_server.url + "/accounts/login/?next=/staff/claims/")
     staff_page.get_by_label("Email").fill("reviewer@bzpeer.example")
     staff_page.get_by_label("Password").fill(PASSWORD)
+    staff_page.get_by_role("button", name="Sign In").click()
+    # The password alone does not open the queue: the second factor comes first.
+    expect(staff_page.get_by_role("heading", name="Two-Factor Authentication")).to_be_visible()
+    screenshot(staff_page, "staff-second-factor")
+    staff_page.goto(live_server.url + "/staff/claims/")
+    expect(staff_page.get_by_role("heading", name="We could not find that page")).to_be_visible()
+    staff_page.go_back()
+    staff_page.get_by_placeholder("Code").fill("000000")
+    staff_page.get_by_role("button", name="Sign In").click()
+    expect(staff_page.get_by_text("Incorrect code.")).to_be_visible()
+    staff_page.get_by_placeholder("Code").fill(totp_code(totp_secret))
     staff_page.get_by_role("button", name="Sign In").click()
     expect(staff_page.get_by_role("heading", name="Claims to review")).to_be_visible()
     expect(

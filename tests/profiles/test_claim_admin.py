@@ -6,6 +6,7 @@ from django.urls import reverse
 from profiles import services
 from profiles.models import Claim
 from tests.factories import AuthorFactory
+from tests.mfa import force_login_with_totp
 from tests.profiles.conftest import make_user
 
 pytestmark = pytest.mark.django_db
@@ -15,7 +16,7 @@ CHANGELIST = reverse("admin:profiles_claim_changelist")
 
 @pytest.fixture
 def admin_client(client):
-    client.force_login(make_user("admin@bzpeer.example", staff=True, is_superuser=True))
+    force_login_with_totp(client, make_user("admin@bzpeer.example", staff=True, is_superuser=True))
     return client
 
 

@@ -17,6 +17,7 @@ from django.utils import timezone
 from profiles import services
 from profiles.models import Claim, ClaimEvent, EmailCode, ProfileSettings
 from tests.factories import AuthorFactory, TopicFactory
+from tests.mfa import force_login_with_totp
 from tests.profiles.conftest import make_user
 from tests.profiles.test_researcher_page import PROFILE_PAGE_QUERIES, text_of
 from works.models import Authorship, WorkTopic
@@ -123,7 +124,9 @@ ACCESS: list[tuple[str, str, dict[str, str], list[int | str]]] = [
 def test_every_claim_and_staff_url_answers_each_kind_of_visitor(
     client, world, method, path, data, role, expected
 ):
-    if world[role] is not None:
+    if role == "staff":
+        force_login_with_totp(client, world[role])
+    elif world[role] is not None:
         client.force_login(world[role])
     target = path.format(
         record=world["record"].pk,
@@ -524,7 +527,7 @@ def test_staff_queue_is_oldest_first_with_evidence_checks_and_risk_flags(client,
     newer = claim_with(make_user(age_days=0.1), record)
     older = claim_with(make_user("older@example.org"), AuthorFactory(display_name="Older Record"))
     Claim.objects.filter(pk=older.pk).update(created_at=now - timedelta(days=2))
-    client.force_login(staff)
+    force_login_with_totp(client, staff)
     response = client.get("/staff/claims/")
     assert [c.pk for c in response.context["page"]] == [older.pk, newer.pk]
     text = text_of(response)
@@ -542,7 +545,7 @@ def test_staff_queue_filters_by_state_contested_and_checks(client, staff, record
     SocialAccount.objects.create(user=passed_user, provider="orcid", uid=ORCID_ID)
     passed = claim_with(passed_user, orcid_author)
     services.claim_reject(claim=plain, staff=staff, reason="No.")
-    client.force_login(staff)
+    force_login_with_totp(client, staff)
 
     def ids(query: str) -> set[int]:
         return {c.pk for c in client.get("/staff/claims/" + query).context["page"]}
@@ -557,7 +560,7 @@ def test_staff_queue_filters_by_state_contested_and_checks(client, staff, record
 
 def test_staff_queue_filter_with_htmx_returns_the_list_only(client, staff):
     claim_with(make_user(), AuthorFactory())
-    client.force_login(staff)
+    force_login_with_totp(client, staff)
     response = client.get("/staff/claims/?state=pending", headers=HTMX)
     html = response.content.decode()
     assert "<html" not in html and html.lstrip().startswith('<div id="queue"')
@@ -568,7 +571,7 @@ def test_staff_detail_shows_evidence_flags_and_audit_log(client, staff, record):
     claim = claim_with(
         make_user("someone@example.org", age_days=0.1), record, statement="It is me."
     )
-    client.force_login(staff)
+    force_login_with_totp(client, staff)
     text = text_of(client.get(f"/staff/claims/{claim.pk}/"))
     for expected in (
         "Claim on Rosa Example",
@@ -592,7 +595,7 @@ def test_staff_approve_without_javascript_then_the_page_reads_claimed_l3(
     client.post(url("claim_start", record.pk), {})
     claim = Claim.objects.get(claimant=claimant)
 
-    client.force_login(staff)
+    force_login_with_totp(client, staff)
     with django_capture_on_commit_callbacks(execute=True):
         response = client.post(f"/staff/claims/{claim.pk}/approve/", {"reason": ""})
     assert response["Location"] == f"/staff/claims/{claim.pk}/"
@@ -609,7 +612,7 @@ def test_staff_approve_without_javascript_then_the_page_reads_claimed_l3(
 
 def test_staff_decisions_with_htmx_swap_the_decision_panel(client, staff):
     claim = claim_with(make_user(), AuthorFactory())
-    client.force_login(staff)
+    force_login_with_totp(client, staff)
     response = client.post(f"/staff/claims/{claim.pk}/approve/", {}, headers=HTMX)
     html = response.content.decode()
     assert response.status_code == 200 and "<html" not in html
@@ -623,7 +626,7 @@ def test_staff_decisions_with_htmx_swap_the_decision_panel(client, staff):
 
 def test_reject_without_a_reason_is_a_400_and_changes_nothing(client, staff):
     claim = claim_with(make_user(), AuthorFactory())
-    client.force_login(staff)
+    force_login_with_totp(client, staff)
     for headers in ({}, HTMX):
         response = client.post(
             f"/staff/claims/{claim.pk}/reject/", {"reason": " "}, headers=headers

@@ -3,6 +3,7 @@ from django.contrib.auth import get_user_model
 from django.urls import reverse
 
 from tests.factories import AuthorshipFactory, InstitutionFactory, TopicFactory
+from tests.mfa import force_login_with_totp
 
 pytestmark = pytest.mark.django_db
 
@@ -14,7 +15,7 @@ def staff_client(client):
     admin = get_user_model().objects.create_superuser(
         "root", "root@example.org", "pw-long-enough-1"
     )
-    client.force_login(admin)
+    force_login_with_totp(client, admin)
     return client
 
 
