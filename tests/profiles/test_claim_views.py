@@ -356,12 +356,25 @@ def test_submitting_with_an_institutional_email_makes_the_record_l2_at_once(
     assert claim.works_mine == [mine]
     assert mailoutbox[-1].subject == "We received your claim on Rosa Example"
     text = text_of(client.get(url("researcher_detail", record.pk)))
-    # 25 for the record, 5 claimed, 15 automatic evidence, 5 institutional email,
-    # 5 for the claimant's two-month-old account.
-    for expected in ("Trust 55 - Partially verified", "Verification L2", "Claim pending"):
+    # 25 for the record, 15 automatic evidence, 5 institutional email, 5 for the
+    # claimant's two-month-old account; the pending claim itself earns nothing.
+    for expected in ("Trust 50 - Partially verified", "Verification L2", "Claim pending"):
         assert expected in text
     assert "See your claim's status" in text
     assert "Claim this author entity first to unlock direct invitations." in text
+
+
+def test_a_claim_without_evidence_leaves_the_score_where_it_was(client, claimant, record):
+    """Anyone can claim any record: only evidence and staff's decision move the score."""
+    before = text_of(client.get(url("researcher_detail", record.pk)))
+    assert "Trust 25 - Unverified" in before and "Unclaimed author" in before
+    client.force_login(claimant)
+    client.post(url("claim_start", record.pk), {"links": "https://rosa.example/"})
+    assert Claim.objects.filter(claimant=claimant, state=Claim.State.PENDING).exists()
+
+    client.logout()
+    text = text_of(client.get(url("researcher_detail", record.pk)))
+    assert "Trust 25 - Unverified" in text and "Claim pending" in text
 
 
 def test_bad_links_are_a_400_and_no_claim(client, claimant, record):
