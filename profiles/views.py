@@ -7,6 +7,7 @@ from allauth.socialaccount.adapter import get_adapter as get_social_adapter
 from allauth.socialaccount.models import SocialAccount
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.contrib.auth.models import AbstractBaseUser
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -503,9 +504,11 @@ def authorship_status(
 # existence is not advertised (no 403, no log-in redirect).
 
 
-def _require_staff(request: HttpRequest) -> None:
-    if not request.user.is_staff:
+def _require_staff(request: HttpRequest) -> AbstractBaseUser:
+    """The staff member behind the request; a 404 for everyone else."""
+    if not (request.user.is_authenticated and request.user.is_staff):
         raise Http404("No such page.")
+    return request.user
 
 
 def _get_claim_for_staff(request: HttpRequest, claim_id: int) -> Claim:
@@ -532,12 +535,13 @@ def _queue_filters(form: QueueFilterForm) -> selectors.QueueFilters:
 @require_GET
 @vary_on_headers("HX-Request")
 def staff_claims(request: HtmxHttpRequest) -> HttpResponse:
-    _require_staff(request)
+    reviewer = _require_staff(request)
     data = request.GET.copy()
     data.setdefault("state", Claim.State.PENDING)  # the queue opens on what waits for a decision
     form = QueueFilterForm(data)
     claims = selectors.staff_claim_queue(filters=_queue_filters(form))
     page = Paginator(claims, STAFF_CLAIMS_PER_PAGE).get_page(request.GET.get("page"))
+    conflicts = selectors.claim_review_conflicts(claims=page, reviewer=reviewer)
     template = "staff/claims.html"
     if request.htmx:
         template += "#queue"
@@ -549,6 +553,7 @@ def staff_claims(request: HtmxHttpRequest) -> HttpResponse:
         {
             "form": form,
             "page": page,
+            "rows": [(claim, conflicts.get(claim.pk)) for claim in page],
             "query": query.urlencode(),
             "median_decision": selectors.claim_median_decision_time(),
         },
@@ -558,12 +563,18 @@ def staff_claims(request: HtmxHttpRequest) -> HttpResponse:
 @require_GET
 def staff_claim_detail(request: HtmxHttpRequest, claim_id: int) -> HttpResponse:
     claim = _get_claim_for_staff(request, claim_id)
-    return render(request, "staff/claim_detail.html", _staff_claim_context(claim))
+    return render(request, "staff/claim_detail.html", _staff_claim_context(request, claim))
 
 
-def _staff_claim_context(claim: Claim, **forms: DecisionForm) -> dict[str, Any]:
+def _staff_claim_context(
+    request: HttpRequest, claim: Claim, **forms: DecisionForm
+) -> dict[str, Any]:
     return {
         **_claim_page_context(claim),
+        # Why this reviewer must leave the claim to another: no decision buttons then.
+        "review_conflict": selectors.claim_review_conflict(
+            claim=claim, reviewer=_require_staff(request)
+        ),
         "other_claims": Claim.objects.filter(author=claim.author_id)
         .exclude(pk=claim.pk)
         .select_related("claimant")
@@ -597,6 +608,9 @@ def staff_claim_decide(
     else:
         try:
             service(claim=claim, staff=request.user, reason=form.cleaned_data["reason"])
+        except services.ClaimConflict as error:
+            status = 403
+            messages.error(request, str(error))
         except services.ClaimError as error:
             status = 409
             messages.error(request, str(error))
@@ -608,7 +622,7 @@ def staff_claim_decide(
         return render(
             request,
             "staff/claim_detail.html#decision",
-            _staff_claim_context(claim, **{decision: form}),
+            _staff_claim_context(request, claim, **{decision: form}),
             status=status,
         )
     if status != 200:
@@ -616,7 +630,7 @@ def staff_claim_decide(
         return render(
             request,
             "staff/claim_detail.html",
-            _staff_claim_context(claim, **{decision: form}),
+            _staff_claim_context(request, claim, **{decision: form}),
             status=status,
         )
     return redirect("profiles:staff_claim_detail", claim_id=claim.pk)

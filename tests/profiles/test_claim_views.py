@@ -744,3 +744,50 @@ def test_a_contested_record_says_so_and_offers_to_claim_too(client, record):
     text = text_of(client.get(url("researcher_detail", record.pk)))
     assert "Claim pending" in text and "Someone else has claimed it" in text
     assert "Contested record" in text
+
+
+# A reviewer's own claims, claims on records they own, day-old accounts at their
+# domain: shown as "needs another reviewer", and a forged decision is refused
+
+
+def test_a_forged_approval_of_ones_own_claim_is_a_403_and_changes_nothing(
+    client, staff, record, mailoutbox
+):
+    claim = claim_with(staff, record)
+    client.force_login(staff)
+    for headers in ({}, HTMX):
+        mailoutbox.clear()
+        response = client.post(
+            f"/staff/claims/{claim.pk}/approve/", {"reason": ""}, headers=headers
+        )
+        assert response.status_code == 403
+        assert "You made this claim" in response.content.decode()
+        assert "Approve claim" not in response.content.decode()
+        claim.refresh_from_db()
+        assert (claim.state, claim.decided_by_id) == (Claim.State.PENDING, None)
+        assert not claim.events.filter(action="approved").exists()
+        assert mailoutbox == []
+
+
+def test_the_queue_and_the_claim_page_say_needs_another_reviewer(client, staff, record):
+    own = claim_with(staff, record)
+    puppet = make_user("puppet@bzpeer.example", age_days=0.1)
+    theirs = claim_with(puppet, AuthorFactory(display_name="Other Record"))
+    fine = claim_with(make_user("rosa@uni.example"), AuthorFactory(display_name="Fine Record"))
+    client.force_login(staff)
+
+    text = text_of(client.get("/staff/claims/"))
+    assert text.count("Needs another reviewer") == 2
+    assert "You made this claim" in text
+    assert "shares your email domain (bzpeer.example)" in text
+
+    for claim, reason in ((own, "You made this claim"), (theirs, "bzpeer.example")):
+        page = text_of(client.get(f"/staff/claims/{claim.pk}/"))
+        assert "Needs another reviewer" in page and reason in page
+        assert "Approve claim" not in page and "Reject claim" not in page
+    page = text_of(client.get(f"/staff/claims/{fine.pk}/"))
+    assert "Needs another reviewer" not in page and "Approve claim" in page
+
+    client.force_login(make_user("second@reviewers.example", staff=True))
+    page = text_of(client.get(f"/staff/claims/{own.pk}/"))
+    assert "Needs another reviewer" not in page and "Approve claim" in page
