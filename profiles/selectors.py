@@ -15,6 +15,7 @@ from django.utils import timezone
 
 from profiles.models import Claim, ClaimEvent, Follow, ProfileSettings
 from profiles.trust import ClaimFacts, Trust, TrustFacts, trust_evaluate
+from works import email_domains
 from works.models import Author, Authorship, Institution, Topic, Work
 
 VISIBLE_AUTHORSHIP = ~Q(status=Authorship.Status.DISPUTED)
@@ -212,7 +213,12 @@ def claim_status(
         approved=approved is not None,
         contested=contested,
         orcid_proven=bool(counted and counted.orcid_verified),
-        institutional_email=bool(counted and counted.email_institution_id),
+        # A match on a free-mail domain made before that was refused proves nothing.
+        institutional_email=bool(
+            counted
+            and counted.email_institution_id
+            and not email_domains.is_shared(counted.email_domain)
+        ),
         claimant_account_days=(timezone.now() - joined).days if joined else 0,
         claimant_had_claim_refused=refused_before,
         works_reviewed=counts.reviewed if approved else 0,
@@ -271,11 +277,19 @@ def record_institutions(*, author: Author) -> list[Institution]:
 
 
 def institution_for_email(*, address: str, institutions: list[Institution]) -> Institution | None:
-    """The institution whose email domain the address is at (a subdomain counts)."""
+    """The institution whose email domain the address is at (a subdomain counts).
+
+    Never a free-mail or shared host, even one an institution still lists
+    (stored before works.email_domains existed, or by hand).
+    """
     domain = address.rsplit("@", 1)[-1].lower()
+    if email_domains.is_shared(domain):
+        return None
     for institution in institutions:
         for known in institution.email_domains:
             known = known.lower().lstrip("@")
+            if email_domains.is_shared(known):
+                continue
             if domain == known or domain.endswith("." + known):
                 return institution
     return None

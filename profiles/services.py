@@ -35,6 +35,7 @@ from bzpeer import pagecache
 from graph import services as graph_services
 from profiles import selectors
 from profiles.models import Claim, ClaimEvent, EmailCode, Follow, ProfileSettings
+from works import email_domains
 from works.models import Author, Authorship
 
 
@@ -277,6 +278,9 @@ def _run_checks(
                 "passed": institution is not None,
                 "detail": f"{email.address} is verified and at {institution.display_name}."
                 if institution
+                else f"{email.address} is verified but is at a free-mail or shared host, "
+                "which proves no affiliation."
+                if email_domains.is_shared(email.address.rsplit("@", 1)[-1])
                 else f"{email.address} is verified but matches no institution of the record.",
             }
         )

@@ -636,3 +636,44 @@ def test_review_conflicts_for_a_page_of_claims_in_constant_queries(
         conflicts = selectors.claim_review_conflicts(claims=claims, reviewer=staff)
     assert set(conflicts) == {mine.pk}
     assert conflicts[mine.pk].startswith("You made this claim")
+
+
+# Free mail is never institutional email (issue 11, finding 7)
+
+
+def test_a_gmail_address_is_no_institutional_evidence_even_if_an_institution_lists_gmail(
+    claimant, record, mailoutbox, django_capture_on_commit_callbacks
+):
+    """An institution imported before the fix may still carry gmail.com."""
+    from works.models import Institution
+
+    Institution.objects.filter(pk=record.last_known_institution_id).update(
+        email_domains=["uni.example", "gmail.com"]
+    )
+    verify_email(
+        claimant, record, "rosa.example@gmail.com", mailoutbox, django_capture_on_commit_callbacks
+    )
+    claim = submit(claimant, record)
+    assert claim.checks_passed is False
+    assert claim.email_institution is None
+    check = next(c for c in claim.checks if c["code"] == "institutional_email")
+    assert check["passed"] is False
+    assert "free-mail" in check["detail"]
+    assert Claim.Risk.EMAIL_DOMAIN_MISMATCH in claim.risk_flags
+
+
+def test_a_claim_matched_on_free_mail_before_the_fix_earns_no_institutional_points(
+    claimant, record
+):
+    from profiles import selectors
+
+    claim = submit(claimant, record, links=["https://rosa.example/"])
+    Claim.objects.filter(pk=claim.pk).update(
+        email="rosa@gmail.com",
+        email_domain="gmail.com",
+        email_institution=record.last_known_institution,
+        checks_passed=True,
+    )
+    counts = selectors.work_counts(author=record)
+    status = selectors.claim_status(author=record, user=claimant, counts=counts)
+    assert status.facts.institutional_email is False
