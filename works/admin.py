@@ -45,8 +45,21 @@ class InstitutionAdminForm(forms.ModelForm):
         required=False,
         help_text="Where the institution's own email addresses end, e.g. umich.edu, "
         "med.umich.edu (a subdomain counts too). Free-mail and shared hosts are refused. "
-        "Imports add the homepage's domain again but never remove one.",
+        "A domain taken out here is never added back by an import.",
     )
+
+    def save(self, commit: bool = True) -> Institution:
+        """A domain staff take out is remembered so that imports leave it out; typing it
+        back in forgets that."""
+        institution = super().save(commit=False)
+        kept = set(institution.email_domains)
+        removed = set(self.initial.get("email_domains") or []) - kept
+        institution.email_domains_refused = sorted(
+            (set(institution.email_domains_refused) | removed) - kept
+        )
+        if commit:
+            institution.save()
+        return institution
 
     class Meta:
         model = Institution
@@ -76,6 +89,7 @@ class InstitutionAdmin(admin.ModelAdmin):
     pages do not; the institution page and the claim form are built per request)."""
 
     form = InstitutionAdminForm
+    readonly_fields = ["email_domains_refused"]
     list_display = ["display_name", "ror", "openalex_id", "country_code", "type", "is_synthetic"]
     list_filter = ["country_code", "type", "is_synthetic"]
     search_fields = ["display_name", "ror", "openalex_id", "email_domains"]

@@ -76,3 +76,29 @@ def test_the_admin_refuses_free_mail_and_malformed_domains_with_a_message(staff_
         assert message in response.content.decode()
         institution.refresh_from_db()
         assert institution.email_domains == ["umich.edu"]
+
+
+def test_a_domain_staff_removed_stays_removed_when_the_institution_is_imported_again(
+    staff_client,
+):
+    from pathlib import Path
+
+    from works.importers import import_paths
+    from works.models import Institution
+
+    fixture = Path(__file__).parent / "fixtures" / "openalex" / "I900000001.json"
+    import_paths([fixture])
+    institution = Institution.objects.get(openalex_id="I900000001")
+    assert institution.email_domains == ["testing.example.edu"]
+    url = reverse("admin:works_institution_change", args=[institution.pk])
+
+    staff_client.post(url, _institution_form(institution, "mail.testing.example"))
+    import_paths([fixture])
+    institution.refresh_from_db()
+    assert institution.email_domains == ["mail.testing.example"]
+
+    # Typing it back in undoes the removal; the one taken out now is remembered instead.
+    staff_client.post(url, _institution_form(institution, "testing.example.edu"))
+    institution.refresh_from_db()
+    assert institution.email_domains == ["testing.example.edu"]
+    assert institution.email_domains_refused == ["mail.testing.example"]
