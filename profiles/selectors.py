@@ -408,7 +408,8 @@ def claim_review_conflicts(
 
     The one rule behind every decision service and the staff pages. Nobody
     decides a claim they made, a claim on a record they own (an approved claim
-    of theirs), or a claim from an account that was under a day old when it
+    of theirs) or claim themselves (a pending one: rejecting a rival would
+    clear their own way), or a claim from an account that was under a day old when it
     claimed and shares an email domain with them. The domain rule applies to
     every domain, free mail too: a shared gmail.com proves no affiliation, but
     a day-old account at the reviewer's own provider is the cheapest sock
@@ -417,22 +418,26 @@ def claim_review_conflicts(
     """
     claims = list(claims)
     now = now or timezone.now()
-    owned = set(
+    own_claims = dict(
         Claim.objects.filter(
             claimant_id=reviewer.pk,
-            state=Claim.State.APPROVED,
+            state__in=Claim.LIVE_STATES,
             author_id__in={c.author_id for c in claims},
-        ).values_list("author_id", flat=True)
+        ).values_list("author_id", "state")
     )
     conflicts: dict[int, str] = {}
     young: list[Claim] = []
     for claim in claims:
         if claim.claimant_id == reviewer.pk:
             conflicts[claim.pk] = "You made this claim: another reviewer must decide it."
-        elif claim.author_id in owned:
+        elif own_claims.get(claim.author_id) == Claim.State.APPROVED:
             conflicts[claim.pk] = (
                 "You own this record (your claim on it was approved): "
                 "another reviewer must decide claims on it."
+            )
+        elif claim.author_id in own_claims:
+            conflicts[claim.pk] = (
+                "You also claim this record: another reviewer must decide claims on it."
             )
         elif claim.claimant.date_joined > min(claim.created_at, now) - ACCOUNT_NEW:
             young.append(claim)

@@ -582,6 +582,14 @@ def test_the_owner_of_a_record_cannot_decide_a_rival_claim_on_it(staff, record):
     assert Claim.objects.get(pk=rival.pk).state == Claim.State.REJECTED
 
 
+def test_a_reviewer_who_also_claims_the_record_cannot_decide_a_rival_claim(staff, record):
+    rival = pending_claim(record)
+    pending_claim(record, user=staff)
+    with pytest.raises(services.ClaimConflict, match="You also claim this record"):
+        services.claim_reject(claim=rival, staff=staff, reason="Not you.")
+    assert Claim.objects.get(pk=rival.pk).state == Claim.State.PENDING
+
+
 def test_a_new_account_at_the_reviewers_email_domain_needs_another_reviewer(record):
     colleague = make_user("dean@uni.example", staff=True)
     outsider = make_user("reviewer@bzpeer.example", staff=True)
