@@ -16,6 +16,7 @@ from allauth.core.exceptions import ImmediateHttpResponse
 from allauth.mfa.models import Authenticator
 from django.contrib import admin
 from django.contrib.auth import REDIRECT_FIELD_NAME
+from django.contrib.auth.base_user import AbstractBaseUser
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -44,15 +45,18 @@ def staff_access(request: HttpRequest) -> StaffAccess:
     return StaffAccess.GRANTED
 
 
-def require_staff(request: HttpRequest) -> None:
-    """404 for everyone but staff, so staff pages are not advertised; staff
-    without a second factor in this session get the page that says how to add one."""
+def require_staff(request: HttpRequest) -> AbstractBaseUser:
+    """The staff member behind the request: 404 for everyone but staff, so staff
+    pages are not advertised; staff without a second factor in this session get
+    the page that says how to add one."""
     access = staff_access(request)
     if access is StaffAccess.NOT_STAFF:
         raise Http404("No such page.")
     if access is not StaffAccess.GRANTED:
         # allauth's AccountMiddleware answers with this response.
         raise ImmediateHttpResponse(_second_factor_page(request, access))
+    assert isinstance(request.user, AbstractBaseUser)
+    return request.user
 
 
 def _second_factor_page(request: HttpRequest, access: StaffAccess) -> HttpResponse:

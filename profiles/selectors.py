@@ -3,9 +3,11 @@
 The page's functions are one query each, whatever the author's size.
 """
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from allauth.account.models import EmailAddress
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.db import connection
 from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet
@@ -13,6 +15,7 @@ from django.utils import timezone
 
 from profiles.models import Claim, ClaimEvent, Follow, ProfileSettings
 from profiles.trust import ClaimFacts, Trust, TrustFacts, trust_evaluate
+from works import email_domains
 from works.models import Author, Authorship, Institution, Topic, Work
 
 VISIBLE_AUTHORSHIP = ~Q(status=Authorship.Status.DISPUTED)
@@ -210,7 +213,12 @@ def claim_status(
         approved=approved is not None,
         contested=contested,
         orcid_proven=bool(counted and counted.orcid_verified),
-        institutional_email=bool(counted and counted.email_institution_id),
+        # A match on a free-mail domain made before that was refused proves nothing.
+        institutional_email=bool(
+            counted
+            and counted.email_institution_id
+            and not email_domains.is_shared(counted.email_domain)
+        ),
         claimant_account_days=(timezone.now() - joined).days if joined else 0,
         claimant_had_claim_refused=refused_before,
         works_reviewed=counts.reviewed if approved else 0,
@@ -269,11 +277,19 @@ def record_institutions(*, author: Author) -> list[Institution]:
 
 
 def institution_for_email(*, address: str, institutions: list[Institution]) -> Institution | None:
-    """The institution whose email domain the address is at (a subdomain counts)."""
+    """The institution whose email domain the address is at (a subdomain counts).
+
+    Never a free-mail or shared host, even one an institution still lists
+    (stored before works.email_domains existed, or by hand).
+    """
     domain = address.rsplit("@", 1)[-1].lower()
+    if email_domains.is_shared(domain):
+        return None
     for institution in institutions:
         for known in institution.email_domains:
             known = known.lower().lstrip("@")
+            if email_domains.is_shared(known):
+                continue
             if domain == known or domain.endswith("." + known):
                 return institution
     return None
@@ -367,3 +383,89 @@ def staff_claim_queue(*, filters: QueueFilters) -> QuerySet[Claim]:
     if filters.checks_passed is not None:
         claims = claims.filter(checks_passed=filters.checks_passed)
     return claims
+
+
+# Who may decide a claim
+
+# An account this young when it claimed (or now) is flagged, and must not be
+# decided by a reviewer at its email domain.
+ACCOUNT_NEW = timedelta(days=1)
+
+
+def _domain(address: str) -> str:
+    return address.rsplit("@", 1)[-1].strip().lower() if "@" in address else ""
+
+
+def _domains_meet(a: str, b: str) -> bool:
+    """The same domain, or one inside the other (lab.uni.example and uni.example)."""
+    return a == b or a.endswith("." + b) or b.endswith("." + a)
+
+
+def claim_review_conflicts(
+    *, claims: Iterable[Claim], reviewer: AbstractBaseUser, now: datetime | None = None
+) -> dict[int, str]:
+    """Why this reviewer must leave each of these claims to another reviewer: {claim id: reason}.
+
+    The one rule behind every decision service and the staff pages. Nobody
+    decides a claim they made, a claim on a record they own (an approved claim
+    of theirs) or claim themselves (a pending one: rejecting a rival would
+    clear their own way), or a claim from an account that was under a day old when it
+    claimed and shares an email domain with them. The domain rule applies to
+    every domain, free mail too: a shared gmail.com proves no affiliation, but
+    a day-old account at the reviewer's own provider is the cheapest sock
+    puppet, and asking a second reviewer costs little. Claims need their
+    claimant loaded (select_related); two queries for any number of claims.
+    """
+    claims = list(claims)
+    now = now or timezone.now()
+    own_claims = dict(
+        Claim.objects.filter(
+            claimant_id=reviewer.pk,
+            state__in=Claim.LIVE_STATES,
+            author_id__in={c.author_id for c in claims},
+        ).values_list("author_id", "state")
+    )
+    conflicts: dict[int, str] = {}
+    young: list[Claim] = []
+    for claim in claims:
+        if claim.claimant_id == reviewer.pk:
+            conflicts[claim.pk] = "You made this claim: another reviewer must decide it."
+        elif own_claims.get(claim.author_id) == Claim.State.APPROVED:
+            conflicts[claim.pk] = (
+                "You own this record (your claim on it was approved): "
+                "another reviewer must decide claims on it."
+            )
+        elif claim.author_id in own_claims:
+            conflicts[claim.pk] = (
+                "You also claim this record: another reviewer must decide claims on it."
+            )
+        elif claim.claimant.date_joined > min(claim.created_at, now) - ACCOUNT_NEW:
+            young.append(claim)
+    if not young:
+        return conflicts
+    addresses: dict[int, set[str]] = {}
+    for user_id, address, verified in EmailAddress.objects.filter(
+        user_id__in={reviewer.pk, *(c.claimant_id for c in young)}
+    ).values_list("user_id", "email", "verified"):
+        # The reviewer's verified addresses; every address the claimant gave.
+        if verified or user_id != reviewer.pk:
+            addresses.setdefault(user_id, set()).add(_domain(address))
+    mine = addresses.get(reviewer.pk, set()) | {_domain(getattr(reviewer, "email", ""))}
+    mine.discard("")
+    for claim in young:
+        theirs = addresses.get(claim.claimant_id, set()) | {
+            _domain(claim.claimant.email),
+            _domain(claim.email),
+        }
+        shared = sorted(d for d in mine for t in theirs if t and _domains_meet(d, t))
+        if shared:
+            conflicts[claim.pk] = (
+                "The claimant's account was under a day old when it claimed and shares your "
+                f"email domain ({shared[0]}): another reviewer must decide it."
+            )
+    return conflicts
+
+
+def claim_review_conflict(*, claim: Claim, reviewer: AbstractBaseUser) -> str | None:
+    """claim_review_conflicts for one claim: the reason, or None when this reviewer may decide."""
+    return claim_review_conflicts(claims=[claim], reviewer=reviewer).get(claim.pk)

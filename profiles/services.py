@@ -8,6 +8,10 @@ approving one claim while another reviewer approves its rival ends in one
 approval and one clear refusal rather than a deadlock. Emails are rendered
 inside the transaction and sent once it commits. Every write the researcher
 page shows retires that page's cached copies (bzpeer.pagecache).
+
+Nobody decides a claim they have a stake in (selectors.claim_review_conflicts):
+each decision checks it under the author lock and refuses with ClaimConflict,
+so a forged POST or an admin action changes nothing either.
 """
 
 import secrets
@@ -31,11 +35,16 @@ from bzpeer import pagecache
 from graph import services as graph_services
 from profiles import selectors
 from profiles.models import Claim, ClaimEvent, EmailCode, Follow, ProfileSettings
+from works import email_domains
 from works.models import Author, Authorship
 
 
 class ClaimError(Exception):
     """A claim action that cannot happen; the message is written for the person who tried."""
+
+
+class ClaimConflict(ClaimError):
+    """This reviewer may not decide this claim (selectors.claim_review_conflicts); another may."""
 
 
 # Follows
@@ -201,7 +210,7 @@ def orcid_proven(*, user: AbstractBaseUser, author: Author) -> bool:
 
 # Claims
 
-ACCOUNT_NEW = timedelta(days=1)
+ACCOUNT_NEW = selectors.ACCOUNT_NEW
 RIVAL_APPROVED_REASON = "Staff approved another person's claim on this record."
 
 
@@ -269,6 +278,9 @@ def _run_checks(
                 "passed": institution is not None,
                 "detail": f"{email.address} is verified and at {institution.display_name}."
                 if institution
+                else f"{email.address} is verified but is at a free-mail or shared host, "
+                "which proves no affiliation."
+                if email_domains.is_shared(email.address.rsplit("@", 1)[-1])
                 else f"{email.address} is verified but matches no institution of the record.",
             }
         )
@@ -429,6 +441,14 @@ def _require_staff(user: AbstractBaseUser) -> None:
         raise ClaimError("Only staff decide claims.")
 
 
+def _require_no_conflict(claim: Claim, staff: AbstractBaseUser) -> None:
+    """Checked after the author row is locked, so an approval racing this one is seen."""
+    row = Claim.objects.select_related("claimant").get(pk=claim.pk)
+    reason = selectors.claim_review_conflict(claim=row, reviewer=staff)
+    if reason:
+        raise ClaimConflict(f"Needs another reviewer. {reason} Nothing changed.")
+
+
 def _require_reason(reason: str, what: str) -> str:
     reason = reason.strip()
     if not reason:
@@ -442,6 +462,7 @@ def claim_approve(*, claim: Claim, staff: AbstractBaseUser, reason: str = "") ->
     now = timezone.now()
     with transaction.atomic():
         author = _lock_author(claim.author_id)
+        _require_no_conflict(claim, staff)
         try:
             with transaction.atomic():
                 changed = _decide(
@@ -511,6 +532,7 @@ def claim_reject(*, claim: Claim, staff: AbstractBaseUser, reason: str) -> Claim
     now = timezone.now()
     with transaction.atomic():
         _lock_author(claim.author_id)
+        _require_no_conflict(claim, staff)
         if not _decide(
             claim=claim,
             from_state=Claim.State.PENDING,
@@ -540,6 +562,7 @@ def claim_revoke(*, claim: Claim, staff: AbstractBaseUser, reason: str) -> Claim
     now = timezone.now()
     with transaction.atomic():
         author = _lock_author(claim.author_id)
+        _require_no_conflict(claim, staff)
         if not _decide(
             claim=claim,
             from_state=Claim.State.APPROVED,

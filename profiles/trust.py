@@ -10,17 +10,25 @@ so "Why this score" can list them. Facts are gathered by
 | Works with persistent ids            | 5 / 10 | at least 1 / at least 10 works with DOI/arXiv |
 | Current affiliation                  | 10     | an institution is on the record               |
 | ORCID iD on record                   | 10     | an ORCID iD is on the record                  |
-| Claimed by a signed-in person        | 5      | a claim is pending or approved                |
+| Claimed by a signed-in person        | 5      | staff approved a person's claim               |
 | Automatic evidence passed (L2)       | 15     | ORCID sign-in or institutional email matched  |
 | Institutional email verified         | 5      | a code reached an address at an institution   |
 | Claim verified by staff (L3)         | 25     | staff approved the claim                      |
-| Claimant account in good standing    | 5      | a month old, no rejected or revoked claim     |
+| Claimant account in good standing    | 5      | a month old, no rejected or revoked claim,    |
+|                                      |        | and the claim's evidence counts or staff      |
+|                                      |        | approved it                                   |
 | Works reviewed by the researcher     | 5      | the owner confirmed or disputed a work        |
 | Contested record                     | -10    | two people claim the record                   |
 
 The claim that counts is the approved one, or else the only pending one. While
 two people claim a record and neither is approved, neither claimant's evidence
 counts: it proves that someone at the institution claims it, not who.
+
+Only evidence and staff's decisions earn points. Anyone signed in can claim
+any record, so a pending claim by itself earns nothing: the page says "Claim
+pending" with the same score as before. The claimant's good standing is a
+reason to believe their evidence, not evidence itself, so it counts only with
+evidence that counts or an approval.
 
 Levels: L0 no persistent identifier; L1 public record from an authoritative
 source; L2 a claim whose automatic evidence passed (while staff review
@@ -179,7 +187,7 @@ def _claim_signals(claim: ClaimFacts) -> list[Signal]:
     else:
         evidence = "a verified email at an institution of the record"
     good_standing = (
-        live
+        (automatic or claim.approved)
         and claim.claimant_account_days >= GOOD_STANDING_DAYS
         and not claim.claimant_had_claim_refused
     )
@@ -187,10 +195,14 @@ def _claim_signals(claim: ClaimFacts) -> list[Signal]:
         Signal(
             "Claimed by a signed-in person",
             CLAIMED_POINTS,
-            live,
-            "A person with a verified email address says this record is theirs."
-            if live
-            else "Nobody has claimed this record yet.",
+            claim.approved,
+            "A person with a verified email address owns this record: staff approved their claim."
+            if claim.approved
+            else (
+                "A claim waits for evidence or staff's decision: a claim alone earns nothing."
+                if claim.pending
+                else "Nobody has claimed this record yet."
+            ),
         ),
         Signal(
             "Automatic evidence passed",
@@ -227,8 +239,8 @@ def _claim_signals(claim: ClaimFacts) -> list[Signal]:
             f"The claimant's account is over {GOOD_STANDING_DAYS} days old and has had "
             "no claim rejected or revoked."
             if good_standing
-            else f"Earned by a claimant whose account is over {GOOD_STANDING_DAYS} days old "
-            "and has had no claim rejected or revoked.",
+            else f"Earned with evidence or an approval by a claimant whose account is over "
+            f"{GOOD_STANDING_DAYS} days old and has had no claim rejected or revoked.",
         ),
         Signal(
             "Works reviewed by the researcher",

@@ -531,12 +531,13 @@ def _queue_filters(form: QueueFilterForm) -> selectors.QueueFilters:
 @require_GET
 @vary_on_headers("HX-Request")
 def staff_claims(request: HtmxHttpRequest) -> HttpResponse:
-    staff.require_staff(request)
+    reviewer = staff.require_staff(request)
     data = request.GET.copy()
     data.setdefault("state", Claim.State.PENDING)  # the queue opens on what waits for a decision
     form = QueueFilterForm(data)
     claims = selectors.staff_claim_queue(filters=_queue_filters(form))
     page = Paginator(claims, STAFF_CLAIMS_PER_PAGE).get_page(request.GET.get("page"))
+    conflicts = selectors.claim_review_conflicts(claims=page, reviewer=reviewer)
     template = "staff/claims.html"
     if request.htmx:
         template += "#queue"
@@ -548,6 +549,7 @@ def staff_claims(request: HtmxHttpRequest) -> HttpResponse:
         {
             "form": form,
             "page": page,
+            "rows": [(claim, conflicts.get(claim.pk)) for claim in page],
             "query": query.urlencode(),
             "median_decision": selectors.claim_median_decision_time(),
         },
@@ -557,12 +559,18 @@ def staff_claims(request: HtmxHttpRequest) -> HttpResponse:
 @require_GET
 def staff_claim_detail(request: HtmxHttpRequest, claim_id: int) -> HttpResponse:
     claim = _get_claim_for_staff(request, claim_id)
-    return render(request, "staff/claim_detail.html", _staff_claim_context(claim))
+    return render(request, "staff/claim_detail.html", _staff_claim_context(request, claim))
 
 
-def _staff_claim_context(claim: Claim, **forms: DecisionForm) -> dict[str, Any]:
+def _staff_claim_context(
+    request: HttpRequest, claim: Claim, **forms: DecisionForm
+) -> dict[str, Any]:
     return {
         **_claim_page_context(claim),
+        # Why this reviewer must leave the claim to another: no decision buttons then.
+        "review_conflict": selectors.claim_review_conflict(
+            claim=claim, reviewer=staff.require_staff(request)
+        ),
         "other_claims": Claim.objects.filter(author=claim.author_id)
         .exclude(pk=claim.pk)
         .select_related("claimant")
@@ -596,6 +604,9 @@ def staff_claim_decide(
     else:
         try:
             service(claim=claim, staff=request.user, reason=form.cleaned_data["reason"])
+        except services.ClaimConflict as error:
+            status = 403
+            messages.error(request, str(error))
         except services.ClaimError as error:
             status = 409
             messages.error(request, str(error))
@@ -607,7 +618,7 @@ def staff_claim_decide(
         return render(
             request,
             "staff/claim_detail.html#decision",
-            _staff_claim_context(claim, **{decision: form}),
+            _staff_claim_context(request, claim, **{decision: form}),
             status=status,
         )
     if status != 200:
@@ -615,7 +626,7 @@ def staff_claim_decide(
         return render(
             request,
             "staff/claim_detail.html",
-            _staff_claim_context(claim, **{decision: form}),
+            _staff_claim_context(request, claim, **{decision: form}),
             status=status,
         )
     return redirect("profiles:staff_claim_detail", claim_id=claim.pk)

@@ -46,6 +46,12 @@ class Institution(Record):
         blank=True,
         help_text="Domains of the institution's email addresses, e.g. mila.quebec.",
     )
+    email_domains_refused = ArrayField(
+        models.CharField(max_length=253),
+        default=list,
+        blank=True,
+        help_text="Domains staff removed from email_domains: imports never add them back.",
+    )
 
     class Meta:
         ordering = ["display_name"]

@@ -93,7 +93,7 @@ def test_claim_with_an_institutional_email_then_staff_approve(
     page.goto(profile)
     expect(quick_read(page)).to_contain_text("Claim pending")
     expect(quick_read(page)).to_contain_text("Verification L2")
-    expect(quick_read(page)).to_contain_text("Trust 50 - Partially verified")
+    expect(quick_read(page)).to_contain_text("Trust 45 - Partially verified")
     expect(
         page.get_by_text("Claim this author entity first to unlock direct invitations.")
     ).to_be_visible()
@@ -136,7 +136,8 @@ def test_claim_with_an_institutional_email_then_staff_approve(
     page.goto(profile)
     expect(quick_read(page)).to_contain_text("Claimed")
     expect(quick_read(page)).to_contain_text("Verification L3")
-    # 50 before, +25 staff verified, +5 for the works the claim marked as theirs or not.
+    # 45 before, +25 staff verified, +5 claimed (a pending claim earned nothing), +5 for
+    # the works the claim marked as theirs or not.
     expect(quick_read(page)).to_contain_text("Trust 80 - Verified")
     expect(page.get_by_text("Unlocked: the researcher owns this record")).to_be_visible()
     page.get_by_text("Why this score").click()

@@ -78,3 +78,22 @@ def test_admin_cannot_edit_a_claims_state_directly(admin_client):
     page = admin_client.get(reverse("admin:profiles_claim_change", args=[claim.pk]))
     assert page.status_code == 200
     assert 'name="state"' not in page.content.decode()
+
+
+def test_admin_cannot_approve_their_own_claim(client):
+    admin = make_user("admin@bzpeer.example", staff=True, is_superuser=True)
+    claim = services.claim_submit(
+        user=admin,
+        author=AuthorFactory(),
+        links=["https://x.example/"],
+        statement="",
+        works_mine=[],
+        works_not_mine=[],
+    )
+    client.force_login(admin)
+    response = client.post(
+        CHANGELIST, {"action": "approve_claims", "_selected_action": [claim.pk]}, follow=True
+    )
+    assert "You made this claim" in response.content.decode()
+    claim.refresh_from_db()
+    assert claim.state == Claim.State.PENDING and claim.decided_by is None

@@ -540,3 +540,148 @@ def test_two_reviewers_approving_rival_claims_at_once_approve_one(mailoutbox):
     assert sorted(type(r).__name__ for r in results) == ["Claim", "ClaimError"]
     states = sorted(Claim.objects.filter(author=author).values_list("state", flat=True))
     assert states == ["approved", "rejected"]
+
+
+# Who may decide a claim: nobody decides their own, one on a record they own,
+# or one from a day-old account at their email domain (issue 11, finding 3)
+
+
+def _snapshot(claim: Claim) -> tuple:
+    row = Claim.objects.get(pk=claim.pk)
+    return row.state, row.decided_by_id, row.decided_at, row.reason, events(claim)
+
+
+def test_a_reviewer_cannot_approve_or_reject_their_own_claim(staff, record):
+    claim = pending_claim(record, user=staff)
+    before = _snapshot(claim)
+    for decide in (services.claim_approve, services.claim_reject):
+        with pytest.raises(services.ClaimConflict, match="You made this claim"):
+            decide(claim=claim, staff=staff, reason="It is me.")
+    assert _snapshot(claim) == before
+    assert not Authorship.objects.filter(author=record).exclude(status="asserted").exists()
+
+
+def test_a_reviewer_cannot_revoke_their_own_approved_claim(staff, record):
+    other = make_user("other@bzpeer.example", staff=True)
+    claim = services.claim_approve(claim=pending_claim(record, user=staff), staff=other)
+    before = _snapshot(claim)
+    with pytest.raises(services.ClaimConflict, match="You made this claim"):
+        services.claim_revoke(claim=claim, staff=staff, reason="Changed my mind.")
+    assert _snapshot(claim) == before
+
+
+def test_the_owner_of_a_record_cannot_decide_a_rival_claim_on_it(staff, record):
+    owner = make_user("owner@bzpeer.example", staff=True)
+    services.claim_approve(claim=pending_claim(record, user=owner), staff=staff)
+    rival = pending_claim(record)
+    before = _snapshot(rival)
+    with pytest.raises(services.ClaimConflict, match="You own this record"):
+        services.claim_reject(claim=rival, staff=owner, reason="It is mine.")
+    assert _snapshot(rival) == before
+    services.claim_reject(claim=rival, staff=staff, reason="The record has its owner.")
+    assert Claim.objects.get(pk=rival.pk).state == Claim.State.REJECTED
+
+
+def test_a_reviewer_who_also_claims_the_record_cannot_decide_a_rival_claim(staff, record):
+    rival = pending_claim(record)
+    pending_claim(record, user=staff)
+    with pytest.raises(services.ClaimConflict, match="You also claim this record"):
+        services.claim_reject(claim=rival, staff=staff, reason="Not you.")
+    assert Claim.objects.get(pk=rival.pk).state == Claim.State.PENDING
+
+
+def test_a_new_account_at_the_reviewers_email_domain_needs_another_reviewer(record):
+    colleague = make_user("dean@uni.example", staff=True)
+    outsider = make_user("reviewer@bzpeer.example", staff=True)
+    claim = pending_claim(record, user=make_user("puppet@uni.example", age_days=0.5))
+    before = _snapshot(claim)
+    with pytest.raises(services.ClaimConflict, match=r"shares your email domain \(uni\.example\)"):
+        services.claim_approve(claim=claim, staff=colleague)
+    assert _snapshot(claim) == before
+    assert services.claim_approve(claim=claim, staff=outsider).state == Claim.State.APPROVED
+
+
+def test_the_domain_rule_counts_the_address_verified_for_the_claim_and_subdomains(
+    record, mailoutbox, django_capture_on_commit_callbacks
+):
+    """A sock puppet signed up elsewhere still proved a code at the reviewer's domain."""
+    colleague = make_user("dean@uni.example", staff=True)
+    puppet = make_user("someone@example.net", age_days=0.2)
+    verify_email(
+        puppet, record, "rosa@lab.uni.example", mailoutbox, django_capture_on_commit_callbacks
+    )
+    claim = submit(puppet, record)
+    with pytest.raises(services.ClaimConflict, match=r"\(uni\.example\)"):
+        services.claim_approve(claim=claim, staff=colleague)
+
+
+def test_an_established_account_at_the_reviewers_domain_may_be_decided(record):
+    colleague = make_user("dean@uni.example", staff=True)
+    claim = pending_claim(record, user=make_user("rosa@uni.example", age_days=400))
+    assert services.claim_approve(claim=claim, staff=colleague).state == Claim.State.APPROVED
+
+
+def test_the_domain_rule_holds_for_free_mail_too(record):
+    """A day-old gmail account proves no affiliation, but it is the cheapest sock puppet."""
+    reviewer = make_user("reviewer.home@gmail.com", staff=True)
+    claim = pending_claim(record, user=make_user("rosa.puppet@gmail.com", age_days=0.1))
+    with pytest.raises(services.ClaimConflict, match=r"\(gmail\.com\)"):
+        services.claim_approve(claim=claim, staff=reviewer)
+    assert Claim.objects.get(pk=claim.pk).state == Claim.State.PENDING
+
+
+def test_review_conflicts_for_a_page_of_claims_in_constant_queries(
+    staff, record, django_assert_num_queries
+):
+    from profiles import selectors
+
+    mine = pending_claim(record, user=staff)
+    others = [pending_claim(user=make_user(age_days=0.1)) for _ in range(3)]
+    claims = list(
+        Claim.objects.select_related("claimant").filter(pk__in=[mine.pk, *[c.pk for c in others]])
+    )
+    with django_assert_num_queries(2):
+        conflicts = selectors.claim_review_conflicts(claims=claims, reviewer=staff)
+    assert set(conflicts) == {mine.pk}
+    assert conflicts[mine.pk].startswith("You made this claim")
+
+
+# Free mail is never institutional email (issue 11, finding 7)
+
+
+def test_a_gmail_address_is_no_institutional_evidence_even_if_an_institution_lists_gmail(
+    claimant, record, mailoutbox, django_capture_on_commit_callbacks
+):
+    """An institution imported before the fix may still carry gmail.com."""
+    from works.models import Institution
+
+    Institution.objects.filter(pk=record.last_known_institution_id).update(
+        email_domains=["uni.example", "gmail.com"]
+    )
+    verify_email(
+        claimant, record, "rosa.example@gmail.com", mailoutbox, django_capture_on_commit_callbacks
+    )
+    claim = submit(claimant, record)
+    assert claim.checks_passed is False
+    assert claim.email_institution is None
+    check = next(c for c in claim.checks if c["code"] == "institutional_email")
+    assert check["passed"] is False
+    assert "free-mail" in check["detail"]
+    assert Claim.Risk.EMAIL_DOMAIN_MISMATCH in claim.risk_flags
+
+
+def test_a_claim_matched_on_free_mail_before_the_fix_earns_no_institutional_points(
+    claimant, record
+):
+    from profiles import selectors
+
+    claim = submit(claimant, record, links=["https://rosa.example/"])
+    Claim.objects.filter(pk=claim.pk).update(
+        email="rosa@gmail.com",
+        email_domain="gmail.com",
+        email_institution=record.last_known_institution,
+        checks_passed=True,
+    )
+    counts = selectors.work_counts(author=record)
+    status = selectors.claim_status(author=record, user=claimant, counts=counts)
+    assert status.facts.institutional_email is False

@@ -33,9 +33,17 @@ CASES = [
     ("the seed, unclaimed", facts(), 15, "Unverified", Level.L1, "Unclaimed author"),
     ("no persistent id", facts(works_with_pid=0), 0, "Unverified", Level.L0, "Unclaimed author"),
     (
-        "the seed with a claim that has no evidence",
+        "the seed with a claim that has no evidence: a claim alone earns nothing",
         facts(ClaimFacts(pending=True, **NEW)),
-        20,
+        15,
+        "Unverified",
+        Level.L1,
+        "Claim pending",
+    ),
+    (
+        "an old account in good standing claiming without evidence earns nothing either",
+        facts(ClaimFacts(pending=True, **OLD)),
+        15,
         "Unverified",
         Level.L1,
         "Claim pending",
@@ -43,15 +51,15 @@ CASES = [
     (
         "an institutional email passed, staff still reviewing",
         facts(ClaimFacts(pending=True, institutional_email=True, **NEW), has_affiliation=True),
-        50,
+        45,
         "Partially verified",
         Level.L2,
         "Claim pending",
     ),
     (
-        "an ORCID sign-in passed, staff still reviewing",
+        "an ORCID sign-in passed from an old account, staff still reviewing",
         facts(ClaimFacts(pending=True, orcid_proven=True, **OLD), has_orcid=True),
-        50,
+        45,
         "Partially verified",
         Level.L2,
         "Claim pending",
@@ -99,7 +107,7 @@ CASES = [
             ClaimFacts(pending=True, contested=True, institutional_email=True, **NEW),
             has_affiliation=True,
         ),
-        20,
+        15,
         "Unverified",
         Level.L1,
         "Claim pending",
@@ -117,11 +125,22 @@ CASES = [
     ),
     (
         "an old account with a refused claim is not in good standing",
-        facts(ClaimFacts(pending=True, claimant_had_claim_refused=True, **OLD)),
-        20,
-        "Unverified",
-        Level.L1,
+        facts(
+            ClaimFacts(pending=True, orcid_proven=True, claimant_had_claim_refused=True, **OLD),
+            has_orcid=True,
+        ),
+        40,
+        "Partially verified",
+        Level.L2,
         "Claim pending",
+    ),
+    (
+        "an approved claim from an old account in good standing",
+        facts(ClaimFacts(approved=True, **OLD)),
+        50,
+        "Partially verified",
+        Level.L3,
+        "Claimed",
     ),
     (
         "a generated record never goes below 0",
@@ -175,6 +194,16 @@ def test_each_claim_signal_is_listed_with_its_points():
     }
     names = [s.name for s in trust.signals]
     assert "Contested record" in names and "Works reviewed by the researcher" in names
+
+
+def test_a_pending_claim_without_evidence_moves_no_claim_signal():
+    """Anyone can claim any record: the claim itself must not lift the score (issue 11, 4)."""
+    unclaimed = trust_evaluate(facts())
+    for account in (NEW, OLD):
+        claimed = trust_evaluate(facts(ClaimFacts(pending=True, **account)))
+        assert claimed.score == unclaimed.score == 15
+        assert earned(claimed) == earned(unclaimed)
+        assert claimed.claim_state == "Claim pending"
 
 
 def test_contested_penalty_is_a_negative_signal():

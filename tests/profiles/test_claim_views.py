@@ -359,12 +359,25 @@ def test_submitting_with_an_institutional_email_makes_the_record_l2_at_once(
     assert claim.works_mine == [mine]
     assert mailoutbox[-1].subject == "We received your claim on Rosa Example"
     text = text_of(client.get(url("researcher_detail", record.pk)))
-    # 25 for the record, 5 claimed, 15 automatic evidence, 5 institutional email,
-    # 5 for the claimant's two-month-old account.
-    for expected in ("Trust 55 - Partially verified", "Verification L2", "Claim pending"):
+    # 25 for the record, 15 automatic evidence, 5 institutional email, 5 for the
+    # claimant's two-month-old account; the pending claim itself earns nothing.
+    for expected in ("Trust 50 - Partially verified", "Verification L2", "Claim pending"):
         assert expected in text
     assert "See your claim's status" in text
     assert "Claim this author entity first to unlock direct invitations." in text
+
+
+def test_a_claim_without_evidence_leaves_the_score_where_it_was(client, claimant, record):
+    """Anyone can claim any record: only evidence and staff's decision move the score."""
+    before = text_of(client.get(url("researcher_detail", record.pk)))
+    assert "Trust 25 - Unverified" in before and "Unclaimed author" in before
+    client.force_login(claimant)
+    client.post(url("claim_start", record.pk), {"links": "https://rosa.example/"})
+    assert Claim.objects.filter(claimant=claimant, state=Claim.State.PENDING).exists()
+
+    client.logout()
+    text = text_of(client.get(url("researcher_detail", record.pk)))
+    assert "Trust 25 - Unverified" in text and "Claim pending" in text
 
 
 def test_bad_links_are_a_400_and_no_claim(client, claimant, record):
@@ -734,3 +747,50 @@ def test_a_contested_record_says_so_and_offers_to_claim_too(client, record):
     text = text_of(client.get(url("researcher_detail", record.pk)))
     assert "Claim pending" in text and "Someone else has claimed it" in text
     assert "Contested record" in text
+
+
+# A reviewer's own claims, claims on records they own, day-old accounts at their
+# domain: shown as "needs another reviewer", and a forged decision is refused
+
+
+def test_a_forged_approval_of_ones_own_claim_is_a_403_and_changes_nothing(
+    client, staff, record, mailoutbox
+):
+    claim = claim_with(staff, record)
+    client.force_login(staff)
+    for headers in ({}, HTMX):
+        mailoutbox.clear()
+        response = client.post(
+            f"/staff/claims/{claim.pk}/approve/", {"reason": ""}, headers=headers
+        )
+        assert response.status_code == 403
+        assert "You made this claim" in response.content.decode()
+        assert "Approve claim" not in response.content.decode()
+        claim.refresh_from_db()
+        assert (claim.state, claim.decided_by_id) == (Claim.State.PENDING, None)
+        assert not claim.events.filter(action="approved").exists()
+        assert mailoutbox == []
+
+
+def test_the_queue_and_the_claim_page_say_needs_another_reviewer(client, staff, record):
+    own = claim_with(staff, record)
+    puppet = make_user("puppet@bzpeer.example", age_days=0.1)
+    theirs = claim_with(puppet, AuthorFactory(display_name="Other Record"))
+    fine = claim_with(make_user("rosa@uni.example"), AuthorFactory(display_name="Fine Record"))
+    client.force_login(staff)
+
+    text = text_of(client.get("/staff/claims/"))
+    assert text.count("Needs another reviewer") == 2
+    assert "You made this claim" in text
+    assert "shares your email domain (bzpeer.example)" in text
+
+    for claim, reason in ((own, "You made this claim"), (theirs, "bzpeer.example")):
+        page = text_of(client.get(f"/staff/claims/{claim.pk}/"))
+        assert "Needs another reviewer" in page and reason in page
+        assert "Approve claim" not in page and "Reject claim" not in page
+    page = text_of(client.get(f"/staff/claims/{fine.pk}/"))
+    assert "Needs another reviewer" not in page and "Approve claim" in page
+
+    client.force_login(make_user("second@reviewers.example", staff=True))
+    page = text_of(client.get(f"/staff/claims/{own.pk}/"))
+    assert "Needs another reviewer" not in page and "Approve claim" in page

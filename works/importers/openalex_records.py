@@ -17,9 +17,8 @@ from datetime import date
 from itertools import repeat
 from operator import itemgetter
 from typing import Any
-from urllib.parse import urlsplit
 
-from works import identifiers
+from works import email_domains, identifiers
 
 MAX_TITLE = 10_000
 MAX_ABSTRACT = 100_000
@@ -32,7 +31,6 @@ MAX_INT = 2**31 - 1
 KIND_BY_PREFIX = {"W": "work", "A": "author", "I": "institution", "T": "topic", "S": "source"}
 
 _SURROGATES = re.compile(r"[\ud800-\udfff]")
-_HOSTNAME = re.compile(r"(?=.{4,253}$)([a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}")
 
 
 class RecordError(ValueError):
@@ -395,22 +393,13 @@ def _source(fields: _Fields) -> SourceRow:
     )
 
 
-def _email_domain(homepage_url: str) -> list[str]:
-    """The institution's web host as its email domain (www. dropped): a default staff can extend."""
-    try:
-        host = (urlsplit(homepage_url).hostname or "").lower()
-    except ValueError:
-        return []
-    host = host.removeprefix("www.")
-    return [host] if _HOSTNAME.fullmatch(host) else []
-
-
 def _institution(
     fields: _Fields, prefix: str, notes: list[str], *, with_domains: bool = False
 ) -> InstitutionRow:
     if with_domains:
         row = _institution_values(fields, prefix, notes)
-        row.email_domains = _email_domain(fields.text("homepage_url", max_len=2_000))
+        # A default staff can extend; never a webmail or shared host (works.email_domains).
+        row.email_domains = email_domains.from_homepage(fields.text("homepage_url", max_len=2_000))
         return row
     key = (prefix, *map(fields.data.get, _INSTITUTION_KEYS))
     known = _recall(_institutions_seen, key)

@@ -158,14 +158,19 @@ SOURCE_EMBEDDED = _Table("works_source", _SOURCE_COLUMNS, embedded=True)
 INSTITUTION = _Table(
     "works_institution",
     {**_INSTITUTION_COLUMNS, "email_domains": "varchar[]"},
-    # Domains are only ever added: staff may have curated the list.
+    defaults={"email_domains_refused": "'{}'"},
+    # Domains are only ever added, and never one staff removed: staff may have
+    # curated the list (works.admin).
     merge={
         "email_domains": "t.email_domains || ARRAY(SELECT d FROM unnest(EXCLUDED.email_domains)"
-        " AS d WHERE d <> ALL(t.email_domains))"
+        " AS d WHERE d <> ALL(t.email_domains) AND d <> ALL(t.email_domains_refused))"
     },
 )
 INSTITUTION_EMBEDDED = _Table(
-    "works_institution", _INSTITUTION_COLUMNS, embedded=True, defaults={"email_domains": "'{}'"}
+    "works_institution",
+    _INSTITUTION_COLUMNS,
+    embedded=True,
+    defaults={"email_domains": "'{}'", "email_domains_refused": "'{}'"},
 )
 TOPIC = _Table("works_topic", {**_TOPIC_COLUMNS, "description": "text", "keywords": "varchar[]"})
 TOPIC_EMBEDDED = _Table(
