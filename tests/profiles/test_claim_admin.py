@@ -90,7 +90,7 @@ def test_admin_cannot_approve_their_own_claim(client):
         works_mine=[],
         works_not_mine=[],
     )
-    client.force_login(admin)
+    force_login_with_totp(client, admin)
     response = client.post(
         CHANGELIST, {"action": "approve_claims", "_selected_action": [claim.pk]}, follow=True
     )

@@ -757,7 +757,7 @@ def test_a_forged_approval_of_ones_own_claim_is_a_403_and_changes_nothing(
     client, staff, record, mailoutbox
 ):
     claim = claim_with(staff, record)
-    client.force_login(staff)
+    force_login_with_totp(client, staff)
     for headers in ({}, HTMX):
         mailoutbox.clear()
         response = client.post(
@@ -777,7 +777,7 @@ def test_the_queue_and_the_claim_page_say_needs_another_reviewer(client, staff, 
     puppet = make_user("puppet@bzpeer.example", age_days=0.1)
     theirs = claim_with(puppet, AuthorFactory(display_name="Other Record"))
     fine = claim_with(make_user("rosa@uni.example"), AuthorFactory(display_name="Fine Record"))
-    client.force_login(staff)
+    force_login_with_totp(client, staff)
 
     text = text_of(client.get("/staff/claims/"))
     assert text.count("Needs another reviewer") == 2
@@ -791,6 +791,6 @@ def test_the_queue_and_the_claim_page_say_needs_another_reviewer(client, staff, 
     page = text_of(client.get(f"/staff/claims/{fine.pk}/"))
     assert "Needs another reviewer" not in page and "Approve claim" in page
 
-    client.force_login(make_user("second@reviewers.example", staff=True))
+    force_login_with_totp(client, make_user("second@reviewers.example", staff=True))
     page = text_of(client.get(f"/staff/claims/{own.pk}/"))
     assert "Needs another reviewer" not in page and "Approve claim" in page
