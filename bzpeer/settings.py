@@ -270,6 +270,7 @@ PERMISSIONS_POLICY: dict[str, list[str]] = {
         "gyroscope",
         "hid",
         "idle-detection",
+        "interest-cohort",
         "local-fonts",
         "magnetometer",
         "microphone",
