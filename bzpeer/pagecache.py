@@ -312,8 +312,11 @@ class AnonymousPageCacheMiddleware:
 
 
 def _target(request: HttpRequest) -> tuple[_Options, int] | None:
-    """The marked view and author this GET asks for; None for any other request."""
-    if request.method != "GET":
+    """The marked view and author this GET (or HEAD) asks for; None for any other request.
+
+    HEAD shares GET's entries: the server drops the body, the headers are the same.
+    """
+    if request.method not in ("GET", "HEAD"):
         return None
     return _resolve_target(settings.ROOT_URLCONF, request.path_info)
 

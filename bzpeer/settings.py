@@ -11,6 +11,7 @@ from pathlib import Path
 from urllib.parse import quote
 
 import dj_database_url
+from csp.constants import NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -43,7 +44,10 @@ if not SECRET_KEY:
             "`python -c 'import secrets; print(secrets.token_urlsafe(50))'`."
         )
     SECRET_KEY = _DEV_SECRET_KEY
-elif not DEBUG and (SECRET_KEY == _DEV_SECRET_KEY or len(SECRET_KEY) < 50):
+elif not DEBUG and (
+    # Django's own deploy check (security.W009) asks for 5 distinct characters too.
+    SECRET_KEY == _DEV_SECRET_KEY or len(SECRET_KEY) < 50 or len(set(SECRET_KEY)) < 5
+):
     raise ImproperlyConfigured(
         "SECRET_KEY is too weak for production: use at least 50 random characters."
     )
@@ -61,6 +65,7 @@ INSTALLED_APPS = [
     "django.contrib.postgres",
     "django.contrib.humanize",
     "django_htmx",
+    "csp",
     "template_partials",
     "allauth",
     "allauth.account",
@@ -74,6 +79,10 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # Outside the page cache: cached answers get the headers as they leave.
+    "csp.middleware.CSPMiddleware",
+    "django_permissions_policy.PermissionsPolicyMiddleware",
+    "bzpeer.private_pages.PrivatePagesMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     # Before sessions and CSRF: an anonymous page from the cache needs neither.
     "bzpeer.pagecache.AnonymousPageCacheMiddleware",
@@ -252,6 +261,56 @@ RATE_LIMITS = {
     "claim_submit": "5/h/user,20/h/ip",
     "claim_email_code": "3/10m/user,10/d/user,20/h/ip",
     "claim_code_check": "10/10m/user,30/h/ip",
+}
+
+# Content-Security-Policy (django-csp): the site's own scripts, styles,
+# images and fonts only; no inline script or style and no eval anywhere, so
+# an injected tag or attribute does nothing. No nonces: anonymous pages are
+# shared from the cache (bzpeer.pagecache), where a nonce would be one for
+# everyone. htmx is told not to inject its indicator style nor to eval
+# (templates/base.html). Forms post to the site, and the ORCID sign-in
+# form's redirect goes on to ORCID.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF],
+        "style-src": [SELF],
+        "img-src": [SELF],
+        "font-src": [SELF],
+        "connect-src": [SELF],
+        "object-src": [NONE],
+        "base-uri": [NONE],
+        "frame-ancestors": [NONE],
+        "form-action": [SELF, f"https://{ORCID_BASE_DOMAIN}"],
+    }
+}
+# Permissions-Policy (django-permissions-policy): the browser features the
+# site never uses, denied to it and to anything it might embed. Only names
+# Chromium knows: it logs an error for any other (the browser tests fail on it).
+PERMISSIONS_POLICY: dict[str, list[str]] = {
+    feature: []
+    for feature in (
+        "accelerometer",
+        "autoplay",
+        "browsing-topics",
+        "camera",
+        "display-capture",
+        "encrypted-media",
+        "geolocation",
+        "gyroscope",
+        "hid",
+        "idle-detection",
+        "interest-cohort",
+        "local-fonts",
+        "magnetometer",
+        "microphone",
+        "midi",
+        "payment",
+        "screen-wake-lock",
+        "serial",
+        "usb",
+        "xr-spatial-tracking",
+    )
 }
 
 LANGUAGE_CODE = "en-us"

@@ -14,7 +14,7 @@ from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils.cache import add_never_cache_headers
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.http import require_POST, require_safe
 from django.views.decorators.vary import vary_on_headers
 from django_htmx.http import HttpResponseStopPolling
 
@@ -149,7 +149,7 @@ def _ready_body_cache_key(graph_slice: GraphSlice) -> str | None:
     return f"graph:slice-body:v{services.ALGORITHM_VERSION}:{graph_slice.author_id}:{stamp}"
 
 
-@require_GET
+@require_safe
 @vary_on_headers("HX-Request")
 @_follow_merges("graph:slice")
 @pagecache.anonymous_page_cache(
@@ -198,7 +198,7 @@ def slice_retry(request: HtmxHttpRequest, author_id: int) -> HttpResponse:
     return redirect("graph:slice", author_id=author_id)
 
 
-@require_GET
+@require_safe
 @vary_on_headers("HX-Request")
 @_follow_merges("graph:explorer")
 def explorer(request: HtmxHttpRequest, author_id: int) -> HttpResponse:
@@ -244,7 +244,7 @@ def explorer(request: HtmxHttpRequest, author_id: int) -> HttpResponse:
     return response
 
 
-@require_GET
+@require_safe
 @_follow_merges("graph:json")
 def graph_json(request: HtmxHttpRequest, author_id: int) -> JsonResponse:
     """The explorer's stored slice as JSON; 202 while it is being built."""

@@ -13,7 +13,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.safestring import mark_safe
-from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from django.views.decorators.http import require_http_methods, require_POST, require_safe
 from django.views.decorators.vary import vary_on_headers
 from django_htmx.http import HttpResponseClientRedirect
 
@@ -85,7 +85,7 @@ def _page_number(request: HttpRequest) -> int:
     return page
 
 
-@require_GET
+@require_safe
 @vary_on_headers("HX-Request")
 @pagecache.anonymous_page_cache(params=("page",))
 def researcher_detail(request: HtmxHttpRequest, author_id: int) -> HttpResponse:
@@ -159,7 +159,7 @@ def _follow_after_log_in(request: HtmxHttpRequest, author: Author, *, follow: bo
     return redirect(login_url)
 
 
-@require_http_methods(["GET", "POST"])
+@require_http_methods(["GET", "HEAD", "POST"])
 def follow(request: HtmxHttpRequest, author_id: int) -> HttpResponse:
     """POST: follow or unfollow. GET: the anonymous page's button.
 
@@ -170,7 +170,7 @@ def follow(request: HtmxHttpRequest, author_id: int) -> HttpResponse:
     """
     author = _get_author_for_page(author_id)
     page_url = reverse("profiles:researcher_detail", args=[author.pk])
-    if request.method == "GET":
+    if request.method in ("GET", "HEAD"):
         if request.user.is_authenticated:
             return redirect(page_url)
         return _follow_after_log_in(request, author, follow=True)
@@ -194,7 +194,7 @@ def follow(request: HtmxHttpRequest, author_id: int) -> HttpResponse:
 
 
 @login_required
-@require_GET
+@require_safe
 def following(request: AuthenticatedHttpRequest) -> HttpResponse:
     follows = (
         Follow.objects.filter(user=request.user)
@@ -283,7 +283,7 @@ def _claim_form_context(
 
 
 @login_required
-@require_http_methods(["GET", "POST"])
+@require_http_methods(["GET", "HEAD", "POST"])
 def claim_start(request: AuthenticatedHttpRequest, author_id: int) -> HttpResponse:
     author = _get_author_for_page(author_id)
     if author.merged_into_id:
@@ -292,7 +292,7 @@ def claim_start(request: AuthenticatedHttpRequest, author_id: int) -> HttpRespon
     if mine is not None:
         return redirect("profiles:claim_detail", claim_id=mine.pk)
     template = "profiles/claim_form.html"
-    if request.method == "GET":
+    if request.method in ("GET", "HEAD"):
         return render(request, template, _claim_form_context(request, author))
 
     works = selectors.claim_works(author=author, limit=CLAIM_WORKS_SHOWN)
@@ -396,7 +396,7 @@ def _claim_page_context(claim: Claim) -> dict[str, Any]:
 
 
 @login_required
-@require_GET
+@require_safe
 def claim_detail(request: AuthenticatedHttpRequest, claim_id: int) -> HttpResponse:
     claim = _get_claim_for_user(request, claim_id)
     return render(request, "profiles/claim_detail.html", _claim_page_context(claim))
@@ -444,13 +444,13 @@ def _profile_edit_context(
 
 
 @login_required
-@require_http_methods(["GET", "POST"])
+@require_http_methods(["GET", "HEAD", "POST"])
 def profile_edit(request: AuthenticatedHttpRequest, author_id: int) -> HttpResponse:
     author = _get_author_for_owner(request, author_id)
     current = ProfileSettings.objects.filter(author=author).first() or ProfileSettings(
         author=author, open_to_collaborate=author.open_to_collaborate
     )
-    if request.method == "GET":
+    if request.method in ("GET", "HEAD"):
         form = ProfileSettingsForm(instance=current)
         return render(
             request, "profiles/profile_edit.html", _profile_edit_context(request, author, form)
@@ -528,7 +528,7 @@ def _queue_filters(form: QueueFilterForm) -> selectors.QueueFilters:
     )
 
 
-@require_GET
+@require_safe
 @vary_on_headers("HX-Request")
 def staff_claims(request: HtmxHttpRequest) -> HttpResponse:
     reviewer = staff.require_staff(request)
@@ -556,7 +556,7 @@ def staff_claims(request: HtmxHttpRequest) -> HttpResponse:
     )
 
 
-@require_GET
+@require_safe
 def staff_claim_detail(request: HtmxHttpRequest, claim_id: int) -> HttpResponse:
     claim = _get_claim_for_staff(request, claim_id)
     return render(request, "staff/claim_detail.html", _staff_claim_context(request, claim))

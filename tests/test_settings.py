@@ -89,8 +89,14 @@ def test_production_without_secret_key_refuses_to_start():
 
 @pytest.mark.parametrize(
     "weak_key",
-    ["changeme", "x" * 49, "django-insecure-bzpeer-development-only"],
-    ids=["short", "49-characters", "the-development-key"],
+    [
+        "changeme",
+        "x" * 49,
+        "django-insecure-bzpeer-development-only",
+        "x" * 64,
+        "abcd" * 16,
+    ],
+    ids=["short", "49-characters", "the-development-key", "one-repeated-character", "4-distinct"],
 )
 def test_production_with_a_weak_secret_key_refuses_to_start(weak_key):
     refused = _run(["-c", "import django; django.setup()"], DEBUG="0", SECRET_KEY=weak_key)

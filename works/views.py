@@ -1,7 +1,7 @@
 from django.core.paginator import Page, Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
-from django.views.decorators.http import require_GET
+from django.views.decorators.http import require_safe
 from django.views.decorators.vary import vary_on_headers
 
 from bzpeer.http import HtmxHttpRequest
@@ -28,13 +28,13 @@ def _page(paginator: Paginator, request: HttpRequest) -> Page:
     return paginator.get_page(request.GET.get("page"))
 
 
-@require_GET
+@require_safe
 def work_detail(request: HttpRequest, work_id: int) -> HttpResponse:
     work = selectors.work_get_for_page(work_id=work_id)
     return render(request, "works/work_detail.html", {"work": work})
 
 
-@require_GET
+@require_safe
 @vary_on_headers("HX-Request", "HX-History-Restore-Request")
 def researcher_search(request: HtmxHttpRequest) -> HttpResponse:
     form = ResearcherSearchForm(request.GET)
@@ -60,7 +60,7 @@ def researcher_search(request: HtmxHttpRequest) -> HttpResponse:
     return render(request, template_name, context)
 
 
-@require_GET
+@require_safe
 @vary_on_headers("HX-Request", "HX-History-Restore-Request")
 def topic_detail(request: HtmxHttpRequest, topic_id: int) -> HttpResponse:
     topic = selectors.topic_get_for_page(topic_id=topic_id)
@@ -80,7 +80,7 @@ def topic_detail(request: HtmxHttpRequest, topic_id: int) -> HttpResponse:
     return render(request, "works/topic_detail.html", context)
 
 
-@require_GET
+@require_safe
 @vary_on_headers("HX-Request", "HX-History-Restore-Request")
 def institution_detail(request: HtmxHttpRequest, institution_id: int) -> HttpResponse:
     institution = selectors.institution_get_for_page(institution_id=institution_id)

@@ -4,9 +4,17 @@ import os
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
-from playwright.sync_api import Browser, Page, sync_playwright
+from playwright.sync_api import (
+    Browser,
+    BrowserContext,
+    ConsoleMessage,
+    Page,
+    Response,
+    sync_playwright,
+)
 
 SCREENSHOTS = Path(__file__).resolve().parent.parent / "screenshots"
 WIDTHS = {"narrow": 390, "wide": 1280}
@@ -45,10 +53,79 @@ def browser() -> Iterator[Browser]:
         browser.close()
 
 
-@pytest.fixture
-def page(browser: Browser) -> Iterator[Page]:
-    context = browser.new_context(viewport={"width": WIDTHS["wide"], "height": 900})
+# Reports every Content-Security-Policy violation on the console, where the
+# watch below reads it, with what was blocked and where.
+_REPORT_VIOLATIONS = """
+document.addEventListener("securitypolicyviolation", (event) => {
+  const element = event.target instanceof Element ? event.target.outerHTML.slice(0, 120) : "";
+  console.error(`securitypolicyviolation: ${event.effectiveDirective} blocked `
+    + `${event.blockedURI || "inline"} at ${event.sourceFile}:${event.lineNumber} ${element}`);
+});
+"""
+
+
+class PolicyWatch:
+    """What the browser said about the site's Content-Security- and Permissions-Policy.
+
+    Every context a test opens is watched (the `page` fixture's, and those
+    made with `new_context`); at the end of the test no violation may have
+    been reported and every page the browser loaded must have carried the
+    policy, so a test cannot pass because the policy was missing.
+    """
+
+    def __init__(self) -> None:
+        self.violations: list[str] = []
+        self.pages: list[str] = []
+        self.pages_without_policy: list[str] = []
+
+    def attach(self, context: BrowserContext) -> BrowserContext:
+        context.add_init_script(script=_REPORT_VIOLATIONS)
+        context.on("console", self._console)
+        context.on("response", self._response)
+        return context
+
+    def _console(self, message: ConsoleMessage) -> None:
+        text = message.text
+        if (
+            "securitypolicyviolation" in text
+            or "Content Security Policy" in text
+            or "Permissions-Policy" in text
+        ):
+            self.violations.append(f"{message.page.url if message.page else ''}: {text}")
+
+    def _response(self, response: Response) -> None:
+        if response.request.resource_type != "document":
+            return
+        self.pages.append(response.url)
+        if "content-security-policy" not in response.headers:
+            self.pages_without_policy.append(response.url)
+
+    def check(self) -> None:
+        assert self.violations == [], "\n".join(self.violations)
+        assert self.pages, "no page was loaded"
+        assert self.pages_without_policy == []
+
+
+@pytest.fixture(autouse=True)
+def policy_watch(request: pytest.FixtureRequest) -> Iterator[PolicyWatch]:
+    watch = PolicyWatch()
+    failed_before = request.session.testsfailed
+    yield watch
+    if request.session.testsfailed == failed_before:  # a failed test has said enough
+        watch.check()
+
+
+def new_context(browser: Browser, watch: PolicyWatch, **options: Any) -> BrowserContext:
+    """A browser context at the wide width whose policy reports the test checks."""
+    options.setdefault("viewport", {"width": WIDTHS["wide"], "height": 900})
+    context = watch.attach(browser.new_context(**options))
     context.set_default_timeout(10_000)
+    return context
+
+
+@pytest.fixture
+def page(browser: Browser, policy_watch: PolicyWatch) -> Iterator[Page]:
+    context = new_context(browser, policy_watch)
     page = context.new_page()
     yield page
     context.close()
@@ -60,6 +137,10 @@ def screenshot(page: Page, name: str) -> None:
     original = page.viewport_size
     for label, width in WIDTHS.items():
         page.set_viewport_size({"width": width, "height": 900})
-        page.screenshot(path=str(SCREENSHOTS / f"{name}-{label}.png"), full_page=True)
+        # caret="initial": Playwright hides the caret by leaving style="" on every input,
+        # which htmx's history then restores into the page, and the policy blocks.
+        page.screenshot(
+            path=str(SCREENSHOTS / f"{name}-{label}.png"), full_page=True, caret="initial"
+        )
     if original:
         page.set_viewport_size(original)

@@ -9,7 +9,7 @@ from allauth.account.models import EmailAddress
 from django.contrib.auth import get_user_model
 from playwright.sync_api import Browser, Page, expect
 
-from tests.e2e.conftest import WIDTHS, screenshot
+from tests.e2e.conftest import new_context, screenshot
 from tests.factories import AuthorFactory, AuthorshipFactory, InstitutionFactory, WorkFactory
 from tests.mfa import add_totp, totp_code
 
@@ -38,7 +38,7 @@ def quick_read(page: Page):
 
 
 def test_claim_with_an_institutional_email_then_staff_approve(
-    page: Page, browser: Browser, live_server, mailoutbox
+    page: Page, browser: Browser, live_server, mailoutbox, policy_watch
 ):
     author = seed_like_record()
     staff = get_user_model().objects.create_user(
@@ -99,8 +99,7 @@ def test_claim_with_an_institutional_email_then_staff_approve(
     ).to_be_visible()
 
     # A staff member approves in another browser.
-    staff_context = browser.new_context(viewport={"width": WIDTHS["wide"], "height": 900})
-    staff_context.set_default_timeout(10_000)
+    staff_context = new_context(browser, policy_watch)
     staff_page = staff_context.new_page()
     staff_page.goto(live_server.url + "/accounts/login/?next=/staff/claims/")
     staff_page.get_by_label("Email").fill("reviewer@bzpeer.example")

@@ -14,7 +14,7 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from bzpeer.celery import app as celery_app
-from tests.e2e.conftest import screenshot
+from tests.e2e.conftest import new_context, screenshot
 from tests.factories import (
     AuthorFactory,
     AuthorshipFactory,
@@ -148,11 +148,9 @@ def test_the_explorer_recentres_and_the_back_button_returns(page: Page, live_ser
     expect(heading).to_have_text("Hattie Example")
 
 
-def test_the_explorer_filters_without_javascript(browser, live_server, worker):
+def test_the_explorer_filters_without_javascript(browser, live_server, worker, policy_watch):
     hattie, _ = small_network()
-    context = browser.new_context(
-        java_script_enabled=False, viewport={"width": 1280, "height": 900}
-    )
+    context = new_context(browser, policy_watch, java_script_enabled=False)
     page = context.new_page()
     try:
         page.goto(f"{live_server.url}/researchers/{hattie.pk}/graph/")

@@ -3,7 +3,7 @@ import re
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
-from tests.e2e.conftest import screenshot
+from tests.e2e.conftest import new_context, screenshot
 from tests.factories import (
     AuthorFactory,
     AuthorshipFactory,
@@ -70,9 +70,9 @@ def test_header_search_box_leads_to_the_results_page(page: Page, live_server):
     expect(page.locator("#search-results").get_by_role("link").first).to_have_text("Hattie Zhou")
 
 
-def test_search_works_without_javascript(browser: Browser, live_server):
+def test_search_works_without_javascript(browser: Browser, live_server, policy_watch):
     make_researchers()
-    context = browser.new_context(java_script_enabled=False)
+    context = new_context(browser, policy_watch, java_script_enabled=False)
     try:
         page = context.new_page()
         page.goto(live_server.url + "/researchers/")

@@ -55,6 +55,19 @@ def test_anonymous_second_visit_is_served_from_the_cache_without_sql(
         assert {"Cookie", "HX-Request"} <= set(response["Vary"].split(", "))
 
 
+def test_head_of_a_cached_page_is_answered_from_the_cache_without_sql(
+    client, django_assert_num_queries
+):
+    author, _ = author_with_works(2)
+    first = client.get(page_url(author))
+    with django_assert_num_queries(0):
+        head = client.head(page_url(author))
+    assert head.status_code == 200
+    assert head.content == b""
+    assert head["Content-Length"] == first["Content-Length"]
+    assert head["Cache-Control"] == first["Cache-Control"]
+
+
 def test_a_page_from_the_cache_keeps_the_headers_the_whole_stack_gave_it(client):
     author, _ = author_with_works(2)
     first = client.get(page_url(author))
