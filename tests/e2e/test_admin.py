@@ -1,7 +1,7 @@
 """The Django admin in a real browser under the site's Content-Security-Policy.
 
 The admin loads only its own static scripts and styles; this walks the pages
-staff use (log-in, the claim list and a claim, an author with its
+staff use (log-in with the second factor, the claim list and a claim, an author with its
 autocomplete and date widgets, adding a user) and the policy watch fails the
 test on any violation.
 """
@@ -17,6 +17,7 @@ from playwright.sync_api import Page, expect
 from profiles import services
 from tests.e2e.conftest import screenshot
 from tests.factories import AuthorFactory, AuthorshipFactory, WorkFactory
+from tests.mfa import add_totp, totp_code
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
@@ -27,6 +28,8 @@ def test_staff_use_the_admin_under_the_policy(page: Page, live_server):
     staff = get_user_model().objects.create_superuser(
         "reviewer", "reviewer@bzpeer.example", PASSWORD
     )
+    EmailAddress.objects.create(user=staff, email=staff.email, verified=True, primary=True)
+    totp_secret = add_totp(staff)
     claimant = get_user_model().objects.create_user("claimant", "c@example.org", PASSWORD)
     EmailAddress.objects.create(user=claimant, email=claimant.email, verified=True, primary=True)
     author: Any = AuthorFactory(display_name="Rosa Example")
@@ -40,10 +43,13 @@ def test_staff_use_the_admin_under_the_policy(page: Page, live_server):
         works_not_mine=[],
     )
 
+    # /admin/login/ hands staff to the site's log-in, then the second factor.
     page.goto(live_server.url + "/admin/login/")
-    page.get_by_label("Username").fill(staff.username)
+    page.get_by_label("Email").fill(staff.email)
     page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Log in").click()
+    page.get_by_role("button", name="Sign In").click()
+    page.get_by_placeholder("Code").fill(totp_code(totp_secret))
+    page.get_by_role("button", name="Sign In").click()
     expect(page.get_by_role("heading", name="Site administration")).to_be_visible()
     # The admin's own stylesheet applies: the header bar is coloured.
     header = page.locator("#header")
