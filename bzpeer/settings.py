@@ -69,6 +69,7 @@ INSTALLED_APPS = [
     "works",
     "profiles",
     "graph",
+    "outbox",
 ]
 
 MIDDLEWARE = [
@@ -176,7 +177,8 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
 }
 CELERY_TASK_PUBLISH_RETRY = False
 CELERY_BEAT_SCHEDULE: dict[str, dict] = {
-    "graph-slices-stale": {"task": "graph.tasks.graph_slices_queue_stale_task", "schedule": 60.0}
+    "graph-slices-stale": {"task": "graph.tasks.graph_slices_queue_stale_task", "schedule": 60.0},
+    "outbound-emails-due": {"task": "outbox.tasks.outbound_emails_send_due_task", "schedule": 60.0},
 }
 
 AUTH_PASSWORD_VALIDATORS = [
@@ -197,6 +199,8 @@ ACCOUNT_UNIQUE_EMAIL = True
 ACCOUNT_LOGIN_ON_EMAIL_CONFIRMATION = True
 ACCOUNT_CONFIRM_EMAIL_ON_GET = False
 LOGIN_REDIRECT_URL = "/"
+# allauth's mail goes through the outbox (outbox.services), like the site's own.
+ACCOUNT_ADAPTER = "bzpeer.account_adapter.AccountAdapter"
 # Stricter than allauth's defaults on the two forms spammers hit first.
 ACCOUNT_RATE_LIMITS = {
     "signup": "5/m/ip,30/h/ip",
@@ -266,6 +270,9 @@ EMAIL_PORT = int(os.environ.get("EMAIL_PORT", "25"))
 EMAIL_HOST_USER = os.environ.get("EMAIL_HOST_USER", "")
 EMAIL_HOST_PASSWORD = os.environ.get("EMAIL_HOST_PASSWORD", "")
 EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
+# Seconds any one step of talking to the mail server may take (a worker sends
+# the mail; a hung server must not hold it forever).
+EMAIL_TIMEOUT = float(os.environ.get("EMAIL_TIMEOUT", "30"))
 DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "BZPEER <noreply@bzpeer.localhost>")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
 # The site's address in emails sent outside a request (claim decisions).
