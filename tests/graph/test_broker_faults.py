@@ -158,3 +158,13 @@ def test_fragment_while_the_broker_hangs_answers_and_records_the_send_failed(bro
     assert "Building this graph slice" in answers[0].content.decode()
     assert row(grace).status == GraphSlice.Status.QUEUED
     assert row(grace).sent_at is None
+
+
+def test_fragment_with_the_broker_up_records_the_send(broker):
+    grace = researcher()
+
+    answer = Client().get(f"/researchers/{grace.pk}/graph-slice/", **HTMX)
+
+    assert "Building this graph slice" in answer.content.decode()
+    assert row(grace).sent_at is not None
+    assert graph_slices_queue_stale_task() == 0, "a sent row is not sent again"
