@@ -5,6 +5,7 @@ once the server is back; a worker killed in the middle of a send neither
 loses the mail nor sends it twice.
 """
 
+import threading
 import time
 from collections.abc import Iterator
 from datetime import timedelta
@@ -12,6 +13,7 @@ from pathlib import Path
 
 import pytest
 from django.contrib.auth import get_user_model
+from django.db import connection
 from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
@@ -189,3 +191,34 @@ def test_sign_up_while_the_broker_is_down_is_mailed_by_the_next_sweep(
         )
     assert len(smtp.messages) == 1
     assert smtp.messages[0]["To"] == "new@example.org"
+
+
+def test_sign_up_while_the_broker_hangs_answers_and_leaves_the_mail_for_the_sweep(own_redis, smtp):
+    with sending_to(new_queue(), own_redis.url(0)):
+        own_redis.hang()
+        answers = []
+
+        def sign_up():
+            try:
+                answers.append(
+                    Client().post(
+                        reverse("account_signup"),
+                        {"email": "new@example.org", "password1": PASSWORD, "password2": PASSWORD},
+                    )
+                )
+            finally:
+                connection.close()
+
+        request = threading.Thread(target=sign_up, daemon=True)
+        request.start()
+        # Not a timing assertion: a guard so that a sign-up hung on the broker
+        # fails this test instead of hanging the suite.
+        request.join(timeout=120)
+        hung = request.is_alive()
+        own_redis.resume()
+        request.join(timeout=30)
+
+    assert not hung, "sign-up waited on the hung broker"
+    assert answers[0].status_code == 302
+    email = OutboundEmail.objects.get()
+    assert email.status == Status.PENDING and email.attempts == 0
