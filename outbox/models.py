@@ -5,8 +5,11 @@ exactly when the change it announces does); the mail server and the broker
 are never on a request's path. The row is also the delivery's job record:
 `pending` -> `sending` (claimed by one conditional UPDATE, with a lease) ->
 `sent`, or back to `pending` with a later `next_attempt_at` when the mail
-server refused, until `failed` after MAX_ATTEMPTS. A worker killed mid-send
-leaves the row `sending`; once the lease runs out the sweep sends it again.
+server refused, until `failed` after MAX_ATTEMPTS. `task_sent_at` says
+whether a task for the pending row is with the broker, so the sweep sends
+one for the rows that have none (the broker was away) rather than piling up
+duplicates. A worker killed mid-send leaves the row `sending`; once the
+lease runs out the sweep sends it again.
 """
 
 from django.contrib.postgres.fields import ArrayField
@@ -32,6 +35,14 @@ class OutboundEmail(models.Model):
     )
     attempts = models.PositiveSmallIntegerField(default=0, help_text="Deliveries started.")
     next_attempt_at = models.DateTimeField(help_text="A pending mail is not tried before this.")
+    task_sent_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text=(
+            "When the send task of a pending mail was handed to the broker; empty until then"
+            " (the broker was away) and after a failed attempt: the sweep sends it when due."
+        ),
+    )
     lease_expires_at = models.DateTimeField(
         null=True,
         blank=True,

@@ -38,6 +38,9 @@ MAX_ATTEMPTS = 10
 FIRST_RETRY = timedelta(minutes=1)
 LAST_RETRY = timedelta(hours=1)
 DUE_BATCH = 500
+# A pending mail whose task was handed over this long ago and never ran (the
+# broker lost it) gets another.
+RESEND_AFTER = timedelta(minutes=15)
 KEEP_SENT = timedelta(days=30)
 ERROR_MAX_CHARS = 500
 # Tests slow a send down with it to kill a worker mid-send; unset in production.
@@ -65,7 +68,7 @@ def email_queue(
         message_id=make_msgid(domain=_domain()),
         next_attempt_at=timezone.now(),
     )
-    transaction.on_commit(partial(_send_task, email.pk))
+    transaction.on_commit(partial(_send_task, email.pk, 0))
     return email
 
 
@@ -92,11 +95,16 @@ def _domain() -> str:
     return settings.DEFAULT_FROM_EMAIL.rsplit("@", 1)[-1].strip(" >") or "localhost"
 
 
-def _send_task(email_id: int) -> None:
+def _send_task(email_id: int, attempts: int) -> None:
+    """Hand the row's send task to the broker and record it, unless the task has run already."""
     # outbox.tasks imports this module; the task is looked up when it is needed.
     from outbox.tasks import outbound_email_send_task
 
-    broker.task_send(outbound_email_send_task, email_id)
+    if broker.task_send(outbound_email_send_task, email_id):
+        # Same attempts: no worker (nor the in-process task) has tried it meanwhile.
+        OutboundEmail.objects.filter(pk=email_id, status=Status.PENDING, attempts=attempts).update(
+            task_sent_at=timezone.now()
+        )
 
 
 def _message(email: OutboundEmail) -> EmailMessage:
@@ -155,6 +163,7 @@ def email_send(*, email_id: int) -> str:
         mine.update(
             status=Status.FAILED if outcome == "failed" else Status.PENDING,
             next_attempt_at=timezone.now() + _retry_delay(email.attempts),
+            task_sent_at=None,
             lease_expires_at=None,
             last_error=f"{type(error).__name__}: {error}"[:ERROR_MAX_CHARS],
         )
@@ -174,22 +183,25 @@ def email_send(*, email_id: int) -> str:
 def emails_send_due(*, limit: int = DUE_BATCH) -> int:
     """The periodic sweep (Celery beat): send tasks for the mails due; how many.
 
-    Due: pending mails whose backoff is over (among them those whose task
-    the broker did not take), and mails whose sender died mid-send (lease
-    run out). Sent mails are forgotten after KEEP_SENT.
+    Due: pending mails whose backoff is over and that have no task with the
+    broker (it was away when they were queued, or their last attempt
+    failed, or the task was lost), and mails whose sender died mid-send
+    (lease run out). Sent mails are forgotten after KEEP_SENT.
     """
-    from outbox.tasks import outbound_email_send_task
-
     now = timezone.now()
     due = list(
         OutboundEmail.objects.filter(
-            Q(status=Status.PENDING, next_attempt_at__lte=now)
+            Q(
+                Q(task_sent_at__isnull=True) | Q(task_sent_at__lt=now - RESEND_AFTER),
+                status=Status.PENDING,
+                next_attempt_at__lte=now,
+            )
             | Q(status=Status.SENDING, lease_expires_at__lt=now)
         )
         .order_by("next_attempt_at", "pk")
-        .values_list("pk", flat=True)[:limit]
+        .values_list("pk", "attempts")[:limit]
     )
-    for email_id in due:
-        broker.task_send(outbound_email_send_task, email_id)
+    for email_id, attempts in due:
+        _send_task(email_id, attempts)
     OutboundEmail.objects.filter(status=Status.SENT, sent_at__lt=now - KEEP_SENT).delete()
     return len(due)

@@ -44,6 +44,7 @@ def test_sign_up_with_the_mail_server_down_answers_and_mails_once_it_is_back(
     assert email.status == Status.PENDING
     assert email.to == ["new@example.org"]
     assert email.attempts == 1 and "refused" in email.last_error.lower()
+    assert email.task_sent_at is None, "the sweep sends it again once the backoff is over"
     assert smtp.messages == []
 
     smtp.start()
@@ -147,3 +148,21 @@ def test_html_mail_keeps_its_alternative(mailoutbox, django_capture_on_commit_ca
     (message,) = mailoutbox
     assert message.body == "plain"
     assert message.alternatives[0][0] == "<p>rich</p>"
+
+
+def test_the_sweep_sends_a_task_only_for_mail_that_has_none_with_the_broker(
+    mailoutbox, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=False):
+        email = services.email_queue(to=["ada@example.org"], subject="Hello", body="Hi")
+    assert email is not None
+    # Its task is with the broker (a worker will run it): no duplicate.
+    OutboundEmail.objects.filter(pk=email.pk).update(task_sent_at=timezone.now())
+    assert outbound_emails_send_due_task() == 0
+
+    # The broker lost it.
+    OutboundEmail.objects.filter(pk=email.pk).update(
+        task_sent_at=timezone.now() - services.RESEND_AFTER - timedelta(seconds=1)
+    )
+    assert outbound_emails_send_due_task() == 1
+    assert len(mailoutbox) == 1

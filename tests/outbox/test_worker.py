@@ -117,6 +117,7 @@ def test_sign_up_while_the_mail_server_is_down_is_mailed_once_it_is_back(
         workers=[worker],
     )
     assert smtp.messages == []
+    assert OutboundEmail.objects.get(pk=email.pk).task_sent_at is None
 
     smtp.start()
     lease_runs_out(email.pk)  # time passes: the backoff is over
@@ -181,7 +182,8 @@ def test_sign_up_while_the_broker_is_down_is_mailed_by_the_next_sweep(
         )
         assert response.status_code == 302
         email = OutboundEmail.objects.get()
-        assert email.status == Status.PENDING and email.attempts == 0, "the task was not sent"
+        assert email.status == Status.PENDING and email.attempts == 0
+        assert email.task_sent_at is None, "the task was not sent"
 
         own_redis.start()
         worker = start(workers, broker_queue, tmp_path, smtp, REDIS_URL=own_redis.url(0))
@@ -222,3 +224,4 @@ def test_sign_up_while_the_broker_hangs_answers_and_leaves_the_mail_for_the_swee
     assert answers[0].status_code == 302
     email = OutboundEmail.objects.get()
     assert email.status == Status.PENDING and email.attempts == 0
+    assert email.task_sent_at is None, "the task was not sent"
