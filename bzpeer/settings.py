@@ -75,6 +75,7 @@ INSTALLED_APPS = [
     "works",
     "profiles",
     "graph",
+    "bzpeer.outbox",
 ]
 
 MIDDLEWARE = [
@@ -181,8 +182,24 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TIMEZONE = "UTC"
+# A task sent from a web request gives up quickly when the broker is down or
+# hung: every socket operation is bounded and a failed publish is not retried
+# (the row the task belongs to records that it was not sent, and the beat
+# sweep sends it within a minute).
+BROKER_SOCKET_TIMEOUT = float(os.environ.get("BROKER_SOCKET_TIMEOUT", "2"))
+CELERY_BROKER_CONNECTION_TIMEOUT = BROKER_SOCKET_TIMEOUT
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "socket_timeout": BROKER_SOCKET_TIMEOUT,
+    "socket_connect_timeout": BROKER_SOCKET_TIMEOUT,
+    "max_retries": 1,
+}
+CELERY_TASK_PUBLISH_RETRY = False
 CELERY_BEAT_SCHEDULE: dict[str, dict] = {
-    "graph-slices-stale": {"task": "graph.tasks.graph_slices_queue_stale_task", "schedule": 60.0}
+    "graph-slices-stale": {"task": "graph.tasks.graph_slices_queue_stale_task", "schedule": 60.0},
+    "outbound-emails-due": {
+        "task": "bzpeer.outbox.tasks.outbound_emails_send_due_task",
+        "schedule": 60.0,
+    },
 }
 
 AUTH_PASSWORD_VALIDATORS = [
@@ -203,6 +220,8 @@ ACCOUNT_UNIQUE_EMAIL = True
 ACCOUNT_LOGIN_ON_EMAIL_CONFIRMATION = True
 ACCOUNT_CONFIRM_EMAIL_ON_GET = False
 LOGIN_REDIRECT_URL = "/"
+# Log-in locks per account and address; allauth's mail goes through the outbox
+# (bzpeer.outbox), like the site's own.
 ACCOUNT_ADAPTER = "bzpeer.accounts.AccountAdapter"
 # The client address that rate limits count (allauth's and bzpeer.ratelimit's):
 # with 0 the connection's (REMOTE_ADDR), and a client's X-Forwarded-For is
@@ -343,6 +362,9 @@ EMAIL_PORT = int(os.environ.get("EMAIL_PORT", "25"))
 EMAIL_HOST_USER = os.environ.get("EMAIL_HOST_USER", "")
 EMAIL_HOST_PASSWORD = os.environ.get("EMAIL_HOST_PASSWORD", "")
 EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
+# Seconds any one step of talking to the mail server may take (a worker sends
+# the mail; a hung server must not hold it forever).
+EMAIL_TIMEOUT = float(os.environ.get("EMAIL_TIMEOUT", "30"))
 DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "BZPEER <noreply@bzpeer.localhost>")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
 # The site's address in emails sent outside a request (claim decisions).

@@ -4,7 +4,9 @@ The row is also the build's job record. Its status moves
 queued -> building -> ready | failed, always by conditional updates (see
 graph.services), so two requests or two workers never build one author twice
 at once. A worker that dies mid-build leaves the row "building" with a lease
-that runs out; the periodic sweep then queues it again.
+that runs out; the periodic sweep then queues it again. A queued row whose
+task the broker did not take (it was down or hung) keeps `sent_at` empty, and
+the sweep sends it at its next run.
 """
 
 from django.db import models
@@ -48,6 +50,14 @@ class GraphSlice(models.Model):
         help_text="The inputs changed while a build was running: build once more after it.",
     )
     queued_at = models.DateTimeField(null=True, blank=True)
+    sent_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text=(
+            "When the build task of a queued row was handed to the broker; empty until then"
+            " (the broker was away): the sweep sends unsent rows within a minute."
+        ),
+    )
     started_at = models.DateTimeField(null=True, blank=True)
     lease_expires_at = models.DateTimeField(
         null=True,

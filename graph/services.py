@@ -30,7 +30,7 @@ from django.db import connection, transaction
 from django.urls import reverse
 from django.utils import timezone
 
-from bzpeer import pagecache
+from bzpeer import broker, pagecache
 from graph import selectors
 from graph.models import GraphSlice
 from graph.selectors import SliceInput, newman_weight
@@ -553,18 +553,18 @@ SELECT a.id, 'queued', '{{}}'::jsonb, '{{}}'::jsonb, '', '', 0, 0, false, %(now)
 FROM works_author a WHERE a.id = ANY(%(ids)s)
 ORDER BY a.id
 ON CONFLICT (author_id) DO UPDATE
-SET status = 'queued', queued_at = %(now)s, updated_at = %(now)s, rebuild_requested = false
+SET status = 'queued', queued_at = %(now)s, sent_at = NULL, updated_at = %(now)s,
+    rebuild_requested = false
 WHERE {condition}
 RETURNING s.author_id
 """
 
 
-def _mark_queued(author_ids: Iterable[int], *, mode: str) -> list[int]:
-    """Create missing rows as queued and flip the ones `mode` allows; the ids this call queued."""
+def _mark_queued(author_ids: Iterable[int], *, mode: str, now: datetime) -> list[int]:
+    """Create missing rows as queued at `now`, flip the ones `mode` allows; the ids it queued."""
     ids = sorted(set(author_ids))
     if not ids:
         return []
-    now = timezone.now()
     with connection.cursor() as cursor:
         cursor.execute(
             _MARK_QUEUED_SQL.format(condition=_QUEUE_WHEN[mode]),
@@ -585,19 +585,33 @@ def _mark_queued(author_ids: Iterable[int], *, mode: str) -> list[int]:
     return queued
 
 
-def _send(author_ids: list[int]) -> None:
-    """Send build tasks, in chunks, once the transaction that queued the rows commits."""
+def _send(author_ids: list[int], *, queued_at: datetime) -> None:
+    """Send build tasks, in chunks, once the transaction that queued the rows commits.
+
+    A chunk the broker takes is marked sent; one it does not (down, hung:
+    the send gives up after the broker timeout) stays unsent, and the sweep
+    sends it at its next run. A request never fails or waits on the broker
+    for longer than that timeout.
+    """
+    for start in range(0, len(author_ids), CHUNK_SIZE):
+        chunk = author_ids[start : start + CHUNK_SIZE]
+        transaction.on_commit(partial(_send_chunk, chunk, queued_at))
+
+
+def _send_chunk(author_ids: list[int], queued_at: datetime) -> None:
     # graph.tasks imports this module; the task is looked up when it is needed.
     from graph.tasks import graph_slices_build_task
 
-    for start in range(0, len(author_ids), CHUNK_SIZE):
-        chunk = author_ids[start : start + CHUNK_SIZE]
-        transaction.on_commit(partial(graph_slices_build_task.delay, chunk))
+    if broker.task_send(graph_slices_build_task, author_ids):
+        # Only this queueing's rows (same queued_at) that no worker took yet.
+        GraphSlice.objects.filter(
+            pk__in=author_ids, status=Status.QUEUED, queued_at=queued_at, sent_at__isnull=True
+        ).update(sent_at=timezone.now())
 
 
 def slices_mark_queued(*, author_ids: Iterable[int]) -> list[int]:
     """Mark slices queued without sending tasks (for a caller that builds them itself)."""
-    return _mark_queued(author_ids, mode="changed")
+    return _mark_queued(author_ids, mode="changed", now=timezone.now())
 
 
 @transaction.atomic
@@ -608,8 +622,9 @@ def slices_queue(*, author_ids: Iterable[int]) -> int:
     building is not queued again (a running build is asked to run once
     more). Returns how many were queued.
     """
-    queued = _mark_queued(author_ids, mode="changed")
-    _send(queued)
+    now = timezone.now()
+    queued = _mark_queued(author_ids, mode="changed", now=now)
+    _send(queued, queued_at=now)
     return len(queued)
 
 
@@ -631,15 +646,17 @@ def slice_request(*, author_id: int) -> GraphSlice | None:
     Without a broker (tasks run in-process) the build has happened by the
     time this returns.
     """
+    now = timezone.now()
     with transaction.atomic():
-        _send(_mark_queued([author_id], mode="request"))
+        _send(_mark_queued([author_id], mode="request", now=now), queued_at=now)
     return selectors.slice_for_display(author_id=author_id)
 
 
 def slice_retry(*, author_id: int) -> GraphSlice | None:
     """Queue a failed slice again; None: no such author."""
+    now = timezone.now()
     with transaction.atomic():
-        _send(_mark_queued([author_id], mode="retry"))
+        _send(_mark_queued([author_id], mode="retry", now=now), queued_at=now)
     return selectors.slice_for_display(author_id=author_id)
 
 
@@ -673,6 +690,7 @@ SET status = CASE WHEN v.error IS NOT NULL THEN 'failed'
     attempts = CASE WHEN v.error IS NULL THEN 0 ELSE g.attempts END,
     queued_at = CASE WHEN v.error IS NULL AND g.rebuild_requested THEN %(now)s
                      ELSE g.queued_at END,
+    sent_at = NULL,
     rebuild_requested = false,
     lease_expires_at = NULL,
     updated_at = %(now)s
@@ -761,6 +779,7 @@ def slices_build(
     if not results:
         return _counted(outcomes)
     order = sorted(results)
+    stored_at = timezone.now()
     with transaction.atomic():
         with connection.cursor() as cursor:
             # A slice is derived data: were the last commits lost in a crash,
@@ -775,12 +794,15 @@ def slices_build(
                         [{"author_id": pk, **results[pk]} for pk in order]
                     ).decode(),
                     "version": ALGORITHM_VERSION,
-                    "now": timezone.now(),
+                    "now": stored_at,
                     "started": started,
                 },
             )
             stored = dict(cursor.fetchall())
-        _send(sorted(pk for pk, status in stored.items() if status == Status.QUEUED))
+        _send(
+            sorted(pk for pk, status in stored.items() if status == Status.QUEUED),
+            queued_at=stored_at,
+        )
         # A rebuilt (or failed) slice replaces the fragment cached for
         # anonymous visitors; an unchanged one leaves it standing.
         pagecache.author_pages_changed(
@@ -814,14 +836,16 @@ def slice_build(*, author_id: int, force: bool = False, takeover: bool = False) 
 
 _STALE_SQL = """
 UPDATE graph_graphslice
-SET status = 'queued', queued_at = %(now)s, updated_at = %(now)s, rebuild_requested = false
+SET status = 'queued', queued_at = %(now)s, sent_at = NULL, updated_at = %(now)s,
+    rebuild_requested = false
 WHERE author_id IN (
     SELECT author_id FROM graph_graphslice
     WHERE (status = 'ready' AND (algorithm_version <> %(version)s
                                  OR checked_at IS NULL OR checked_at < %(refresh_before)s))
        OR (status = 'failed' AND attempts < %(max_attempts)s AND updated_at < %(retry_before)s)
        OR (status = 'building' AND lease_expires_at < %(now)s AND attempts < %(max_attempts)s)
-       OR (status = 'queued' AND (queued_at IS NULL OR queued_at < %(requeue_before)s))
+       OR (status = 'queued' AND (sent_at IS NULL OR queued_at IS NULL
+                                  OR queued_at < %(requeue_before)s))
     ORDER BY author_id
     LIMIT %(limit)s
     FOR UPDATE SKIP LOCKED
@@ -830,15 +854,16 @@ RETURNING author_id
 """
 
 
-def slices_mark_stale(*, limit: int = STALE_BATCH) -> list[int]:
+def slices_mark_stale(*, limit: int = STALE_BATCH, now: datetime | None = None) -> list[int]:
     """Queue (without sending) what the sweep rebuilds; the ids, at most `limit`.
 
     Stale means: built by an older algorithm or not checked for a week;
     failed with retries left; a build whose lease ran out (its worker died);
-    queued so long ago that the task was probably lost. A build that died
+    queued but never handed to the broker (it was away when the row was
+    queued); queued so long ago that the task was probably lost. A build that died
     MAX_ATTEMPTS times is marked failed instead of being tried forever.
     """
-    now = timezone.now()
+    now = now or timezone.now()
     GraphSlice.objects.filter(
         status=Status.BUILDING, lease_expires_at__lt=now, attempts__gte=MAX_ATTEMPTS
     ).update(
@@ -866,6 +891,7 @@ def slices_mark_stale(*, limit: int = STALE_BATCH) -> list[int]:
 @transaction.atomic
 def slices_queue_stale(*, limit: int = STALE_BATCH) -> int:
     """The periodic sweep (Celery beat): queue and send what is stale; how many."""
-    queued = slices_mark_stale(limit=limit)
-    _send(queued)
+    now = timezone.now()
+    queued = slices_mark_stale(limit=limit, now=now)
+    _send(queued, queued_at=now)
     return len(queued)

@@ -6,8 +6,9 @@ a double click or two reviewers at once change a claim once. Each one also
 locks the author row first: that serialises every decision on one record, so
 approving one claim while another reviewer approves its rival ends in one
 approval and one clear refusal rather than a deadlock. Emails are rendered
-inside the transaction and sent once it commits. Every write the researcher
-page shows retires that page's cached copies (bzpeer.pagecache).
+and queued in the outbox inside the transaction; a worker sends them once it
+commits. Every write the researcher page shows retires that page's cached
+copies (bzpeer.pagecache).
 
 Nobody decides a claim they have a stake in (selectors.claim_review_conflicts):
 each decision checks it under the author lock and refuses with ClaimConflict,
@@ -23,7 +24,6 @@ from allauth.account.models import EmailAddress
 from allauth.socialaccount.models import SocialAccount
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
-from django.core.mail import send_mail
 from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.template.loader import render_to_string
@@ -32,6 +32,7 @@ from django.utils import timezone
 from django.utils.crypto import constant_time_compare, salted_hmac
 
 from bzpeer import pagecache
+from bzpeer.outbox import services as outbox
 from graph import services as graph_services
 from profiles import selectors
 from profiles.models import Claim, ClaimEvent, EmailCode, Follow, ProfileSettings
@@ -67,21 +68,19 @@ def _site_url(path: str) -> str:
     return settings.SITE_URL.rstrip("/") + path
 
 
-def _email_on_commit(*, template: str, to: Iterable[str], context: dict[str, Any]) -> None:
+def _email_queue(*, template: str, to: Iterable[str], context: dict[str, Any]) -> None:
+    """Queue a mail in the outbox with the change it announces; a worker sends it after commit."""
     recipients = [address for address in to if address]
     if not recipients:
         return
     context = {"site_name": "BZPEER", **context}
     subject = " ".join(render_to_string(f"profiles/email/{template}_subject.txt", context).split())
     body = render_to_string(f"profiles/email/{template}_message.txt", context)
-    # robust: a mail server that is down must not turn a committed decision into an error.
-    transaction.on_commit(
-        lambda: send_mail(subject, body, None, recipients, fail_silently=False), robust=True
-    )
+    outbox.email_queue(to=recipients, subject=subject, body=body)
 
 
 def _claim_email(claim: Claim, template: str, **extra: Any) -> None:
-    _email_on_commit(
+    _email_queue(
         template=template,
         to=[claim.claimant.email],
         context={
@@ -142,7 +141,7 @@ def email_code_send(*, user: AbstractBaseUser, author: Author, address: str) -> 
         code_hash=_code_hash(address, code),
         expires_at=now + EMAIL_CODE_TTL,
     )
-    _email_on_commit(
+    _email_queue(
         template="email_code",
         to=[address],
         context={

@@ -2,7 +2,7 @@ from pathlib import Path
 
 import pytest
 
-from bzpeer import pagecache
+from bzpeer import broker, pagecache
 from bzpeer.celery import app as celery_app
 
 SHARED_DATA = Path(__file__).resolve().parent.parent.parent / "shared" / "data"
@@ -15,6 +15,12 @@ def _celery_in_process():
     celery_app.conf.task_always_eager = True
     yield
     celery_app.conf.task_always_eager = previous
+
+
+@pytest.fixture(autouse=True)
+def _broker_not_paused():
+    """A send that failed in an earlier test does not pause this test's sends."""
+    broker.task_send_resume()
 
 
 @pytest.fixture(autouse=True)

@@ -26,19 +26,26 @@ def test_account_pages_use_the_site_layout(client, name):
     assert '<main id="main" class="wrap auth-main">' in html
 
 
-def test_sign_up_sends_a_verification_email_and_holds_log_in_until_verified(client, mailoutbox):
-    response = client.post(
-        reverse("account_signup"),
-        {"email": "new@example.org", "password1": PASSWORD, "password2": PASSWORD},
-    )
+def test_sign_up_sends_a_verification_email_and_holds_log_in_until_verified(
+    client, mailoutbox, django_capture_on_commit_callbacks
+):
+    # Mail is sent once the request's writes commit (outbox).
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(
+            reverse("account_signup"),
+            {"email": "new@example.org", "password1": PASSWORD, "password2": PASSWORD},
+        )
     assert response.status_code == 302
     assert len(mailoutbox) == 1 and mailoutbox[0].to == ["new@example.org"]
     assert re.search(r"/accounts/confirm-email/\S+/", mailoutbox[0].body)
     assert "_auth_user_id" not in client.session
 
 
-def test_password_reset_mails_a_link_that_sets_a_new_password(client, user, mailoutbox):
-    client.post(reverse("account_reset_password"), {"email": user.email})
+def test_password_reset_mails_a_link_that_sets_a_new_password(
+    client, user, mailoutbox, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(reverse("account_reset_password"), {"email": user.email})
     assert len(mailoutbox) == 1
     link = re.search(r"https?://[^/\s]+(/accounts/password/reset/key/\S+/)", mailoutbox[0].body)
     form = client.get(link.group(1), follow=True)

@@ -58,12 +58,12 @@ def new_queue() -> str:
 
 
 @contextmanager
-def sending_to(queue: str) -> Iterator[None]:
-    """Tasks sent by this process go through the real Redis to `queue`."""
+def sending_to(queue: str, broker_url: str = REDIS_URL) -> Iterator[None]:
+    """Tasks sent by this process go through the real Redis (or `broker_url`) to `queue`."""
     conf = celery_app.conf
     saved = (conf.task_always_eager, conf.broker_url, conf.task_default_queue)
     conf.task_always_eager = False
-    conf.broker_url = REDIS_URL
+    conf.broker_url = broker_url
     conf.task_default_queue = queue
     # Connections made for another broker URL are pooled: start afresh.
     celery_app._pool = None

@@ -22,7 +22,7 @@ Status = GraphSlice.Status
 
 def sent_chunks(callbacks) -> list[list[int]]:
     """The author ids of each build task the callbacks would send (not page-cache retirements)."""
-    return [callback.args[0] for callback in callbacks if callback.func.__name__ == "delay"]
+    return [callback.args[0] for callback in callbacks if callback.func.__name__ == "_send_chunk"]
 
 
 def author_with_coauthor():
@@ -220,7 +220,7 @@ def test_the_sweep_picks_up_stale_failed_and_stuck_rows(django_capture_on_commit
     now = timezone.now()
     authors = {name: author_with_coauthor() for name in (
         "fresh", "old_version", "unchecked", "failed", "failed_out", "failed_recent",
-        "stuck", "stuck_out", "building", "lost", "queued_recent",
+        "stuck", "stuck_out", "building", "lost", "queued_recent", "unsent",
     )}  # fmt: skip
     for author in authors.values():
         built(author)
@@ -243,15 +243,19 @@ def test_the_sweep_picks_up_stale_failed_and_stuck_rows(django_capture_on_commit
         "building", status=Status.BUILDING, attempts=1, lease_expires_at=now + timedelta(minutes=1)
     )
     set_row("lost", status=Status.QUEUED, queued_at=now - timedelta(hours=2))
-    set_row("queued_recent", status=Status.QUEUED, queued_at=now)
+    set_row("queued_recent", status=Status.QUEUED, queued_at=now, sent_at=now)
+    # Queued a moment ago while the broker was away: sent at once.
+    set_row("unsent", status=Status.QUEUED, queued_at=now, sent_at=None)
 
     with django_capture_on_commit_callbacks(execute=True) as callbacks:
-        assert graph_slices_queue_stale_task.delay().get() == 5
-    picked = {authors[n].pk for n in ("old_version", "unchecked", "failed", "stuck", "lost")}
+        assert graph_slices_queue_stale_task.delay().get() == 6
+    picked = {
+        authors[n].pk for n in ("old_version", "unchecked", "failed", "stuck", "lost", "unsent")
+    }
     assert set(sent_chunks(callbacks)[0]) == picked
 
     rows = {name: GraphSlice.objects.get(pk=a.pk) for name, a in authors.items()}
-    for name in ("old_version", "unchecked", "failed", "stuck", "lost", "fresh"):
+    for name in ("old_version", "unchecked", "failed", "stuck", "lost", "unsent", "fresh"):
         assert rows[name].status == Status.READY, name
     assert rows["stuck_out"].status == Status.FAILED
     assert "3 times" in rows["stuck_out"].error
@@ -303,3 +307,14 @@ def test_missing_also_builds_slices_left_queued_by_a_stopped_run(capsys):
     call_command("build_graph_slices", "--missing")
     assert "built" in capsys.readouterr().out
     assert GraphSlice.objects.get(pk=left_queued.pk).status == Status.READY
+
+
+def test_a_build_task_delivered_twice_builds_once():
+    # The sweep re-sends an unsent row whose first send may have got through
+    # after all: the second delivery finds the row no longer queued.
+    author = author_with_coauthor()
+    services.slices_mark_queued(author_ids=[author.pk])
+    assert graph_slices_build_task.delay([author.pk]).get() == {"built": 1}
+    computed_at = GraphSlice.objects.get(pk=author.pk).computed_at
+    assert graph_slices_build_task.delay([author.pk]).get() == {"skipped": 1}
+    assert GraphSlice.objects.get(pk=author.pk).computed_at == computed_at

@@ -1,0 +1,175 @@
+"""The graph fragment and the retry button while the broker (Redis) is stopped or hung.
+
+The broker here is a Redis of the test's own (`own_redis`), stopped and
+frozen on purpose. A slice queued while it is away is recorded as not sent;
+once it is back, the sweep (beat runs it every minute; the tests call it)
+sends it and a real worker builds it, once.
+"""
+
+import threading
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from django.db import connection
+from django.test import Client
+
+from bzpeer.broker import task_send_resume
+from bzpeer.celery import app as celery_app
+from graph.models import GraphSlice
+from graph.tasks import graph_slices_queue_stale_task
+from tests.factories import AuthorFactory, AuthorshipFactory, WorkFactory
+from tests.graph.celery_worker import Worker, sending_to, wait_for
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+HTMX = {"HTTP_HX_REQUEST": "true"}
+
+
+@pytest.fixture(autouse=True)
+def _celery_in_process() -> Iterator[None]:
+    """Overrides the conftest fixture: these tests go through a real broker."""
+    previous = celery_app.conf.task_always_eager
+    celery_app.conf.task_always_eager = False
+    yield
+    celery_app.conf.task_always_eager = previous
+
+
+@pytest.fixture
+def broker(own_redis) -> Iterator:
+    """This process sends tasks to a queue on the test's own Redis."""
+    own_redis.queue = f"bzpeer-graph-fault-{uuid.uuid4().hex}"
+    with sending_to(own_redis.queue, own_redis.url(0)):
+        yield own_redis
+
+
+@pytest.fixture
+def workers() -> Iterator[list[Worker]]:
+    started: list[Worker] = []
+    yield started
+    for worker in started:
+        worker.stop()
+
+
+def start_worker(workers: list[Worker], broker, tmp_path: Path) -> Worker:
+    worker = Worker(broker.queue, tmp_path / f"worker-{len(workers)}.log", REDIS_URL=broker.url(0))
+    workers.append(worker)
+    worker.wait_until_ready()
+    return worker
+
+
+def researcher():
+    grace = AuthorFactory(display_name="Grace Example")
+    for i in range(3):
+        work = WorkFactory(title=f"Paper {i}")
+        AuthorshipFactory(work=work, author=grace, position=0)
+        AuthorshipFactory(work=work, author=AuthorFactory(display_name=f"Coauthor {i}"), position=1)
+    return grace
+
+
+def row(author) -> GraphSlice:
+    return GraphSlice.objects.get(pk=author.pk)
+
+
+def builds_in(log: str) -> int:
+    """How many slices the worker's build tasks built, from its log lines."""
+    return sum(line.count("'built': 1") for line in log.splitlines() if "succeeded" in line)
+
+
+def test_fragment_while_the_broker_is_down_is_built_once_by_the_next_sweep(
+    broker, workers, tmp_path
+):
+    grace = researcher()
+    broker.stop()
+
+    answer = Client().get(f"/researchers/{grace.pk}/graph-slice/", **HTMX)
+
+    assert answer.status_code == 200
+    assert "Building this graph slice" in answer.content.decode()
+    queued = row(grace)
+    assert queued.status == GraphSlice.Status.QUEUED
+    assert queued.sent_at is None, "the failed send is recorded: the row is not sent"
+
+    broker.start()
+    # The sweep runs in a worker, where no send failed moments ago.
+    task_send_resume()
+    worker = start_worker(workers, broker, tmp_path)
+    assert graph_slices_queue_stale_task() == 1
+    wait_for(
+        lambda: row(grace).status == GraphSlice.Status.READY,
+        timeout=60,
+        what="the build after the sweep",
+        workers=[worker],
+    )
+    # A second sweep finds nothing to send, and the one build was the only one.
+    assert graph_slices_queue_stale_task() == 0
+    assert builds_in(worker.log()) == 1
+    assert row(grace).data["centre"] == f"a:{grace.pk}"
+
+
+def test_retry_while_the_broker_is_down_is_built_once_it_is_back(broker, workers, tmp_path):
+    grace = researcher()
+    GraphSlice.objects.create(author=grace, status=GraphSlice.Status.FAILED, error="boom")
+    broker.stop()
+
+    answer = Client().post(f"/researchers/{grace.pk}/graph-slice/retry/", **HTMX)
+
+    assert answer.status_code == 200
+    assert "Building this graph slice" in answer.content.decode()
+    assert row(grace).status == GraphSlice.Status.QUEUED
+    assert row(grace).sent_at is None
+
+    broker.start()
+    # The sweep runs in a worker, where no send failed moments ago.
+    task_send_resume()
+    worker = start_worker(workers, broker, tmp_path)
+    assert graph_slices_queue_stale_task() == 1
+    wait_for(
+        lambda: row(grace).status == GraphSlice.Status.READY,
+        timeout=60,
+        what="the build after the sweep",
+        workers=[worker],
+    )
+    assert builds_in(worker.log()) == 1
+
+
+def test_fragment_while_the_broker_hangs_answers_and_records_the_send_failed(broker):
+    grace = researcher()
+    broker.hang()
+    answers = []
+
+    def ask() -> None:
+        try:
+            answers.append(
+                Client().get(
+                    f"/researchers/{grace.pk}/graph-slice/", headers={"HX-Request": "true"}
+                )
+            )
+        finally:
+            connection.close()
+
+    request = threading.Thread(target=ask, daemon=True)
+    request.start()
+    # Not a timing assertion: a guard so that a request hung on the broker
+    # fails this test instead of hanging the suite.
+    request.join(timeout=120)
+    hung = request.is_alive()
+    broker.resume()
+    request.join(timeout=30)
+
+    assert not hung, "the fragment request waited on the hung broker"
+    assert answers[0].status_code == 200
+    assert "Building this graph slice" in answers[0].content.decode()
+    assert row(grace).status == GraphSlice.Status.QUEUED
+    assert row(grace).sent_at is None
+
+
+def test_fragment_with_the_broker_up_records_the_send(broker):
+    grace = researcher()
+
+    answer = Client().get(f"/researchers/{grace.pk}/graph-slice/", **HTMX)
+
+    assert "Building this graph slice" in answer.content.decode()
+    assert row(grace).sent_at is not None
+    assert graph_slices_queue_stale_task() == 0, "a sent row is not sent again"
