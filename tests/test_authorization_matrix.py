@@ -7,7 +7,7 @@ should get; the admin and allauth are covered by a rule per prefix
 (PREFIX_RULES). A URL without an entry fails `test_every_url_has_an_entry`,
 which names it. Wherever the answer is a refusal (401, 403, 404, 405, 429, a
 redirect to a log-in page), the request must have written nothing: no row
-inserted, updated or deleted in any table but the sessions' (see `writes`).
+inserted, updated or deleted in any table but the sessions' (see `tests.world.writes`).
 
 Every POST goes through a client that enforces CSRF, with a valid token;
 `test_every_post_without_a_csrf_token_is_refused` sends each one without.
@@ -28,37 +28,16 @@ import copy
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import timedelta
 from typing import Any
 from urllib.parse import urlencode
 
 import pytest
-from allauth.account.forms import default_token_generator
-from allauth.account.models import EmailAddress, EmailConfirmationHMAC
-from allauth.account.utils import user_pk_to_url_str
-from allauth.socialaccount.models import SocialAccount, SocialApp, SocialToken
 from django.conf import settings
-from django.contrib.auth.models import Group
-from django.contrib.contenttypes.models import ContentType
-from django.core.cache import cache
-from django.db import connection, transaction
+from django.db import transaction
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, resolve, reverse
-from django.utils import timezone
 
-from bzpeer import pagecache
-from graph import services as graph_services
-from profiles import services
-from profiles.models import EmailCode, Follow, ProfileSettings
-from tests.factories import (
-    AuthorFactory,
-    AuthorshipFactory,
-    InstitutionFactory,
-    TopicFactory,
-    WorkFactory,
-)
-from tests.profiles.conftest import make_user
-from works.models import Authorship, WorkTopic
+from tests.world import World, build_world, fresh_caches, writes
 
 pytestmark = pytest.mark.django_db
 
@@ -528,119 +507,6 @@ def fill(route: str, params: dict[str, str]) -> str:
     return "/" + path.replace("^", "").replace("$", "")
 
 
-# The world: one record with an owner and a claimant, and one of everything
-# the admin lists, built by the factories.
-
-
-@dataclass
-class World:
-    users: dict[str, Any]
-    params: dict[str, str]
-
-
-def build_world():
-    """The world (a World); unannotated, as test bodies using the factories are."""
-    institution = InstitutionFactory(display_name="Uni Example", email_domains=["uni.example"])
-    record = AuthorFactory(
-        display_name="Rosa Example", openalex_id="", last_known_institution=institution
-    )
-    coauthor = AuthorFactory(display_name="Coauthor Example")
-    topic = TopicFactory(display_name="Graph theory")
-    for i in range(3):
-        work = WorkFactory(doi=f"10.1000/rosa-{i}", publication_year=2018 + i)
-        AuthorshipFactory(author=record, work=work, position=0)
-        AuthorshipFactory(author=coauthor, work=work, position=1)
-        WorkTopic.objects.create(work=work, topic=topic, score=0.9)
-    elsewhere = WorkFactory(title="A work the record is not on")
-    AuthorshipFactory(author=coauthor, work=elsewhere, position=0)
-    graph_services.slices_mark_queued(author_ids=[record.pk])
-    assert graph_services.slice_build(author_id=record.pk) == "built"
-
-    staff = make_user("reviewer@bzpeer.example", staff=True, is_superuser=True)
-    owner = make_user("owner@uni.example")
-    claimant = make_user("claimant@example.org")
-    stranger = make_user("stranger@example.org")
-    evidence: dict[str, Any] = {"links": ["https://rosa.example/"], "statement": ""}
-    approved = services.claim_submit(
-        user=owner, author=record, works_mine=[], works_not_mine=[], **evidence
-    )
-    services.claim_approve(claim=approved, staff=staff)
-    pending = services.claim_submit(
-        user=claimant, author=record, works_mine=[], works_not_mine=[], **evidence
-    )
-    services.profile_settings_update(
-        user=owner,
-        author=record,
-        summary="Graphs and the people who draw them",
-        affiliation="",
-        homepage="https://rosa.example/",
-        contact="",
-        open_to_collaborate=True,
-        hidden_sections=[],
-    )
-    Follow.objects.create(user=stranger, author=coauthor)
-    code = EmailCode.objects.create(
-        user=claimant,
-        author=record,
-        address="claimant@uni.example",
-        code_hash="0" * 64,
-        expires_at=timezone.now() + timedelta(minutes=30),
-    )
-    # A second, unverified address of the stranger's, for allauth's confirmation link.
-    unconfirmed = EmailAddress.objects.create(user=stranger, email="stranger@uni.example")
-    # Not ORCID: an ORCID app would configure ORCID sign-in, which is off by default.
-    app = SocialApp.objects.create(provider="openid_connect", name="Some app", client_id="x")
-    social = SocialAccount.objects.create(user=owner, provider="orcid", uid="0000-0002-1825-0097")
-    token = SocialToken.objects.create(app=app, account=social, token="t")
-    group = Group.objects.create(name="Reviewers")
-
-    work_id = str(Authorship.objects.filter(author=record).order_by("pk")[0].work_id)
-    objects = {
-        "auth_group": group,
-        "auth_user": stranger,
-        "account_emailaddress": unconfirmed,
-        "socialaccount_socialapp": app,
-        "socialaccount_socialtoken": token,
-        "socialaccount_socialaccount": social,
-        "works_institution": institution,
-        "works_topic": topic,
-        "works_source": record.authorships.first().work.source,
-        "works_author": record,
-        "works_work": record.authorships.first().work,
-        "works_authorship": record.authorships.first(),
-        "profiles_claim": pending,
-        "profiles_emailcode": code,
-        "profiles_profilesettings": ProfileSettings.objects.get(author=record),
-        "profiles_follow": Follow.objects.get(user=stranger),
-        "graph_graphslice": record.graph_slice,
-    }
-    params = {
-        "author_id": str(record.pk),
-        "work_id": work_id,
-        "other_work_id": str(elsewhere.pk),
-        "topic_id": str(topic.pk),
-        "institution_id": str(institution.pk),
-        "claim_id": str(pending.pk),
-        "approved_claim_id": str(approved.pk),
-        "decision": "reject",
-        # the admin
-        "app_label": "profiles",
-        "content_type_id": str(ContentType.objects.get_for_model(record).pk),
-        "id": str(stranger.pk),
-        "url": "nowhere/",
-        # allauth
-        "key": EmailConfirmationHMAC(unconfirmed).key,
-        "uidb36": user_pk_to_url_str(stranger),
-    }
-    params["key_for_reset"] = default_token_generator.make_token(stranger)
-    for model, obj in objects.items():
-        params[f"admin:{model}"] = str(obj.pk)
-    return World(
-        users={"stranger": stranger, "claimant": claimant, "owner": owner, "staff": staff},
-        params=params,
-    )
-
-
 def params_for(pattern: Pattern, world: World, overrides: dict[str, str]) -> dict[str, str]:
     params = dict(world.params)
     if pattern.route.startswith("admin/"):
@@ -656,25 +522,6 @@ def params_for(pattern: Pattern, world: World, overrides: dict[str, str]) -> dic
     for key, value in overrides.items():
         params[key] = world.params.get(value, value)
     return params
-
-
-# The database, before and after
-
-
-def writes() -> dict[str, int]:
-    """Rows inserted, updated or deleted so far in this transaction, per table.
-
-    PostgreSQL keeps these counts per transaction, rolled-back savepoints
-    included, so their difference across a request is every write it made,
-    even one that left a row as it was: stricter than comparing row counts and
-    hashes. Sessions aside: a visit may write its session.
-    """
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT relname, n_tup_ins + n_tup_upd + n_tup_del FROM pg_stat_xact_user_tables"
-            " WHERE relname <> 'django_session'"
-        )
-        return dict(cursor.fetchall())
 
 
 # Requests
@@ -786,12 +633,6 @@ def signed_in_client(role: str, world: World) -> Client:
     if sign_in is not None:
         sign_in(client, world.users[role])
     return client
-
-
-def fresh_caches() -> None:
-    """Rate-limit counters and cached pages start empty for each request, as the database does."""
-    cache.clear()
-    pagecache._local.clear()
 
 
 # The tests
