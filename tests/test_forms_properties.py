@@ -386,7 +386,8 @@ def test_any_whole_number_in_a_path_is_a_page_or_a_404(as_role, where, number):
     path = reverse(name, args=[1]).replace("1", str(number), 1)  # the id is the path's only digit
     with undone(client):
         response = client.get(path)
-    assert response.status_code in (200, 301, 404)
+    # 202: graph.json of a real author whose slice is being built; 301: a merged record.
+    assert response.status_code in (200, 202, 301, 404)
 
 
 # profiles: following
