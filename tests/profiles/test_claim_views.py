@@ -388,6 +388,17 @@ def test_bad_links_are_a_400_and_no_claim(client, claimant, record):
     assert not Claim.objects.exists()
 
 
+def test_a_refused_work_choice_is_a_400_that_says_why(client, claimant, record):
+    work_id = Authorship.objects.filter(author=record).first().work_id
+    client.force_login(claimant)
+    response = client.post(
+        url("claim_start", record.pk), {"links": "https://x.example/", f"work_{work_id}": "both"}
+    )
+    assert response.status_code == 400
+    assert "Select a valid choice. both is not one of the available choices." in text_of(response)
+    assert not Claim.objects.exists()
+
+
 def test_nothing_to_check_is_a_400_with_the_reason(client, claimant, record):
     client.force_login(claimant)
     response = client.post(url("claim_start", record.pk), {})
@@ -705,6 +716,16 @@ def test_invalid_homepage_is_a_400(client, claimant, owned):
     response = client.post(url("profile_edit", owned.pk), {"homepage": "ftp://x.example/"})
     assert response.status_code == 400
     assert "http:// or https://" in response.content.decode()
+
+
+def test_a_refused_hidden_section_is_a_400_that_says_why(client, claimant, owned):
+    client.force_login(claimant)
+    response = client.post(
+        url("profile_edit", owned.pk), {"summary": "Changed", "hidden_sections": ["email"]}
+    )
+    assert response.status_code == 400
+    assert "Select a valid choice. email is not one of the available choices." in text_of(response)
+    assert ProfileSettings.objects.get(author=owned).summary == ""
 
 
 def test_owner_disputes_a_work_with_htmx_and_it_leaves_the_page(client, claimant, owned):

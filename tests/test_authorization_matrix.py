@@ -1,0 +1,702 @@
+"""Who may do what at every URL: a matrix generated from the URL configuration.
+
+Every URL pattern that `django.urls.get_resolver()` knows (the project's apps,
+allauth, the admin) is requested by five kinds of visitor (ROLES) with every
+method it accepts, HEAD, and one method it refuses. TABLE says what each
+should get; the admin and allauth are covered by a rule per prefix
+(PREFIX_RULES). A URL without an entry fails `test_every_url_has_an_entry`,
+which names it. Wherever the answer is a refusal (401, 403, 404, 405, 429, a
+redirect to a log-in page), the request must have written nothing: no row
+inserted, updated or deleted in any table but the sessions' (see `tests.world.writes`).
+
+Every POST goes through a client that enforces CSRF, with a valid token;
+`test_every_post_without_a_csrf_token_is_refused` sends each one without.
+
+Changing an expectation is one line: a role's sign-in is one line of SIGN_IN
+(e.g. staff with a second factor), a URL's answer to a method is one line of
+TABLE, and HEAD_LIKE_GET switches every HEAD of the project's views to
+expect what GET gets.
+
+Run time: the world is built once per role (each test), and each request runs
+in a savepoint that is rolled back, so an allowed POST never changes what the
+next request sees.
+"""
+
+from __future__ import annotations
+
+import copy
+import re
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urlencode
+
+import pytest
+from django.conf import settings
+from django.db import transaction
+from django.test import Client
+from django.urls import URLPattern, URLResolver, get_resolver, resolve, reverse
+
+from tests.world import World, build_world, fresh_caches, writes
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def _fast_password_hashing(settings):
+    """The real hasher's deliberate slowness is not under test here."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+ROLES = ("anonymous", "stranger", "claimant", "owner", "staff")
+
+
+# How each role signs in: one line per role.
+
+
+def _signed_in(client: Client, user: Any) -> None:
+    client.force_login(user)
+
+
+SIGN_IN: dict[str, Callable[[Client, Any], None] | None] = {
+    "anonymous": None,
+    "stranger": _signed_in,  # a signed-in person with no claim on the record
+    "claimant": _signed_in,  # a pending claim on the record
+    "owner": _signed_in,  # the approved claim on the record
+    "staff": _signed_in,  # is_staff and superuser, as `createsuperuser` makes them
+}
+
+# The project's views answer HEAD with a 405 today (require_GET allows GET
+# only). Once HEAD is answered wherever GET is, set this to True: every HEAD
+# of TABLE then expects what the GET of its line expects.
+HEAD_LIKE_GET = False
+
+
+# Outcomes: a status code, or one of these.
+LOGIN = "redirect to log-in"  # 302 to the site's log-in page, with ?next=
+ADMIN_LOGIN = "redirect to admin log-in"  # 302 to /admin/login/, with ?next=
+REDIRECT = "redirect"  # 301/302 anywhere but a log-in page
+ANSWERED = "any answer below 500"
+NOT_LOGIN = "any answer below 500 but a log-in redirect"
+Outcome = int | str
+Outcomes = tuple[Outcome, Outcome, Outcome, Outcome, Outcome]  # in ROLES order
+
+# Answers after which the database must be as it was.
+REFUSALS = {401, 403, 404, 405, 429, LOGIN, ADMIN_LOGIN}
+
+
+def every(outcome: Outcome) -> Outcomes:
+    return (outcome, outcome, outcome, outcome, outcome)
+
+
+@dataclass(frozen=True)
+class Url:
+    """What each role gets from one URL: one line per method.
+
+    name: the URL's name ("profiles:claim_start"), or its route when unnamed.
+    methods: method -> outcomes in ROLES order.
+    data: the POST body: valid input, so that an allowed role's real answer shows.
+    params: path parameters over the world's (World.params); a value naming a
+      world parameter ("approved_claim_id") takes that parameter's value.
+    case: tells two lines of one URL apart.
+    """
+
+    name: str
+    methods: dict[str, Outcomes]
+    data: dict[str, str] = field(default_factory=dict)
+    params: dict[str, str] = field(default_factory=dict)
+    case: str = ""
+
+
+def url(
+    name: str,
+    *,
+    data: dict[str, str] | None = None,
+    params: dict[str, str] | None = None,
+    case: str = "",
+    **methods: Outcomes,
+) -> Url:
+    return Url(name, dict(methods), data or {}, params or {}, case)
+
+
+# The project's views: GET, HEAD, POST and PUT each (no view accepts PUT, so
+# every line has a method its view refuses). HEAD is today's answer; see
+# HEAD_LIKE_GET.
+#                                anonymous    stranger  claimant  owner     staff
+PROJECT = [
+    url(
+        "home",
+        GET=every(200),
+        HEAD=every(405),
+        POST=every(405),
+        PUT=every(405),
+    ),
+    url(
+        "healthz",
+        GET=every(200),
+        HEAD=every(405),
+        POST=every(405),
+        PUT=every(405),
+    ),
+    url(
+        "works:work_detail",
+        GET=every(200),
+        HEAD=every(405),
+        POST=every(405),
+        PUT=every(405),
+    ),
+    url(
+        "works:researcher_search",
+        GET=every(200),
+        HEAD=every(405),
+        POST=every(405),
+        PUT=every(405),
+    ),
+    url(
+        "works:topic_detail",
+        GET=every(200),
+        HEAD=every(405),
+        POST=every(405),
+        PUT=every(405),
+    ),
+    url(
+        "works:institution_detail",
+        GET=every(200),
+        HEAD=every(405),
+        POST=every(405),
+        PUT=every(405),
+    ),
+    url(
+        "profiles:researcher_detail",
+        GET=every(200),
+        HEAD=every(405),
+        POST=every(405),
+        PUT=every(405),
+    ),
+    url(
+        "profiles:follow",
+        data={"action": "follow"},
+        GET=(LOGIN, REDIRECT, REDIRECT, REDIRECT, REDIRECT),
+        HEAD=every(405),
+        POST=(LOGIN, REDIRECT, REDIRECT, REDIRECT, REDIRECT),
+        PUT=every(405),
+    ),
+    url(
+        "profiles:claim_start",
+        data={"links": "https://rosa.example/"},
+        GET=(LOGIN, 200, REDIRECT, REDIRECT, 200),
+        HEAD=(LOGIN, 405, 405, 405, 405),
+        POST=(LOGIN, REDIRECT, REDIRECT, REDIRECT, REDIRECT),
+        PUT=(LOGIN, 405, 405, 405, 405),
+    ),
+    url(
+        "profiles:claim_email_send",
+        data={"address": "someone@uni.example"},
+        GET=(LOGIN, 405, 405, 405, 405),
+        HEAD=(LOGIN, 405, 405, 405, 405),
+        POST=(LOGIN, REDIRECT, REDIRECT, REDIRECT, REDIRECT),
+        PUT=(LOGIN, 405, 405, 405, 405),
+    ),
+    url(
+        "profiles:claim_email_verify",
+        data={"code": "123456"},  # wrong, or no code was sent: a 400 with a message
+        GET=(LOGIN, 405, 405, 405, 405),
+        HEAD=(LOGIN, 405, 405, 405, 405),
+        POST=(LOGIN, 400, 400, 400, 400),
+        PUT=(LOGIN, 405, 405, 405, 405),
+    ),
+    url(
+        "profiles:profile_edit",
+        data={"summary": "Graphs"},
+        GET=(LOGIN, 404, 404, 200, 404),
+        HEAD=(LOGIN, 405, 405, 405, 405),
+        POST=(LOGIN, 404, 404, REDIRECT, 404),
+        PUT=(LOGIN, 405, 405, 405, 405),
+    ),
+    url(
+        "profiles:authorship_status",
+        data={"status": "confirmed"},
+        GET=(LOGIN, 405, 405, 405, 405),
+        HEAD=(LOGIN, 405, 405, 405, 405),
+        POST=(LOGIN, 404, 404, REDIRECT, 404),
+        PUT=(LOGIN, 405, 405, 405, 405),
+    ),
+    url(
+        "profiles:authorship_status",
+        case="a work not on the record",
+        params={"work_id": "other_work_id"},
+        data={"status": "confirmed"},
+        GET=(LOGIN, 405, 405, 405, 405),
+        HEAD=(LOGIN, 405, 405, 405, 405),
+        POST=(LOGIN, 404, 404, 404, 404),
+        PUT=(LOGIN, 405, 405, 405, 405),
+    ),
+    url(
+        "profiles:claim_detail",
+        case="the pending claim",
+        GET=(LOGIN, 404, 200, 404, 200),
+        HEAD=(LOGIN, 405, 405, 405, 405),
+        POST=(LOGIN, 405, 405, 405, 405),
+        PUT=(LOGIN, 405, 405, 405, 405),
+    ),
+    url(
+        "profiles:claim_detail",
+        case="the approved claim",
+        params={"claim_id": "approved_claim_id"},
+        GET=(LOGIN, 404, 404, 200, 200),
+        HEAD=(LOGIN, 405, 405, 405, 405),
+        POST=(LOGIN, 405, 405, 405, 405),
+        PUT=(LOGIN, 405, 405, 405, 405),
+    ),
+    url(
+        "profiles:claim_withdraw",
+        case="the pending claim",
+        GET=(LOGIN, 405, 405, 405, 405),
+        HEAD=(LOGIN, 405, 405, 405, 405),
+        POST=(LOGIN, 404, REDIRECT, 404, 404),
+        PUT=(LOGIN, 405, 405, 405, 405),
+    ),
+    url(
+        "profiles:claim_withdraw",
+        case="the approved claim",
+        params={"claim_id": "approved_claim_id"},
+        GET=(LOGIN, 405, 405, 405, 405),
+        HEAD=(LOGIN, 405, 405, 405, 405),
+        POST=(LOGIN, 404, 404, REDIRECT, 404),
+        PUT=(LOGIN, 405, 405, 405, 405),
+    ),
+    url(
+        "profiles:following",
+        GET=(LOGIN, 200, 200, 200, 200),
+        HEAD=(LOGIN, 405, 405, 405, 405),
+        POST=(LOGIN, 405, 405, 405, 405),
+        PUT=(LOGIN, 405, 405, 405, 405),
+    ),
+    # Staff pages answer 404 to everyone else: the queue is not advertised.
+    url(
+        "profiles:staff_claims",
+        GET=(404, 404, 404, 404, 200),
+        HEAD=every(405),
+        POST=every(405),
+        PUT=every(405),
+    ),
+    url(
+        "profiles:staff_claim_detail",
+        GET=(404, 404, 404, 404, 200),
+        HEAD=every(405),
+        POST=every(405),
+        PUT=every(405),
+    ),
+    url(
+        "profiles:staff_claim_decide",
+        case="reject the pending claim",
+        data={"reason": "Not enough evidence."},
+        GET=every(405),
+        HEAD=every(405),
+        POST=(404, 404, 404, 404, REDIRECT),
+        PUT=every(405),
+    ),
+    url(
+        "profiles:staff_claim_decide",
+        case="approve the pending claim (the record has an owner)",
+        params={"decision": "approve"},
+        GET=every(405),
+        HEAD=every(405),
+        POST=(404, 404, 404, 404, 409),
+        PUT=every(405),
+    ),
+    url(
+        "profiles:staff_claim_decide",
+        case="revoke the approved claim",
+        params={"claim_id": "approved_claim_id", "decision": "revoke"},
+        data={"reason": "Not this person."},
+        GET=every(405),
+        HEAD=every(405),
+        POST=(404, 404, 404, 404, REDIRECT),
+        PUT=every(405),
+    ),
+    url(
+        "profiles:staff_claim_decide",
+        case="no such decision",
+        params={"decision": "explode"},
+        GET=every(405),
+        HEAD=every(405),
+        POST=every(404),
+        PUT=every(405),
+    ),
+    url(
+        "graph:slice",
+        GET=every(200),
+        HEAD=every(405),
+        POST=every(405),
+        PUT=every(405),
+    ),
+    url(
+        # Anyone may ask for a failed slice to be built again: it only queues a build.
+        "graph:retry",
+        GET=every(405),
+        HEAD=every(405),
+        POST=every(REDIRECT),
+        PUT=every(405),
+    ),
+    url(
+        "graph:explorer",
+        GET=every(200),
+        HEAD=every(405),
+        POST=every(405),
+        PUT=every(405),
+    ),
+    url(
+        "graph:json",
+        GET=every(200),
+        HEAD=every(405),
+        POST=every(405),
+        PUT=every(405),
+    ),
+]
+
+# allauth's views, pinned where they matter; class-based, they answer HEAD as
+# GET. Forms are posted empty (a token only). Any allauth URL without a line
+# here (e.g. one a newly enabled allauth app adds) gets the allauth rule below.
+#                                anonymous    stranger  claimant  owner     staff
+SIGNED_IN = (LOGIN, 200, 200, 200, 200)
+SIGNED_OUT = (200, REDIRECT, REDIRECT, REDIRECT, REDIRECT)
+ALLAUTH = [
+    url("account_login", GET=SIGNED_OUT, HEAD=SIGNED_OUT, POST=SIGNED_OUT, PUT=SIGNED_OUT),
+    url(
+        "account_logout",
+        GET=(REDIRECT, 200, 200, 200, 200),
+        HEAD=(REDIRECT, 200, 200, 200, 200),
+        POST=every(REDIRECT),
+        PUT=every(405),
+    ),
+    url("account_signup", GET=SIGNED_OUT, HEAD=SIGNED_OUT, POST=SIGNED_OUT, PUT=SIGNED_OUT),
+    url("account_reauthenticate", GET=SIGNED_IN, HEAD=SIGNED_IN, POST=SIGNED_IN, PUT=SIGNED_IN),
+    url(
+        "account_email",
+        GET=SIGNED_IN,
+        HEAD=SIGNED_IN,
+        POST=(LOGIN, REDIRECT, REDIRECT, REDIRECT, REDIRECT),
+        PUT=(LOGIN, REDIRECT, REDIRECT, REDIRECT, REDIRECT),
+    ),
+    url("account_change_password", GET=SIGNED_IN, HEAD=SIGNED_IN, POST=SIGNED_IN, PUT=SIGNED_IN),
+    url(
+        # everyone here has a password: set-password sends them to change-password
+        "account_set_password",
+        GET=(LOGIN, REDIRECT, REDIRECT, REDIRECT, REDIRECT),
+        HEAD=(LOGIN, REDIRECT, REDIRECT, REDIRECT, REDIRECT),
+        POST=(LOGIN, REDIRECT, REDIRECT, REDIRECT, REDIRECT),
+        PUT=(LOGIN, REDIRECT, REDIRECT, REDIRECT, REDIRECT),
+    ),
+    url("account_reset_password", GET=every(200), HEAD=every(200), POST=every(200), PUT=every(200)),
+    url(
+        # the key is the stranger's: it is the secret, whoever holds it
+        "account_reset_password_from_key",
+        GET=(REDIRECT, 200, REDIRECT, REDIRECT, REDIRECT),
+        HEAD=(REDIRECT, 200, REDIRECT, REDIRECT, REDIRECT),
+        POST=(REDIRECT, 200, REDIRECT, REDIRECT, REDIRECT),
+        PUT=(REDIRECT, 200, REDIRECT, REDIRECT, REDIRECT),
+    ),
+    url(
+        # a real confirmation key for the stranger's second address
+        "account_confirm_email",
+        GET=every(200),
+        HEAD=every(200),
+        POST=every(REDIRECT),
+        PUT=every(405),
+    ),
+    url(
+        "account_confirm_login_code",
+        GET=every(REDIRECT),
+        HEAD=every(REDIRECT),
+        POST=every(REDIRECT),
+        PUT=every(REDIRECT),
+    ),
+    url("socialaccount_connections", GET=SIGNED_IN, HEAD=SIGNED_IN, POST=SIGNED_IN, PUT=SIGNED_IN),
+    url(
+        "socialaccount_signup",
+        GET=every(REDIRECT),
+        HEAD=every(REDIRECT),
+        POST=every(REDIRECT),
+        PUT=every(REDIRECT),
+    ),
+    url(
+        "socialaccount_login_error",
+        GET=every(401),
+        HEAD=every(401),
+        POST=every(405),
+        PUT=every(405),
+    ),
+    # ORCID sign-in is not configured here (the default). Issue 11 finding 12:
+    # these answer 500 today; a 404 or a clear page once fixed.
+    url("orcid_login", GET=every(500), HEAD=every(500), POST=every(500), PUT=every(500)),
+    url("orcid_callback", GET=every(500), HEAD=every(500), POST=every(500), PUT=every(500)),
+]
+
+TABLE: list[Url] = PROJECT + ALLAUTH
+
+
+# The admin and the rest of allauth: a rule per prefix, answering
+# (role, method, URL name) with an outcome.
+
+
+def _admin_rule(role: str, method: str, name: str) -> Outcome:
+    """Only staff get anything but a redirect to the admin's log-in."""
+    if name == "admin:login":
+        return 200 if role != "staff" else NOT_LOGIN
+    if name == "admin:logout":
+        if role != "staff":
+            return REDIRECT  # to the admin's index, which asks for a log-in
+        return 200 if method == "POST" else 405
+    return NOT_LOGIN if role == "staff" else ADMIN_LOGIN
+
+
+def _allauth_rule(role: str, method: str, name: str) -> Outcome:
+    """allauth's other pages are public: any answer, never an error."""
+    return ANSWERED
+
+
+@dataclass(frozen=True)
+class PrefixRule:
+    prefix: str
+    rule: Callable[[str, str, str], Outcome]
+    methods: tuple[str, ...] = ("GET", "HEAD", "POST", "PUT")
+
+
+PREFIX_RULES = [PrefixRule("admin/", _admin_rule), PrefixRule("accounts/", _allauth_rule)]
+
+
+# The URL configuration, walked
+
+
+@dataclass(frozen=True)
+class Pattern:
+    route: str  # the full pattern, e.g. "researchers/<int:author_id>/claim/"
+    name: str  # namespaced; "" for an unnamed pattern
+
+
+def url_patterns() -> list[Pattern]:
+    def walk(patterns: list, prefix: str, namespace: str) -> Iterator[Pattern]:
+        for entry in patterns:
+            if isinstance(entry, URLResolver):
+                inner = namespace
+                if entry.namespace:
+                    inner = f"{namespace}:{entry.namespace}" if namespace else entry.namespace
+                yield from walk(entry.url_patterns, prefix + str(entry.pattern), inner)
+            elif isinstance(entry, URLPattern):
+                name = entry.name or ""
+                if name and namespace:
+                    name = f"{namespace}:{name}"
+                yield Pattern(prefix + str(entry.pattern), name)
+
+    return list(walk(get_resolver().url_patterns, "", ""))
+
+
+def key_of(pattern: Pattern) -> str:
+    return pattern.name or pattern.route
+
+
+def _rule_for(pattern: Pattern) -> PrefixRule | None:
+    return next((r for r in PREFIX_RULES if pattern.route.startswith(r.prefix)), None)
+
+
+def fill(route: str, params: dict[str, str]) -> str:
+    """A concrete path for a pattern: each parameter replaced by the world's value."""
+    path = re.sub(r"\(\?P<(\w+)>[^)]*\)", lambda m: params[m.group(1)], route)
+    path = re.sub(r"<(?:\w+:)?(\w+)>", lambda m: params[m.group(1)], path)
+    return "/" + path.replace("^", "").replace("$", "")
+
+
+def params_for(pattern: Pattern, world: World, overrides: dict[str, str]) -> dict[str, str]:
+    params = dict(world.params)
+    if pattern.route.startswith("admin/"):
+        match = re.match(r"admin/(\w+)/(\w+)/<", pattern.route)
+        if match:
+            model = f"{match[1]}_{match[2]}"
+            assert f"admin:{model}" in params, f"build_world() has no {model} for /{pattern.route}"
+            params["object_id"] = params[f"admin:{model}"]
+        else:  # view_on_site: the record's public page
+            params["object_id"] = params["author_id"]
+    if pattern.name == "account_reset_password_from_key":
+        params["key"] = params["key_for_reset"]
+    for key, value in overrides.items():
+        params[key] = world.params.get(value, value)
+    return params
+
+
+# Requests
+
+
+CSRF_SECRET = "a" * 32  # any 32 letters or digits make a valid unmasked token
+
+
+def request(
+    client: Client, method: str, path: str, data: dict[str, str], *, token: bool = True
+) -> Any:
+    if method in ("GET", "HEAD"):
+        return client.generic(method, path)
+    body = dict(data)
+    headers = {}
+    if token:
+        client.cookies[settings.CSRF_COOKIE_NAME] = CSRF_SECRET
+        # a form's field for POST; the header for other methods, as with htmx
+        body["csrfmiddlewaretoken"] = CSRF_SECRET
+        headers["X-CSRFToken"] = CSRF_SECRET
+    if method == "POST":
+        return client.post(path, body)
+    return client.generic(
+        method,
+        path,
+        urlencode(body),
+        content_type="application/x-www-form-urlencoded",
+        headers=headers,
+    )
+
+
+def outcome_of(response: Any) -> Outcome:
+    if response.status_code in (301, 302, 303, 307, 308):
+        location = response["Location"]
+        if location.startswith(reverse("account_login") + "?next="):
+            return LOGIN
+        if location.startswith(reverse("admin:login") + "?next="):
+            return ADMIN_LOGIN
+        return REDIRECT
+    return response.status_code
+
+
+def in_savepoint(
+    client: Client, method: str, path: str, data: dict[str, str], *, token: bool = True
+) -> tuple[Any, list[str]]:
+    """Send a request, then undo it (database and cookies); the response and the tables it wrote."""
+    cookies = copy.deepcopy(client.cookies)
+    savepoint = transaction.savepoint()
+    try:
+        before = writes()
+        response = request(client, method, path, data, token=token)
+        after = writes()
+    finally:
+        transaction.savepoint_rollback(savepoint)
+        client.cookies = cookies
+    return response, sorted(t for t, n in after.items() if n != before.get(t, 0))
+
+
+@dataclass(frozen=True)
+class Cell:
+    """One URL (one case of it) and one method: what each role should get."""
+
+    pattern: Pattern
+    method: str
+    expected: Outcomes
+    data: dict[str, str]
+    params: dict[str, str]
+    case: str
+
+    def label(self, role: str) -> str:
+        case = f" ({self.case})" if self.case else ""
+        name = self.pattern.name or "unnamed"
+        return f"{self.method} /{self.pattern.route}{case} [{name}] as {role}"
+
+
+def cells() -> list[Cell]:
+    by_key: dict[str, list[Url]] = {}
+    for line in TABLE:
+        by_key.setdefault(line.name, []).append(line)
+    out = []
+    for pattern in url_patterns():
+        lines = by_key.get(key_of(pattern))
+        if lines:
+            for line in lines:
+                for method, expected in line.methods.items():
+                    if method == "HEAD" and HEAD_LIKE_GET:
+                        expected = line.methods["GET"]
+                    out.append(Cell(pattern, method, expected, line.data, line.params, line.case))
+            continue
+        rule = _rule_for(pattern)
+        if rule is not None:
+            for method in rule.methods:
+                expected = tuple(rule.rule(role, method, pattern.name) for role in ROLES)  # type: ignore[assignment]
+                out.append(Cell(pattern, method, expected, {}, {}, ""))
+    return out
+
+
+def matches(expected: Outcome, actual: Outcome) -> bool:
+    if expected == ANSWERED:
+        return isinstance(actual, str) or actual < 500
+    if expected == NOT_LOGIN:
+        return actual not in (LOGIN, ADMIN_LOGIN) and (isinstance(actual, str) or actual < 500)
+    return expected == actual
+
+
+def signed_in_client(role: str, world: World) -> Client:
+    client = Client(enforce_csrf_checks=True, raise_request_exception=False)
+    sign_in = SIGN_IN[role]
+    if sign_in is not None:
+        sign_in(client, world.users[role])
+    return client
+
+
+# The tests
+
+
+def test_every_url_has_an_entry():
+    """A URL added without a line in TABLE (or a prefix rule) fails here, by name."""
+    keys = {line.name for line in TABLE}
+    patterns = url_patterns()
+    missing = [
+        f"/{p.route} (name {p.name!r})"
+        for p in patterns
+        if key_of(p) not in keys and _rule_for(p) is None
+    ]
+    assert not missing, (
+        "These URLs have no line in the authorization matrix (TABLE in "
+        "tests/test_authorization_matrix.py): say what each role gets:\n  " + "\n  ".join(missing)
+    )
+    stale = sorted(keys - {key_of(p) for p in patterns})
+    assert not stale, f"TABLE has lines for URLs that no longer exist: {stale}"
+    for line in PROJECT:
+        assert set(line.methods) == {"GET", "HEAD", "POST", "PUT"}, (
+            f"{line.name}: give GET, HEAD, POST and PUT (every method the view accepts, "
+            "and one it refuses)"
+        )
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_each_role_gets_what_the_table_says_and_refusals_change_nothing(role):
+    world = build_world()
+    client = signed_in_client(role, world)
+    index = ROLES.index(role)
+    failures = []
+    for cell in cells():
+        pattern = cell.pattern
+        path = fill(pattern.route, params_for(pattern, world, cell.params))
+        if resolve(path).route != pattern.route.replace("^", ""):
+            failures.append(f"{cell.label(role)}: {path} resolves to another pattern")
+            continue
+        fresh_caches()
+        response, written = in_savepoint(client, cell.method, path, cell.data)
+        actual = outcome_of(response)
+        expected = cell.expected[index]
+        if not matches(expected, actual):
+            error = getattr(response, "exc_info", None)
+            detail = f" ({error[1]!r})" if error else ""
+            failures.append(f"{cell.label(role)}: expected {expected}, got {actual}{detail}")
+        elif actual in REFUSALS and written:
+            failures.append(f"{cell.label(role)}: refused with {actual} but wrote {written}")
+    assert not failures, f"{len(failures)} cells of the matrix failed:\n" + "\n".join(failures)
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_every_post_without_a_csrf_token_is_refused(role):
+    world = build_world()
+    client = signed_in_client(role, world)
+    failures = []
+    for pattern in url_patterns():
+        for line in [u for u in TABLE if u.name == key_of(pattern)] or [Url(pattern.name, {})]:
+            path = fill(pattern.route, params_for(pattern, world, line.params))
+            fresh_caches()
+            response, written = in_savepoint(client, "POST", path, line.data, token=False)
+            if response.status_code != 403:
+                failures.append(f"POST {path} as {role} without a token: {response.status_code}")
+            elif written:
+                failures.append(f"POST {path} as {role} without a token wrote {written}")
+    assert not failures, "\n".join(failures)
