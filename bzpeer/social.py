@@ -9,6 +9,7 @@ from django.http import HttpRequest
 from django.shortcuts import render
 
 PROVIDER_NAMES = {"orcid": "ORCID"}
+SIGN_IN_URLS = {"orcid": ("orcid_login", "orcid_callback")}
 
 
 class SocialAccountAdapter(DefaultSocialAccountAdapter):
@@ -20,7 +21,10 @@ class SocialAccountAdapter(DefaultSocialAccountAdapter):
         try:
             return super().get_provider(request, provider, client_id=client_id)
         except SocialApp.DoesNotExist:
-            if request is None:
+            # Elsewhere (the connections page listing an account linked while
+            # the provider was set up) allauth copes with the missing app.
+            match = getattr(request, "resolver_match", None)
+            if match is None or match.url_name not in SIGN_IN_URLS.get(provider, ()):
                 raise
             page = render(
                 request,

@@ -37,6 +37,7 @@ from django.db import transaction
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, resolve, reverse
 
+from tests.mfa import force_login_with_totp
 from tests.world import World, build_world, fresh_caches, writes
 
 pytestmark = pytest.mark.django_db
@@ -63,13 +64,14 @@ SIGN_IN: dict[str, Callable[[Client, Any], None] | None] = {
     "stranger": _signed_in,  # a signed-in person with no claim on the record
     "claimant": _signed_in,  # a pending claim on the record
     "owner": _signed_in,  # the approved claim on the record
-    "staff": _signed_in,  # is_staff and superuser, as `createsuperuser` makes them
+    # is_staff and superuser, as `createsuperuser` makes them, signed in with
+    # the second factor staff pages require (bzpeer.staff)
+    "staff": force_login_with_totp,
 }
 
-# The project's views answer HEAD with a 405 today (require_GET allows GET
-# only). Once HEAD is answered wherever GET is, set this to True: every HEAD
-# of TABLE then expects what the GET of its line expects.
-HEAD_LIKE_GET = False
+# HEAD is answered wherever GET is (require_safe): every HEAD of TABLE
+# expects what the GET of its line expects.
+HEAD_LIKE_GET = True
 
 
 # Outcomes: a status code, or one of these.
@@ -427,10 +429,9 @@ ALLAUTH = [
         POST=every(405),
         PUT=every(405),
     ),
-    # ORCID sign-in is not configured here (the default). Issue 11 finding 12:
-    # these answer 500 today; a 404 or a clear page once fixed.
-    url("orcid_login", GET=every(500), HEAD=every(500), POST=every(500), PUT=every(500)),
-    url("orcid_callback", GET=every(500), HEAD=every(500), POST=every(500), PUT=every(500)),
+    # ORCID sign-in is not configured here (the default): a page that says so, 404.
+    url("orcid_login", GET=every(404), HEAD=every(404), POST=every(404), PUT=every(404)),
+    url("orcid_callback", GET=every(404), HEAD=every(404), POST=every(404), PUT=every(404)),
 ]
 
 TABLE: list[Url] = PROJECT + ALLAUTH
@@ -443,7 +444,11 @@ TABLE: list[Url] = PROJECT + ALLAUTH
 def _admin_rule(role: str, method: str, name: str) -> Outcome:
     """Only staff get anything but a redirect to the admin's log-in."""
     if name == "admin:login":
-        return 200 if role != "staff" else NOT_LOGIN
+        # No password form of its own: the site's log-in, rate-limited and
+        # with the second factor; a signed-in non-staff member gets a 404.
+        if role == "anonymous":
+            return LOGIN
+        return 404 if role != "staff" else REDIRECT
     if name == "admin:logout":
         if role != "staff":
             return REDIRECT  # to the admin's index, which asks for a log-in

@@ -49,6 +49,7 @@ from profiles.forms import (
 )
 from profiles.models import Claim, EmailCode, Follow, ProfileSettings
 from profiles.views import CLAIM_WORKS_SHOWN
+from tests.mfa import force_login_with_totp
 from tests.world import World, build_world, digests, fresh_caches, writes
 from works.forms import ResearcherSearchForm
 from works.models import Authorship
@@ -214,7 +215,10 @@ def as_role(world):
     clients: dict[str, Client] = {"anonymous": Client()}
     for role, user in world.users.items():
         clients[role] = Client()
-        clients[role].force_login(user)
+        if role == "staff":  # staff pages need the second factor (bzpeer.staff)
+            force_login_with_totp(clients[role], user)
+        else:
+            clients[role].force_login(user)
     return clients
 
 

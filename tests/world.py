@@ -12,6 +12,7 @@ from typing import Any
 from allauth.account.forms import default_token_generator
 from allauth.account.models import EmailAddress, EmailConfirmationHMAC
 from allauth.account.utils import user_pk_to_url_str
+from allauth.mfa.models import Authenticator
 from allauth.socialaccount.models import SocialAccount, SocialApp, SocialToken
 from django.contrib.auth.models import Group
 from django.contrib.contenttypes.models import ContentType
@@ -30,6 +31,7 @@ from tests.factories import (
     TopicFactory,
     WorkFactory,
 )
+from tests.mfa import add_totp
 from tests.profiles.conftest import make_user
 from works.models import Authorship, WorkTopic
 
@@ -63,6 +65,7 @@ def build_world():
     assert graph_services.slice_build(author_id=record.pk) == "built"
 
     staff = make_user("reviewer@bzpeer.example", staff=True, is_superuser=True)
+    add_totp(staff)
     owner = make_user("owner@uni.example")
     claimant = make_user("claimant@example.org")
     stranger = make_user("stranger@example.org")
@@ -119,6 +122,8 @@ def build_world():
         "profiles_profilesettings": ProfileSettings.objects.get(author=record),
         "profiles_follow": Follow.objects.get(user=stranger),
         "graph_graphslice": record.graph_slice,
+        # staff's own second factor (allauth.mfa's admin)
+        "mfa_authenticator": Authenticator.objects.get(user=staff),
     }
     params = {
         "author_id": str(record.pk),
