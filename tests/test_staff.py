@@ -201,3 +201,35 @@ def test_staff_who_set_up_totp_confirm_a_code_and_come_back(client, staff):
     )
     assert response["Location"] == "/staff/claims/"
     assert client.get("/staff/claims/").status_code == 200
+
+
+def test_a_staff_members_own_claim_shows_reviewer_only_details_only_with_a_second_factor(client):
+    """Risk flags, reviewers' addresses and "Review as staff" follow the staff pages' rule."""
+    own = make_user("newcomer", staff=True)  # a day-old account: the claim is flagged
+    claim = services.claim_submit(
+        user=own,
+        author=AuthorFactory(display_name="Rosa Example"),
+        links=["https://rosa.example/"],
+        statement="It is me.",
+        works_mine=[],
+        works_not_mine=[],
+    )
+    other = get_user_model().objects.create_user(
+        "other", "other@reviewers.example", PASSWORD, is_staff=True
+    )
+    services.claim_reject(claim=claim, staff=other, reason="No proof.")
+    assert claim.risk_flags
+    page = f"/claims/{claim.pk}/"
+
+    client.force_login(own)  # password only
+    body = client.get(page).content.decode()
+    assert "Account younger than a day" not in body
+    assert "other@reviewers.example" not in body
+    assert "BZPEER staff" in body
+    assert "Review as staff" not in body
+
+    force_login_with_totp(client, own)
+    body = client.get(page).content.decode()
+    assert "Account younger than a day" in body
+    assert "other@reviewers.example" in body
+    assert "Review as staff" in body
