@@ -164,7 +164,9 @@ CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TIMEZONE = "UTC"
 CELERY_BEAT_SCHEDULE: dict[str, dict] = {
-    "graph-slices-stale": {"task": "graph.tasks.graph_slices_queue_stale_task", "schedule": 60.0}
+    "graph-slices-stale": {"task": "graph.tasks.graph_slices_queue_stale_task", "schedule": 60.0},
+    # Expired sessions stay in django_session until something deletes them.
+    "sessions-clear": {"task": "bzpeer.tasks.sessions_clear_task", "schedule": 3600.0},
 }
 
 AUTH_PASSWORD_VALIDATORS = [
