@@ -164,6 +164,22 @@ def test_a_wish_to_follow_lapses_after_half_an_hour(client, user, monkeypatch):
     assert "You now follow" not in logged_in.content.decode()
 
 
+def test_a_wish_to_follow_survives_sign_up_and_email_confirmation(client, mailoutbox):
+    author = AuthorFactory(display_name="Grace Hopper")
+    client.get(follow_url(author))
+
+    client.post(
+        reverse("account_signup"),
+        {"email": "new@example.org", "password1": PASSWORD, "password2": PASSWORD},
+    )
+    confirm = re.search(r"/accounts/confirm-email/\S+/", mailoutbox[0].body).group(0)
+    confirmed = client.post(confirm, follow=True)
+
+    assert Follow.objects.filter(user__email="new@example.org", author=author).exists()
+    assert "You now follow Grace Hopper." in confirmed.content.decode()
+    assert client.cookies["pending_follow"].value == ""
+
+
 def test_anonymous_follow_links_write_no_session_rows(client):
     authors = AuthorFactory.create_batch(3)
 
