@@ -399,3 +399,16 @@ def test_the_search_page_lets_htmx_show_refusals_in_place(client):
     html = search(client, "").content.decode()
 
     assert '{"code":"^(400|429|503)$","swap":true,"error":false}' in html
+
+
+def test_search_goes_on_without_its_rate_limit_while_the_cache_is_down(client, settings, own_redis):
+    settings.CACHES = {
+        "default": {"BACKEND": "bzpeer.cache.RedisCache", "LOCATION": own_redis.url()}
+    }
+    AuthorFactory.create(display_name="Hattie Zhou")
+    own_redis.stop()
+
+    response = search(client, "hattie zhou")
+
+    assert response.status_code == 200
+    assert result_names(response) == ["Hattie Zhou"]
