@@ -140,6 +140,9 @@ def _shared_request_key(
 ) -> str | None:
     """The entry's key when this request may get a shared response; None when it may not."""
     cookies = request.COOKIES
+    # Only these two make a page the visitor's own. Others change nothing a
+    # shared page shows: the CSRF token, the pending follow (read only by the
+    # log-in and sign-up pages, which are never shared).
     if settings.SESSION_COOKIE_NAME in cookies or CookieStorage.cookie_name in cookies:
         return None
     if any(name not in params or len(request.GET.getlist(name)) > 1 for name in request.GET):

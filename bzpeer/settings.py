@@ -200,6 +200,8 @@ CELERY_BEAT_SCHEDULE: dict[str, dict] = {
         "task": "bzpeer.outbox.tasks.outbound_emails_send_due_task",
         "schedule": 60.0,
     },
+    # Expired sessions stay in django_session until something deletes them.
+    "sessions-clear": {"task": "bzpeer.tasks.sessions_clear_task", "schedule": 3600.0},
 }
 
 AUTH_PASSWORD_VALIDATORS = [
@@ -280,7 +282,14 @@ RATE_LIMITS = {
     "claim_submit": "5/h/user,20/h/ip",
     "claim_email_code": "3/10m/user,10/d/user,20/h/ip",
     "claim_code_check": "10/10m/user,30/h/ip",
+    # Live search asks once per pause in typing: a person searching stays far
+    # below this, a script hammering the database does not.
+    "search": "60/m/ip,1200/h/ip",
 }
+# Each statement of a researcher search is cancelled after this long (the
+# visitor is told to try a more specific name), so no search can hold a
+# database connection that other pages wait for.
+SEARCH_STATEMENT_TIMEOUT_MS = int(os.environ.get("SEARCH_STATEMENT_TIMEOUT_MS", "2000"))
 
 # Content-Security-Policy (django-csp): the site's own scripts, styles,
 # images and fonts only; no inline script or style and no eval anywhere, so

@@ -1,6 +1,9 @@
 """Project-wide Celery tasks."""
 
+from importlib import import_module
+
 from celery import shared_task
+from django.conf import settings
 from django.core.cache import cache
 
 
@@ -13,3 +16,9 @@ def ping_task(key: str) -> str:
     """
     cache.set(key, "pong", timeout=300)
     return "pong"
+
+
+@shared_task
+def sessions_clear_task() -> None:
+    """Delete expired sessions, as `manage.py clearsessions` does, from beat every hour."""
+    import_module(settings.SESSION_ENGINE).SessionStore.clear_expired()

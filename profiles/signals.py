@@ -1,13 +1,13 @@
 """Receivers: finish a follow begun before logging in; retire cached pages of changed records."""
 
-import time
 from typing import Any
 
 from allauth.account.signals import user_logged_in
+from django.conf import settings
 from django.contrib import messages
 from django.db.models.signals import post_delete, post_save
 from django.dispatch import receiver
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse
 
 from bzpeer import pagecache
 from profiles import services
@@ -15,7 +15,11 @@ from profiles.models import ProfileSettings
 from works.models import Author, Authorship, Work
 from works.signals import authors_changed
 
-PENDING_FOLLOW_SESSION_KEY = "pending_follow"
+# The wish rides in a signed cookie, not the session: a follow link is a GET
+# that anyone (or any crawler) can load, and each one used to write a session
+# row. The cookie holds the researcher's id and when it was signed.
+PENDING_FOLLOW_COOKIE = "pending_follow"
+PENDING_FOLLOW_SALT = "profiles.pending_follow"
 # The anonymous page's follow button is a GET (the shared page holds no CSRF
 # token), so another site could plant the wish too. It is named on the log-in
 # and sign-up pages the visitor passes through, and it lapses: a log-in long
@@ -23,31 +27,45 @@ PENDING_FOLLOW_SESSION_KEY = "pending_follow"
 PENDING_FOLLOW_SECONDS = 30 * 60
 
 
-def pending_follow_keep(request: HttpRequest, author: Author) -> None:
-    request.session[PENDING_FOLLOW_SESSION_KEY] = [author.pk, time.time()]
-
-
-def pending_follow(request: HttpRequest, *, pop: bool = False) -> Author | None:
-    """The researcher an anonymous visitor asked to follow, while the wish is fresh."""
-    session = getattr(request, "session", None)
-    if session is None:
-        return None
-    value = (
-        session.pop(PENDING_FOLLOW_SESSION_KEY, None)
-        if pop
-        else session.get(PENDING_FOLLOW_SESSION_KEY)
+def pending_follow_keep(response: HttpResponse, author: Author) -> None:
+    response.set_signed_cookie(
+        PENDING_FOLLOW_COOKIE,
+        str(author.pk),
+        salt=PENDING_FOLLOW_SALT,
+        max_age=PENDING_FOLLOW_SECONDS,
+        secure=settings.SESSION_COOKIE_SECURE,
+        httponly=True,
+        samesite="Lax",
     )
-    if not isinstance(value, list) or len(value) != 2:
+
+
+def pending_follow(request: HttpRequest) -> Author | None:
+    """The researcher an anonymous visitor asked to follow, while the wish is fresh."""
+    value = request.get_signed_cookie(
+        PENDING_FOLLOW_COOKIE,
+        default=None,
+        salt=PENDING_FOLLOW_SALT,
+        max_age=PENDING_FOLLOW_SECONDS,
+    )
+    if value is None or not value.isdigit():
         return None
-    author_id, asked_at = value
-    if not isinstance(asked_at, int | float) or time.time() - asked_at > PENDING_FOLLOW_SECONDS:
-        return None
-    return Author.objects.filter(pk=author_id).first()
+    return Author.objects.filter(pk=int(value)).first()
 
 
 @receiver(user_logged_in)
-def complete_pending_follow(sender: Any, request: HttpRequest, user: Any, **kwargs: Any) -> None:
-    author = pending_follow(request, pop=True)
+def complete_pending_follow(
+    sender: Any,
+    request: HttpRequest,
+    user: Any,
+    response: HttpResponse | None = None,
+    **kwargs: Any,
+) -> None:
+    if PENDING_FOLLOW_COOKIE not in request.COOKIES:
+        return
+    # Used or lapsed, the wish goes: logging out and in again follows no one.
+    if response is not None:
+        response.delete_cookie(PENDING_FOLLOW_COOKIE, samesite="Lax")
+    author = pending_follow(request)
     if author is None:
         return
     services.follow_set(user=user, author=author, following=True)

@@ -151,12 +151,13 @@ def researcher_detail(request: HtmxHttpRequest, author_id: int) -> HttpResponse:
 def _follow_after_log_in(request: HtmxHttpRequest, author: Author, *, follow: bool) -> HttpResponse:
     """An anonymous visitor logs in first and comes back following (profiles.signals)."""
     page_url = reverse("profiles:researcher_detail", args=[author.pk])
-    if follow:
-        pending_follow_keep(request, author)
     login_url = f"{reverse('account_login')}?next={page_url}"
-    if request.htmx:
-        return HttpResponseClientRedirect(login_url)
-    return redirect(login_url)
+    response: HttpResponse = (
+        HttpResponseClientRedirect(login_url) if request.htmx else redirect(login_url)
+    )
+    if follow:
+        pending_follow_keep(response, author)
+    return response
 
 
 @require_http_methods(["GET", "HEAD", "POST"])
@@ -165,7 +166,7 @@ def follow(request: HtmxHttpRequest, author_id: int) -> HttpResponse:
 
     The page an anonymous visitor gets is shared (bzpeer.pagecache), so it
     holds no CSRF token and its button is a GET form. Only a wish to follow
-    is kept, in the visitor's session, until they log in; a GET never
+    is kept, in a signed cookie (no session), until they log in; a GET never
     changes a signed-in user's follows.
     """
     author = _get_author_for_page(author_id)

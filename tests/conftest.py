@@ -3,6 +3,7 @@ from pathlib import Path
 import pytest
 
 from bzpeer import broker, pagecache
+from bzpeer import cache as bzpeer_cache
 from bzpeer.celery import app as celery_app
 
 SHARED_DATA = Path(__file__).resolve().parent.parent.parent / "shared" / "data"
@@ -57,3 +58,6 @@ def own_redis():
     server.start()
     yield server
     server.close()
+    # A cache breaker is the process's (bzpeer.cache): a later test's Redis may get this port.
+    for location in [key for key in bzpeer_cache._breakers if f":{server.port}/" in key]:
+        bzpeer_cache._breakers.pop(location, None)

@@ -1,9 +1,11 @@
+from django.conf import settings
 from django.core.paginator import Page, Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_safe
 from django.views.decorators.vary import vary_on_headers
 
+from bzpeer import ratelimit
 from bzpeer.http import HtmxHttpRequest
 from works import selectors
 from works.forms import ResearcherSearchForm
@@ -12,6 +14,9 @@ SEARCH_PAGE_SIZE = 20
 # One letter has no trigram of its own: it would match by ILIKE alone, read a
 # large part of the index and rank nothing usefully, on every first keystroke.
 SEARCH_MIN_LENGTH = 2
+# Words a search keeps: a name has a handful ("Maria de los Angeles Garcia
+# Lopez"); more only add cost (works.selectors.AuthorQuery).
+SEARCH_MAX_WORDS = 8
 TOPIC_RESEARCHERS_SHOWN = 20
 TOPIC_WORKS_PAGE_SIZE = 20
 INSTITUTION_RESEARCHERS_PAGE_SIZE = 20
@@ -47,16 +52,36 @@ def researcher_search(request: HtmxHttpRequest) -> HttpResponse:
         "fragment": fragment,
         "query": "",
         "min_length": SEARCH_MIN_LENGTH,
+        "max_words": SEARCH_MAX_WORDS,
     }
     if not form.is_valid():
         return render(request, template_name, context, status=400)
     query = form.cleaned_data["q"]
     context |= {"query": query, "too_short": 0 < len(query) < SEARCH_MIN_LENGTH}
-    if len(query) >= SEARCH_MIN_LENGTH:
-        paginator = Paginator(selectors.author_search(query=query), SEARCH_PAGE_SIZE)
-        page_obj = _page(paginator, request)
-        context["page_obj"] = page_obj
-        context["page_range"] = paginator.get_elided_page_range(page_obj.number, on_each_side=2)
+    if len(query) < SEARCH_MIN_LENGTH:
+        return render(request, template_name, context)
+    # Only searches that reach the database count: typing, paging and the
+    # empty page cost nothing.
+    if ratelimit.limit_exceeded(request, action="search"):
+        response = render(request, template_name, context | {"rate_limited": True}, status=429)
+        response["Retry-After"] = "60"
+        return response
+    bounded = selectors.author_query_parse(query, max_words=SEARCH_MAX_WORDS)
+    context["dropped"] = bounded.dropped
+    context["searched"] = bounded.text
+    try:
+        page_obj = selectors.author_search_page(
+            query=bounded,
+            number=request.GET.get("page"),
+            per_page=SEARCH_PAGE_SIZE,
+            timeout_ms=settings.SEARCH_STATEMENT_TIMEOUT_MS,
+        )
+    except selectors.SearchTooSlow:
+        return render(request, template_name, context | {"timed_out": True}, status=503)
+    context["page_obj"] = page_obj
+    context["page_range"] = page_obj.paginator.get_elided_page_range(
+        page_obj.number, on_each_side=2
+    )
     return render(request, template_name, context)
 
 

@@ -138,3 +138,24 @@ def test_visitor_follows_a_result_to_its_institution_and_a_topic(page: Page, liv
 
     page.get_by_role("link", name="Fortuitous forgetting").click()
     expect(page.get_by_role("heading", level=1)).to_have_text("Fortuitous forgetting")
+
+
+def test_a_rate_limited_live_search_says_so_in_place(page: Page, live_server, settings):
+    settings.RATE_LIMITS = {**settings.RATE_LIMITS, "search": "1/m/ip"}
+    make_researchers()
+    page.goto(live_server.url + "/researchers/")
+    box = page.get_by_label("Name, or part of a name")
+
+    box.fill("hattie zhou")
+    results = page.locator("#search-results")
+    expect(results.get_by_role("link").first).to_have_text("Hattie Zhou")
+    box.fill("wei zhou")
+
+    # htmx swaps the 429 fragment in: the message replaces the old results.
+    expect(page.get_by_role("status")).to_have_text(
+        "Too many searches from your address: wait a minute and try again."
+    )
+    expect(
+        results.get_by_text("Searches from your address are paused for a minute.")
+    ).to_be_visible()
+    expect(results.get_by_role("link", name="Hattie Zhou")).to_have_count(0)

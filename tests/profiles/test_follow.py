@@ -1,9 +1,11 @@
 import json
 import re
+import time
 
 import pytest
 from allauth.account.models import EmailAddress
 from django.contrib.auth import get_user_model
+from django.contrib.sessions.models import Session
 from django.test import Client
 from django.urls import reverse
 
@@ -143,15 +145,13 @@ def test_the_log_in_and_sign_up_pages_name_whom_the_visitor_will_follow(client):
 
 
 def test_a_wish_to_follow_lapses_after_half_an_hour(client, user, monkeypatch):
-    import time
-
     from profiles import signals
 
     author = AuthorFactory()
     client.get(follow_url(author))
     clicked = time.time()
     later = clicked + signals.PENDING_FOLLOW_SECONDS + 1
-    monkeypatch.setattr(signals.time, "time", lambda: later)
+    monkeypatch.setattr(time, "time", lambda: later)
 
     login = client.get(reverse("account_login")).content.decode()
     logged_in = client.post(
@@ -162,6 +162,91 @@ def test_a_wish_to_follow_lapses_after_half_an_hour(client, user, monkeypatch):
     assert logged_in.status_code == 200
     assert not Follow.objects.exists()
     assert "You now follow" not in logged_in.content.decode()
+
+
+def test_a_wish_to_follow_survives_sign_up_and_email_confirmation(
+    client, mailoutbox, django_capture_on_commit_callbacks
+):
+    author = AuthorFactory(display_name="Grace Hopper")
+    client.get(follow_url(author))
+
+    with django_capture_on_commit_callbacks(execute=True):  # the mail leaves on commit
+        client.post(
+            reverse("account_signup"),
+            {"email": "new@example.org", "password1": PASSWORD, "password2": PASSWORD},
+        )
+    confirm = re.search(r"/accounts/confirm-email/\S+/", mailoutbox[0].body).group(0)
+    confirmed = client.post(confirm, follow=True)
+
+    assert Follow.objects.filter(user__email="new@example.org", author=author).exists()
+    assert "You now follow Grace Hopper." in confirmed.content.decode()
+    assert client.cookies["pending_follow"].value == ""
+
+
+def test_anonymous_follow_links_write_no_session_rows(client):
+    authors = AuthorFactory.create_batch(3)
+
+    for i in range(12):
+        visitor = client if i % 2 else Client()
+        response = visitor.get(
+            follow_url(authors[i % 3]), headers={"HX-Request": "true"} if i % 3 else {}
+        )
+        assert response.status_code in (200, 302)
+
+    assert Session.objects.count() == 0
+
+
+def test_the_wish_is_a_signed_cookie_of_half_an_hour(client):
+    author = AuthorFactory()
+
+    response = client.get(follow_url(author))
+
+    cookie = response.cookies["pending_follow"]
+    assert cookie["max-age"] == 1800
+    assert cookie["httponly"] and cookie["samesite"] == "Lax"
+    assert cookie.value != str(author.pk)  # signed, not the bare id
+
+
+def test_a_forged_or_altered_wish_follows_no_one(client, user):
+    author, other = AuthorFactory(), AuthorFactory(display_name="Someone Else")
+    client.get(follow_url(author))
+    signed = client.cookies["pending_follow"].value
+    client.cookies["pending_follow"] = signed.replace(str(author.pk), str(other.pk), 1)
+
+    login = client.get(reverse("account_login")).content.decode()
+    client.post(reverse("account_login"), {"login": user.email, "password": PASSWORD})
+
+    assert "pending-follow" not in login
+    assert not Follow.objects.exists()
+
+
+def test_the_wish_is_forgotten_once_logged_in(client, user):
+    author = AuthorFactory(display_name="Grace Hopper")
+    client.get(follow_url(author))
+
+    client.post(reverse("account_login"), {"login": user.email, "password": PASSWORD})
+    Follow.objects.all().delete()
+    client.post(reverse("account_logout"))
+    login = client.get(reverse("account_login")).content.decode()
+    client.post(reverse("account_login"), {"login": user.email, "password": PASSWORD})
+
+    assert client.cookies["pending_follow"].value == ""
+    assert "pending-follow" not in login
+    assert not Follow.objects.exists()
+
+
+def test_a_visitor_with_only_the_wish_gets_the_shared_page(client, django_assert_num_queries):
+    author = AuthorFactory()
+    page = reverse("profiles:researcher_detail", args=[author.pk])
+    shared = Client().get(page)
+    client.get(follow_url(author))
+
+    with django_assert_num_queries(0):
+        response = client.get(page)
+
+    assert response.content == shared.content
+    assert not response.cookies
+    assert "public" in response["Cache-Control"]
 
 
 def test_signed_in_posts_need_the_pages_csrf_token_htmx_included(user):

@@ -1,6 +1,10 @@
 import re
+import string
+from html import unescape
 
+import psycopg
 import pytest
+from django.db import connection
 from django.urls import reverse
 
 from tests.factories import AuthorFactory, AuthorshipFactory, InstitutionFactory, WorkFactory
@@ -18,7 +22,12 @@ def search(client, q, **extra):
 
 
 def result_names(response) -> list[str]:
-    return re.findall(r'class="card__title" href="[^"]+">([^<]+)</a>', response.content.decode())
+    return [
+        unescape(name)
+        for name in re.findall(
+            r'class="card__title" href="[^"]+">([^<]+)</a>', response.content.decode()
+        )
+    ]
 
 
 def test_search_url_is_researchers():
@@ -242,8 +251,10 @@ def test_search_query_count_does_not_grow_with_results(client, django_assert_num
             display_name=f"Zhou Small{i}", last_known_institution=institution
         )
         AuthorshipFactory.create(author=author, work=WorkFactory.create())
-    # Count, then one page with affiliations and work counts joined in.
-    with django_assert_num_queries(2):
+    # A savepoint in a test (a transaction of its own in production), the
+    # statement timeout, the count, one page with affiliations and work counts
+    # joined in, then the rollback that ends the timeout and the release.
+    with django_assert_num_queries(6):
         search(client, "zhou")
     for i in range(40):
         author = AuthorFactory.create(
@@ -251,6 +262,154 @@ def test_search_query_count_does_not_grow_with_results(client, django_assert_num
         )
         AuthorshipFactory.create(author=author)
         AuthorshipFactory.create(author=author)
-    with django_assert_num_queries(2):
+    with django_assert_num_queries(6):
         response = search(client, "zhou")
     assert len(result_names(response)) == 20
+
+
+# Bounds on what one search costs: words kept, statement timeout, rate limit.
+
+
+def test_a_long_query_searches_its_first_eight_words_and_says_so(client):
+    AuthorFactory.create(display_name="Hattie Zhou")
+    query = "hattie zhou " + " ".join(["a"] * 90)
+
+    response = search(client, query)
+
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert result_names(response) == ["Hattie Zhou"]
+    assert "1 researcher matches “hattie zhou a a a a a a”" in html
+    assert "Only the first 8 words were searched for; 84 more were left out." in html
+
+
+def test_a_hundred_one_letter_words_are_bounded_and_answered(client):
+    AuthorFactory.create(display_name="A. B. Cohen")
+    query = " ".join((string.ascii_lowercase * 4)[:100])
+
+    response = search(client, query, **HX)
+
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert "No researchers match “a b c d e f g h”" in html
+    assert "92 more were left out." in html
+
+
+@pytest.mark.parametrize(
+    ("name", "q"),
+    [
+        ("J. R. R. Tolkien", "J. R. R. Tolkien"),
+        ("John Ronald Reuel Tolkien", "J. R. R. Tolkien"),
+        ("Nguyen Van A", "Nguyen Van A"),
+        ("王小明", "王小明"),
+        ("李 明", "李 明"),
+        ("Jean-Pierre Müller", "jean-pierre muller"),
+        ("Jean-Pierre Müller", "Müller"),
+        ("Séverine O'Brien-Ødegård", "O'Brien-Ødegård"),
+        ("María de los Ángeles García López", "María de los Ángeles García López"),
+    ],
+)
+def test_real_names_are_still_found(client, name, q):
+    AuthorFactory.create(display_name=name)
+    AuthorFactory.create(display_name="Ada Lovelace")
+
+    assert result_names(search(client, q)) == [name]
+
+
+def test_an_initial_ranks_the_names_it_starts_first(client):
+    for name in ("Nguyen Van B", "Nguyen Van Anh", "Nguyen Van A", "Adam Smith"):
+        AuthorFactory.create(display_name=name)
+
+    names = result_names(search(client, "Nguyen Van A"))
+
+    assert names == ["Nguyen Van A", "Nguyen Van Anh", "Nguyen Van B"]
+
+
+def test_initials_alone_find_the_names_they_start(client):
+    for name in ("J. R. Smith", "Jack Reacher", "Ada Lovelace"):
+        AuthorFactory.create(display_name=name)
+
+    assert result_names(search(client, "J. R.")) == ["J. R. Smith"]
+
+
+@pytest.fixture
+def authors_table_locked(settings):
+    """Another connection holds works_author, so a search waits on it until its timeout."""
+    settings.SEARCH_STATEMENT_TIMEOUT_MS = 100
+    with connection.cursor() as cursor:  # a search that never times out fails, not hangs
+        cursor.execute("SET lock_timeout = '5s'")
+    params = connection.get_connection_params()
+    with psycopg.connect(**params, autocommit=False) as other:
+        other.execute("SET lock_timeout = '5s'")
+        other.execute("LOCK TABLE works_author IN ACCESS EXCLUSIVE MODE")
+        yield
+        other.rollback()
+
+
+@pytest.mark.parametrize("headers", [{}, HX], ids=["page", "fragment"])
+def test_a_search_past_its_statement_timeout_gets_a_clear_message(
+    client, authors_table_locked, headers
+):
+    response = search(client, "hattie zhou", **headers)
+
+    html = response.content.decode()
+    assert response.status_code == 503
+    assert "That search took too long and was stopped" in html
+    assert ("<html" in html) is (not headers)
+
+
+def test_the_statement_timeout_ends_with_the_search(client, settings):
+    AuthorFactory.create(display_name="Hattie Zhou")
+    settings.SEARCH_STATEMENT_TIMEOUT_MS = 1234
+
+    search(client, "hattie zhou")
+
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW statement_timeout")
+        assert cursor.fetchone()[0] != "1234ms"
+
+
+@pytest.mark.parametrize("headers", [{}, HX], ids=["page", "fragment"])
+def test_searches_past_the_rate_limit_get_429_with_a_message(client, settings, headers):
+    settings.RATE_LIMITS = {**settings.RATE_LIMITS, "search": "3/m/ip"}
+    AuthorFactory.create(display_name="Hattie Zhou")
+
+    statuses = [search(client, "hattie zhou", **headers).status_code for _ in range(3)]
+    refused = search(client, "hattie zhou", **headers)
+
+    assert statuses == [200, 200, 200]
+    assert refused.status_code == 429
+    assert refused["Retry-After"] == "60"
+    html = refused.content.decode()
+    assert "Too many searches from your address: wait a minute and try again." in html
+    assert "Hattie Zhou" not in result_names(refused)
+    assert ("<html" in html) is (not headers)
+
+
+def test_the_rate_limit_counts_only_searches_that_reach_the_database(client, settings):
+    settings.RATE_LIMITS = {**settings.RATE_LIMITS, "search": "1/m/ip"}
+
+    for q in ("", "h", "", "h"):
+        assert search(client, q).status_code == 200
+    assert search(client, "hattie").status_code == 200
+    assert search(client, "hattie").status_code == 429
+
+
+def test_the_search_page_lets_htmx_show_refusals_in_place(client):
+    html = search(client, "").content.decode()
+
+    assert '{"code":"^(400|429|503)$","swap":true,"error":false}' in html
+
+
+def test_search_goes_on_and_stays_limited_while_the_cache_is_down(client, settings, own_redis):
+    settings.CACHES = {
+        "default": {"BACKEND": "bzpeer.cache.RedisCache", "LOCATION": own_redis.url()}
+    }
+    settings.RATE_LIMITS = {**settings.RATE_LIMITS, "search": "2/m/ip"}
+    AuthorFactory.create(display_name="Hattie Zhou")
+    own_redis.stop()
+
+    answers = [search(client, "hattie zhou") for _ in range(3)]
+
+    assert [response.status_code for response in answers] == [200, 200, 429]
+    assert result_names(answers[0]) == ["Hattie Zhou"]
