@@ -33,6 +33,7 @@ import gc
 import gzip
 import io
 import json
+import logging
 import multiprocessing
 import pickle
 import traceback
@@ -64,11 +65,15 @@ from works.models import Authorship
 from works.signals import authors_changed
 
 MAX_LINE_BYTES = 64 * 1024 * 1024
+# orjson's own limit; json's is Python's recursion limit, about as deep.
+MAX_DEPTH = 1_024
 MAX_DOCUMENT_BYTES = 512 * 1024 * 1024
 # Problems beyond this are counted, not kept: a broken million-line file must
 # not fill memory with reports nobody reads past the first screen.
 MAX_LISTED_PROBLEMS = 1_000
 JSON_LINES_SUFFIXES = {".jsonl", ".ndjson"}
+
+logger = logging.getLogger(__name__)
 
 # At the end of a file, entities are written before the works that mention
 # them, so an author's own record is the one that creates its row (and counts
@@ -177,7 +182,25 @@ def _parse(item: _Item) -> _Parsed:
         record = parse_entity(item.value, notes)
     except RecordError as error:
         return _Parsed(item.location, None, str(error), [])
+    except RecursionError:
+        return _Parsed(item.location, None, _TOO_DEEP, [])
+    except Exception as error:
+        # Whatever the validation still misses is one record's problem, not
+        # the file's: the record is named, skipped, and the import goes on.
+        logger.warning("OpenAlex record at %s not imported", item.location, exc_info=True)
+        return _Parsed(item.location, None, f"cannot be imported ({_summary(error)})", [])
     return _Parsed(item.location, record, "", notes)
+
+
+_TOO_DEEP = f"nested too deeply (more than {MAX_DEPTH:,} levels)"
+
+
+def _summary(error: BaseException) -> str:
+    """The exception's kind and message, on one line and short enough to print."""
+    message = " ".join(str(error).split())
+    if len(message) > 200:
+        message = message[:200] + "..."
+    return f"{type(error).__name__}: {message}" if message else type(error).__name__
 
 
 # Parsed records per message from the parsing process: large enough that
@@ -208,8 +231,11 @@ def _parse_file(path: Path, conn: "Connection") -> None:
         conn.send_bytes(pickle.dumps(message, protocol=pickle.HIGHEST_PROTOCOL))
 
     chunk: list[_Parsed] = []
+    reader = _Reader(path)
+    location = "file"
     try:
-        for item in _Reader(path).items():
+        for item in reader.items():
+            location = item.location
             chunk.append(_parse(item))
             if len(chunk) >= _CHUNK:
                 send(chunk)
@@ -221,10 +247,27 @@ def _parse_file(path: Path, conn: "Connection") -> None:
         send(("file error", error.location, error.reason))
     except BrokenPipeError:
         pass  # the writer stopped early
-    except BaseException:
-        send(("crashed", traceback.format_exc()))
+    except BaseException as error:
+        # A bug, not bad input: what was parsed before still goes in, and the
+        # file is reported as failed where it stopped.
+        send(chunk)
+        send(("crashed", location, _summary(error), traceback.format_exc()))
     finally:
         conn.close()
+
+
+def _parsed_here(path: Path) -> Iterator[_Parsed]:
+    """The file's items, parsed in this process; a crash fails the file where it happened."""
+    location = "file"
+    try:
+        for item in _Reader(path).items():
+            location = item.location
+            yield _parse(item)
+    except _FileError:
+        raise
+    except Exception as error:
+        logger.exception("Parsing %s failed at %s", path, location)
+        raise _FileError(location, f"the parser failed ({_summary(error)})") from None
 
 
 def _widen(conn: "Connection") -> None:
@@ -250,7 +293,7 @@ def _parsed_file(path: Path) -> Generator[_Parsed, None, None]:
     database connection. It is stopped when the writer stops early.
     """
     if not _can_fork():
-        yield from map(_parse, _Reader(path).items())
+        yield from _parsed_here(path)
         return
     context = multiprocessing.get_context("fork")
     reader, writer = context.Pipe(duplex=False)
@@ -259,20 +302,28 @@ def _parsed_file(path: Path) -> Generator[_Parsed, None, None]:
     child.start()
     # The child holds the only write end now: if it dies, reading ends in EOFError.
     writer.close()
+    last = ""
     try:
         while True:
             try:
                 message = pickle.loads(reader.recv_bytes())
             except EOFError:
-                raise RuntimeError(f"the process parsing {path} ended unexpectedly") from None
+                raise _FileError(
+                    f"after {last}" if last else "file",
+                    "the parsing process ended unexpectedly (killed, or out of memory?)",
+                ) from None
             if isinstance(message, list):
+                if message:
+                    last = message[-1].location
                 yield from message
             elif message[0] == "done":
                 return
             elif message[0] == "file error":
                 raise _FileError(message[1], message[2])
             else:
-                raise RuntimeError(f"parsing {path} failed:\n{message[1]}")
+                _, location, summary, details = message
+                logger.error("Parsing %s failed at %s:\n%s", path, location, details)
+                raise _FileError(location, f"the parser failed ({summary})")
     finally:
         if child.is_alive():
             child.terminate()
@@ -381,6 +432,10 @@ class _Reader:
         except json.JSONDecodeError as error:
             position = f"column {error.colno}"
             return _Item(location, error=_json_error(error, text, unit="line", position=position))
+        except RecursionError:
+            return _Item(location, error=_TOO_DEEP)
+        except ValueError as error:  # an integer of more digits than Python converts
+            return _Item(location, error=f"a number too long to read ({_summary(error)})")
 
     def _document(self, data: bytes) -> Any:
         with contextlib.suppress(orjson.JSONDecodeError):
@@ -606,7 +661,8 @@ def import_paths(
     """
     total = ImportStats()
     statistics = _PlannerStatistics()
-    with _collector_frozen():
+    # Whatever happens, what was committed is announced: its slices need recomputing.
+    with _collector_frozen(), _announcing(total):
         for path in map(Path, paths):
             # disable=None: a bar on a terminal, none in logs.
             with tqdm(desc=path.name, unit=" records", disable=None if progress else True) as bar:
@@ -624,9 +680,11 @@ def import_paths(
                         total.merge(job.run(items))
                 except ImportAborted as error:
                     error.committed = total
-                    _announce(total)
                     raise
-    _announce(total)
+                except BaseException:
+                    if not strict:  # each batch was committed on its own
+                        total.merge(job.stats)
+                    raise
     return total
 
 
@@ -650,9 +708,21 @@ def import_entities(
         bar=None,
         statistics=_PlannerStatistics(),
     )
-    stats = job.run(items)
-    _announce(stats)
+    stats = ImportStats()  # a strict import that fails wrote nothing
+    try:
+        stats = job.run(items)
+    finally:
+        # Without strict, each batch was committed on its own.
+        _announce(stats if strict else job.stats)
     return stats
+
+
+@contextlib.contextmanager
+def _announcing(stats: ImportStats) -> Iterator[None]:
+    try:
+        yield
+    finally:
+        _announce(stats)
 
 
 def _announce(stats: ImportStats) -> None:
