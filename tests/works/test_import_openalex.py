@@ -660,17 +660,18 @@ def test_invalid_json_line_names_the_column(tmp_path) -> None:
     )
 
 
-def test_truncated_envelope_fails_with_its_position_and_writes_nothing(tmp_path) -> None:
+def test_truncated_envelope_keeps_the_whole_records_and_names_where_it_broke(tmp_path) -> None:
     path = tmp_path / "page.json"
     text = ENVELOPE.read_text()
-    path.write_text(text[: len(text) // 2])
+    path.write_text(text[: text.index('"https://openalex.org/W900000003"') + 20])
 
-    message, _, err = failing_command(str(path))
+    message, out, err = failing_command(str(path))
 
-    assert f"{path}:line " in err
-    assert "truncated JSON: the file ends before its JSON is complete" in err
+    assert f"{path}:record 3: truncated JSON: the file ends before its JSON is complete" in err
     assert "Could not read in full" in message
-    assert Work.objects.count() == 0
+    assert "created 2, " in out
+    assert set(Work.objects.values_list("openalex_id", flat=True)) == WORK_IDS - {"W900000003"}
+    assert_no_half_written_works()
 
 
 def test_work_without_id_is_skipped_with_its_record_number(tmp_path) -> None:

@@ -265,3 +265,189 @@ def test_gzip_of_a_deep_line_among_good_ones(tmp_path) -> None:
         ("line 3", "nested too deeply")
     ]
     assert stats.created == 4
+
+
+# Finding 14: single-document files are streamed, with a bound on each record
+
+
+def page(records: list[bytes], *, indent: bool = False) -> bytes:
+    """An OpenAlex API response holding these records' JSON."""
+    separator = b",\n    " if indent else b","
+    head = b'{"meta": {"count": %d, "per_page": 200}, "results": [' % len(records)
+    return head + separator.join(records) + b"]}"
+
+
+def wide(values: int) -> bytes:
+    """A work whose "ids" holds this many empty objects: cheap in JSON, costly once built."""
+    return b'{"id": "https://openalex.org/W1", "ids": [' + b"{}," * (values - 1) + b"{}]}"
+
+
+def run_reader(path: Path) -> tuple[int, int]:
+    """(records read, peak memory in KiB) of a fresh process reading the file."""
+    import os
+    import subprocess
+    import sys
+
+    script = (
+        "import resource, sys\n"
+        "from pathlib import Path\n"
+        "import django\n"
+        "django.setup()\n"
+        "from works.importers import openalex\n"
+        "count = sum(1 for item in openalex._Reader(Path(sys.argv[1])).items()"
+        " if openalex._parse(item))\n"
+        "print(count, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)\n"
+    )
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "bzpeer.settings"}
+    done = subprocess.run(
+        [sys.executable, "-c", script, str(path)],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=Path(__file__).resolve().parents[2],
+        check=True,
+    )
+    count, peak = done.stdout.split()
+    return int(count), int(peak)
+
+
+def test_a_gzip_bomb_document_is_read_in_bounded_memory(tmp_path) -> None:
+    # 12 MB of JSON in 12 KB of gzip: four million objects in one record,
+    # which built whole take over 300 MB.
+    bomb = tmp_path / "page.json.gz"
+    bomb.write_bytes(gzip.compress(page([*good_lines(range(2)), wide(4_000_000)]), 9))
+    small = tmp_path / "small.json.gz"
+    small.write_bytes(gzip.compress(page(good_lines(range(3))), 9))
+
+    records, peak = run_reader(bomb)
+    _, baseline = run_reader(small)
+
+    assert records == 3
+    # One record is built up to MAX_RECORD_VALUES (about 100 MB at worst), no further.
+    assert (peak - baseline) / 1024 < 150
+
+
+@pytest.mark.parametrize("indent", [False, True], ids=["one-line", "indented"])
+def test_a_record_beyond_the_value_bound_is_named_and_the_rest_of_the_page_kept(
+    tmp_path, monkeypatch, indent
+) -> None:
+    monkeypatch.setattr("works.importers.openalex.MAX_RECORD_VALUES", 1_000)
+    path = tmp_path / "page.json"
+    records = [*good_lines(range(2)), wide(5_000), *good_lines(range(2, 4))]
+    path.write_bytes(page(records, indent=indent))
+
+    out, err, failure = run_command(path)
+
+    assert failure == ""
+    assert f"{path}:record 3: more than 1,000 values in one record" in err
+    assert "created 4, updated 0, unchanged 0, skipped 1" in out
+    assert Work.objects.count() == 4
+
+
+def test_a_json_line_beyond_the_value_bound_is_named_and_skipped(tmp_path, monkeypatch) -> None:
+    monkeypatch.setattr("works.importers.openalex.MAX_RECORD_VALUES", 1_000)
+    path = tmp_path / "works.jsonl"
+    path.write_bytes(lines(*good_lines(range(2)), wide(5_000), *good_lines(range(2, 4))))
+
+    stats = import_paths([path])
+
+    assert [(p.location, p.reason) for p in stats.problems] == [
+        ("line 3", "more than 1,000 values in one record")
+    ]
+    assert stats.created == 4
+
+
+def test_a_record_nested_5000_deep_in_a_page_is_named_and_the_rest_kept(tmp_path) -> None:
+    path = tmp_path / "page.json"
+    bad = b'{"id": "https://openalex.org/W1", "title": ' + deep(5_000) + b"}"
+    path.write_bytes(page([*good_lines(range(2)), bad, *good_lines(range(2, 4))]))
+
+    stats = import_paths([path])
+
+    assert [(p.location, p.reason[:17]) for p in stats.problems] == [
+        ("record 3", "nested too deeply")
+    ]
+    assert (stats.created, stats.failed_paths) == (4, [])
+
+
+@pytest.mark.parametrize("compress", [False, True], ids=["plain", "gzip"])
+@pytest.mark.parametrize("shape", ["array", "indented-array", "bom-and-blank-lines"])
+def test_a_top_level_array_of_entities_is_streamed(tmp_path, compress, shape) -> None:
+    records = good_lines(range(4))
+    if shape == "array":
+        data = b"[" + b",".join(records) + b"]"
+    elif shape == "indented-array":
+        data = b"[\n  " + b",\n  ".join(records) + b"\n]\n"
+    else:
+        data = b"\xef\xbb\xbf\n\n[" + b",".join(records) + b"]"
+    path = tmp_path / "works.json"
+    path.write_bytes(gzip.compress(data) if compress else data)
+
+    stats = import_paths([path])
+
+    assert (stats.created, stats.problems) == (4, [])
+
+
+def test_broken_json_in_a_page_names_the_record_and_bytes_and_keeps_those_before(
+    tmp_path,
+) -> None:
+    path = tmp_path / "page.json"
+    broken = json.dumps(work(2)).encode().replace(b'"title"', b'"title",,')
+    path.write_bytes(page([*good_lines(range(2)), broken, *good_lines(range(3, 5))]))
+
+    out, err, failure = run_command(path)
+
+    assert f"{path}:record 3: invalid JSON: parse error:" in err
+    assert f"(in bytes 0 to {path.stat().st_size - 1:,})" in err
+    assert f"Could not read in full: {path}" in failure
+    assert "created 2, " in out
+    assert Work.objects.count() == 2
+
+
+def test_a_first_line_refused_for_its_content_still_leaves_the_file_readable(tmp_path) -> None:
+    # Not named .jsonl and its first line too deep to be taken for an entity:
+    # the file is read as a stream of objects, each a record.
+    path = tmp_path / "part_000.gz"
+    bad = b'{"id": "https://openalex.org/W1", "title": ' + deep(5_000) + b"}"
+    path.write_bytes(gzip.compress(lines(bad, *good_lines(range(3)), b"[]", b'"text"')))
+
+    stats = import_paths([path])
+
+    assert [(p.location, p.reason) for p in stats.problems] == [
+        ("record 1", "nested too deeply (more than 1,024 levels)"),
+        ("record 5", "not a JSON object but a list"),
+        ("record 6", "not a JSON object but a string"),
+    ]
+    assert (stats.created, stats.failed_paths) == (3, [])
+
+
+@pytest.mark.parametrize(
+    ("data", "location", "reason"),
+    [
+        (b'{"meta": {}, "results": {"id": "W1"}}', "file", "an API response whose results"),
+        (b'"just a string"', "file", "expected an OpenAlex API response"),
+        (b"[1, [2]]", "record 1", "not a JSON object but a number"),
+        (b'{"results": [\n{"id": "W1"}]} {"results": []}', "after record 1", "more JSON after"),
+        (b"[{}] []", "after record 1", "more JSON after the end of the document"),
+        (b'{"results": [{}]}\n{"x": 1', "after record 1", "more JSON after"),
+        (b'{"results": [{}]} ,', "after record 1", "invalid JSON"),
+        (b'{"meta": {}, "results": [1e400]}', "file", "a number too large to read"),
+    ],
+    ids=[
+        "results-object",
+        "scalar",
+        "scalar-items",
+        "two-pages",
+        "two-arrays",
+        "page-and-more",
+        "page-and-garbage",
+        "1e400",
+    ],
+)
+def test_a_document_of_the_wrong_shape_is_refused_clearly(tmp_path, data, location, reason):
+    path = tmp_path / "page.json"
+    path.write_bytes(data)
+
+    stats = import_paths([path])
+
+    assert (location, reason) in [(p.location, p.reason[: len(reason)]) for p in stats.problems]
