@@ -451,3 +451,18 @@ def test_a_document_of_the_wrong_shape_is_refused_clearly(tmp_path, data, locati
     stats = import_paths([path])
 
     assert (location, reason) in [(p.location, p.reason[: len(reason)]) for p in stats.problems]
+
+
+def test_a_number_beyond_64_bits_stops_a_page_at_its_record_and_keeps_those_before(
+    tmp_path,
+) -> None:
+    # yajl cannot hold it, and cannot go on after it: the page stops there.
+    path = tmp_path / "page.json"
+    huge = json.dumps({**work(9), "cited_by_count": 2**64}).encode()
+    path.write_bytes(page([*good_lines(range(2)), huge, *good_lines(range(2, 4))]))
+
+    out, err, failure = run_command(path)
+
+    assert f"{path}:record 3: a number too large to read (parse error: integer overflow" in err
+    assert f"Could not read in full: {path}" in failure
+    assert "created 2, " in out
