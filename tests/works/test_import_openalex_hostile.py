@@ -294,8 +294,12 @@ def run_reader(path: Path) -> tuple[int, int]:
         "import django\n"
         "django.setup()\n"
         "from works.importers import openalex\n"
-        "count = sum(1 for item in openalex._Reader(Path(sys.argv[1])).items()"
-        " if openalex._parse(item))\n"
+        "count = 0\n"
+        "try:\n"
+        "    for item in openalex._Reader(Path(sys.argv[1])).items():\n"
+        "        count += openalex._parse(item).record is not None\n"
+        "except openalex._FileError:\n"
+        "    pass\n"
         "print(count, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)\n"
     )
     env = {**os.environ, "DJANGO_SETTINGS_MODULE": "bzpeer.settings"}
@@ -311,20 +315,70 @@ def run_reader(path: Path) -> tuple[int, int]:
     return int(count), int(peak)
 
 
-def test_a_gzip_bomb_document_is_read_in_bounded_memory(tmp_path) -> None:
-    # 12 MB of JSON in 12 KB of gzip: four million objects in one record,
-    # which built whole take over 300 MB.
-    bomb = tmp_path / "page.json.gz"
-    bomb.write_bytes(gzip.compress(page([*good_lines(range(2)), wide(4_000_000)]), 9))
-    small = tmp_path / "small.json.gz"
-    small.write_bytes(gzip.compress(page(good_lines(range(3))), 9))
+def write_gzip(path: Path, *parts: bytes, repeat: bytes = b"", times: int = 0) -> Path:
+    """A gzip file of the parts with `repeat` written `times` times after the first
+    part, without holding it all in memory."""
+    with gzip.open(path, "wb", compresslevel=9) as handle:
+        handle.write(parts[0])
+        for _ in range(times):
+            handle.write(repeat)
+        for part in parts[1:]:
+            handle.write(part)
+    return path
 
-    records, peak = run_reader(bomb)
+
+GOOD_PAGE_HEAD = page(good_lines(range(2)))[:-2] + b","
+
+
+@pytest.mark.parametrize(
+    "bomb",
+    [
+        # Four million objects in one record: built whole, over 300 MB.
+        (GOOD_PAGE_HEAD + b'{"id": "W1", "ids": [', b"{}]}]}", b"{}," * 1_000_000, 4),
+        # 200 million levels of nesting: a byte each in yajl's stack.
+        (GOOD_PAGE_HEAD + b"\n", b"", b"[" * 1_000_000, 200),
+        # A string of 200 MB: yajl holds it whole, and Python again.
+        (GOOD_PAGE_HEAD + b'\n"', b'"]}', b"a" * 1_000_000, 200),
+    ],
+    ids=["wide-record", "deep-nesting", "long-string"],
+)
+def test_a_gzip_bomb_document_is_read_in_bounded_memory(tmp_path, bomb) -> None:
+    head, tail, repeat, times = bomb
+    path = write_gzip(tmp_path / "page.json.gz", head, tail, repeat=repeat, times=times)
+    small = write_gzip(tmp_path / "small.json.gz", page(good_lines(range(3))))
+
+    records, peak = run_reader(path)
     _, baseline = run_reader(small)
 
-    assert records == 3
-    # One record is built up to MAX_RECORD_VALUES (about 100 MB at worst), no further.
+    assert path.stat().st_size < 300_000
+    assert records == 2
+    # A record is built up to MAX_RECORD_VALUES (about 100 MB at worst), yajl
+    # holds up to 16 MB of one value and 100,000 levels, and no more.
     assert (peak - baseline) / 1024 < 150
+
+
+def test_a_document_nested_beyond_what_the_parser_holds_stops_there(tmp_path) -> None:
+    path = write_gzip(tmp_path / "page.json.gz", GOOD_PAGE_HEAD, repeat=b"[" * 1_000, times=200)
+
+    stats = import_paths([path])
+
+    assert [(p.location, p.reason) for p in stats.problems] == [
+        ("record 3", "nested more than 100,000 levels deep; the file is not read further")
+    ]
+    assert (stats.created, stats.failed_paths) == (2, [str(path)])
+
+
+def test_a_value_longer_than_the_parser_holds_stops_the_document_there(tmp_path) -> None:
+    path = write_gzip(
+        tmp_path / "page.json.gz", GOOD_PAGE_HEAD + b'"', repeat=b"a" * 1_000_000, times=20
+    )
+
+    stats = import_paths([path])
+
+    assert len(stats.problems) == 1
+    assert stats.problems[0].location == "after record 2"
+    assert stats.problems[0].reason.startswith("a single value (or blank space) longer than 16,")
+    assert (stats.created, stats.failed_paths) == (2, [str(path)])
 
 
 @pytest.mark.parametrize("indent", [False, True], ids=["one-line", "indented"])

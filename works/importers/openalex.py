@@ -80,6 +80,12 @@ MAX_DEPTH = 1_024
 MAX_RECORD_VALUES = 1_000_000
 # Bytes of a document handed to ijson at a time.
 _READ_BYTES = 64 * 1024
+# yajl keeps a byte per level of nesting, and the whole of a string or number
+# until it ends, however long: past these a document is not read further.
+# Records nested deeper than MAX_DEPTH but within _MAX_PARSER_DEPTH are
+# skipped, and the records after them read.
+_MAX_PARSER_DEPTH = 100_000
+_MAX_TOKEN_BYTES = 16 * 1024 * 1024
 # Problems beyond this are counted, not kept: a broken million-line file must
 # not fill memory with reports nobody reads past the first screen.
 MAX_LISTED_PROBLEMS = 1_000
@@ -577,6 +583,7 @@ class _Document:
         if chunk.startswith(b"\xef\xbb\xbf"):  # a UTF-8 byte-order mark
             chunk = chunk[3:]
             self.offset = 3
+        quiet_since = 0  # where the parser last produced an event
         while True:
             try:
                 if chunk:
@@ -588,7 +595,21 @@ class _Document:
                 yield from self._take(events)
                 raise self._error(error, len(chunk)) from None
             yield from self._take(events)
-            del events[:]
+            if events:
+                del events[:]
+                quiet_since = self.offset + len(chunk)
+            elif self.offset + len(chunk) - quiet_since > _MAX_TOKEN_BYTES:
+                raise _FileError(
+                    self.position(),
+                    f"a single value (or blank space) longer than {_MAX_TOKEN_BYTES:,} bytes "
+                    f"from byte {quiet_since:,}; the file is not read further",
+                )
+            if self.depth + (self.record.depth if self.record else 0) > _MAX_PARSER_DEPTH:
+                raise _FileError(
+                    self.position(),
+                    f"nested more than {_MAX_PARSER_DEPTH:,} levels deep; "
+                    "the file is not read further",
+                )
             if not chunk:
                 break
             self.offset += len(chunk)
