@@ -27,7 +27,7 @@ from django.db import transaction
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from works.importers import ImportStats, import_paths
+from works.importers import ImportStats, import_entities, import_paths
 from works.importers.openalex import _Document, _Item, _parse, _Reader
 from works.importers.openalex_records import (
     AuthorRow,
@@ -208,6 +208,12 @@ document_values = (
 )
 
 
+# Numbers at the edges of what yajl reads, and of the database's columns.
+document_numbers = st.sampled_from(
+    ["9223372036854775807", "-9223372036854775807", "1.7976931348623157e308", "-1", "2147483648"]
+)
+
+
 def places(value: Any, path: tuple[Any, ...] = ()) -> Iterator[tuple[Any, ...]]:
     """Every key and list index of a record, however deep."""
     if isinstance(value, dict):
@@ -220,12 +226,26 @@ def places(value: Any, path: tuple[Any, ...] = ()) -> Iterator[tuple[Any, ...]]:
             yield from places(item, (*path, index))
 
 
+def place_in(record: dict[str, Any]) -> st.SearchStrategy[tuple[Any, ...]]:
+    """Any place in the record; a numeric field's place as often as all others,
+    those being few and the values most ways to go wrong there (ranges, NaN,
+    overflow)."""
+    every = list(places(record))
+    numbers = [p for p in every if p[-1] in NUMERIC_FIELDS]
+    return st.sampled_from(every) | st.sampled_from(numbers)
+
+
+NUMERIC_FIELDS = {"score", "cited_by_count", "publication_year", "works_count", "count"}
+
+
 @st.composite
-def odd_records(draw: st.DrawFn, values: st.SearchStrategy[str]) -> bytes:
+def odd_records(
+    draw: st.DrawFn, values: st.SearchStrategy[str], numbers: st.SearchStrategy[str]
+) -> bytes:
     """A valid record of some kind, with one field (at any depth) set to any value,
     removed, or added."""
     record = json.loads(json.dumps(draw(st.sampled_from(BASES))))
-    path = draw(st.sampled_from(list(places(record))))
+    path = draw(place_in(record))
     *parents, last = path
     parent = record
     for step in parents:
@@ -234,6 +254,8 @@ def odd_records(draw: st.DrawFn, values: st.SearchStrategy[str]) -> bytes:
     if action == "remove":
         del parent[last]
         return json.dumps(record).encode()
+    if last in NUMERIC_FIELDS and draw(st.booleans()):
+        values = numbers
     if action == "add" and isinstance(parent, dict):
         parent[draw(st.text(max_size=8))] = HOLE
     else:
@@ -268,7 +290,7 @@ def expected_from_document(record: bytes) -> Record | None:
 
 
 @PROPERTY
-@given(odd=odd_records(line_values))
+@given(odd=odd_records(line_values, odd_numbers))
 def test_any_value_at_any_field_of_a_line_leaves_the_good_lines_and_no_half_record(odd) -> None:
     data = b"\n".join([*GOOD[:2], odd, *GOOD[2:]]) + b"\n"
     expected = expected_from_line(odd)
@@ -284,7 +306,7 @@ def test_any_value_at_any_field_of_a_line_leaves_the_good_lines_and_no_half_reco
 
 @PROPERTY
 @given(
-    odd=odd_records(document_values),
+    odd=odd_records(document_values, document_numbers),
     shape=st.sampled_from(["page", "array"]),
     compress=st.booleans(),
 )
@@ -359,3 +381,53 @@ def test_a_page_broken_anywhere_keeps_every_record_before_the_break(page, compre
 
         kept = db_ids()["works"]
         assert {f"W{800_000_000 + n}" for n in whole} <= kept
+
+
+@st.composite
+def nested_values(draw: st.DrawFn) -> Any:
+    """A decoded value nested up to 5,000 levels deep, built without recursion."""
+    value: Any = draw(st.sampled_from([0, "text", None]))
+    for _ in range(draw(st.integers(min_value=1, max_value=5_000))):
+        value = [value] if draw(st.booleans()) else {"k": value}
+    return value
+
+
+@st.composite
+def odd_entities(draw: st.DrawFn) -> dict[str, Any]:
+    """As odd_records, for a decoded entity (what the OpenAlex API client hands over)."""
+    record = json.loads(json.dumps(draw(st.sampled_from(BASES))))
+    path = draw(place_in(record))
+    *parents, last = path
+    parent = record
+    for step in parents:
+        parent = parent[step]
+    odd_number = st.sampled_from([10**400, -(10**400), 2**64, float("nan"), float("inf")])
+    value: Any
+    if last in NUMERIC_FIELDS and draw(st.booleans()):
+        value = draw(odd_number)
+    else:
+        value = draw(json_values | nested_values())
+    action = draw(st.sampled_from(["set", "set", "remove", "add"]))
+    if action == "remove":
+        del parent[last]
+    elif action == "add" and isinstance(parent, dict):
+        parent[draw(st.text(max_size=8))] = value
+    else:
+        parent[last] = value
+    return record
+
+
+@PROPERTY
+@given(odd=odd_entities())
+def test_any_value_at_any_field_of_a_fetched_entity_leaves_the_others_and_no_half_record(
+    odd,
+) -> None:
+    entities = [good(0), good(1), odd, good(2), good(3)]
+    expected = _parse(_Item("record 3", odd)).record
+
+    with rolled_back():
+        stats = import_entities(entities, source_name="api")
+
+        assert stats.records == 5
+        assert {p.location for p in stats.problems} <= {"record 3"}
+        assert_whole_or_nothing(stats, expected)
