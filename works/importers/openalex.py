@@ -439,13 +439,12 @@ class _Reader:
         location = f"line {self.line}"
         if line is None:
             return _Item(location, error=f"line longer than {MAX_LINE_BYTES:,} bytes")
-        # Each value costs a comma or opens a container (the first of a
-        # container costs neither, but the container itself is counted): an
-        # upper bound, counted before anything is built, and only where the
-        # bytes alone do not rule it out.
-        if (
-            len(line) > MAX_RECORD_VALUES
-            and line.count(b",") + line.count(b"[") + line.count(b"{") > MAX_RECORD_VALUES
+        # Every value but the first of a container follows a comma, and each
+        # container opens with a bracket: commas plus twice the brackets bound
+        # the values from above. Counted before anything is built, and only
+        # where the bytes alone do not rule it out.
+        if len(line) > MAX_RECORD_VALUES and (
+            line.count(b",") + 2 * (line.count(b"[") + line.count(b"{")) > MAX_RECORD_VALUES
         ):
             return _Item(location, error=_too_many_values())
         with contextlib.suppress(orjson.JSONDecodeError):
