@@ -520,3 +520,23 @@ def test_a_number_beyond_64_bits_stops_a_page_at_its_record_and_keeps_those_befo
     assert f"{path}:record 3: a number too large to read (parse error: integer overflow" in err
     assert f"Could not read in full: {path}" in failure
     assert "created 2, " in out
+
+
+def test_a_database_failure_ends_the_command_with_a_clear_message(tmp_path, monkeypatch) -> None:
+    from django.db import OperationalError
+
+    from works.importers import upsert
+
+    def unreachable(*args: Any, **kwargs: Any) -> Any:
+        raise OperationalError("couldn't get a connection after 10.00 sec")
+
+    monkeypatch.setattr(upsert, "write_works", unreachable)
+    path = tmp_path / "works.jsonl"
+    path.write_bytes(lines(*good_lines(range(2))))
+
+    _, _, failure = run_command(path)
+
+    assert failure.startswith(
+        "The database failed: couldn't get a connection after 10.00 sec\n"
+        "What was written before stays"
+    )

@@ -3,6 +3,7 @@ from pathlib import Path
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.db import DatabaseError
 
 from works.importers import ImportAborted, ImportStats, import_paths
 from works.openalex_api import (
@@ -95,6 +96,12 @@ when a file is missing or unreadable, on the first problem with --strict
             ) from error
         except OpenAlexError as error:
             raise CommandError(str(error)) from error
+        except DatabaseError as error:
+            reason = (str(error).strip().splitlines() or [type(error).__name__])[0]
+            raise CommandError(
+                f"The database failed: {reason}\nWhat was written before stays; "
+                "running the same import again completes it."
+            ) from error
         self.stats = stats
         self._report(stats)
 
