@@ -540,3 +540,20 @@ def test_a_database_failure_ends_the_command_with_a_clear_message(tmp_path, monk
         "The database failed: couldn't get a connection after 10.00 sec\n"
         "What was written before stays"
     )
+
+
+def test_a_long_line_json_would_decode_but_orjson_refuses_is_refused_without_a_second_pass(
+    tmp_path, monkeypatch
+) -> None:
+    # json needs the line as a str, four bytes a character once one is
+    # astral: beyond _MAX_TOKEN_BYTES a line is judged by orjson alone.
+    monkeypatch.setattr("works.importers.openalex._MAX_TOKEN_BYTES", 2_000)
+    short = json.dumps({**work(8), "ids": "\U0001f600"}).replace("}", ', "x": NaN}', 1)
+    long = json.dumps({**work(9), "ids": "\U0001f600" + "a" * 3_000}).replace("}", ', "x": NaN}', 1)
+    path = tmp_path / "works.jsonl"
+    path.write_bytes(lines(short.encode(), long.encode()))
+
+    stats = import_paths([path])
+
+    assert [(p.location, p.reason[:13]) for p in stats.problems] == [("line 2", "invalid JSON:")]
+    assert Work.objects.filter(openalex_id="W800000008").exists()

@@ -447,8 +447,13 @@ class _Reader:
             line.count(b",") + 2 * (line.count(b"[") + line.count(b"{")) > MAX_RECORD_VALUES
         ):
             return _Item(location, error=_too_many_values())
-        with contextlib.suppress(orjson.JSONDecodeError):
+        try:
             return _Item(location, orjson.loads(line))
+        except orjson.JSONDecodeError as error:
+            # json decodes from a str, up to four bytes a character: a long
+            # line is judged by orjson alone.
+            if len(line) > _MAX_TOKEN_BYTES:
+                return _Item(location, error=f"invalid JSON: {error}")
         try:
             text = line.decode("utf-8-sig" if self.line == 1 else "utf-8")
         except UnicodeDecodeError:
