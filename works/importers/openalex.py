@@ -25,12 +25,13 @@ taking turns. The writer takes the records in file order, so problems,
 batches and strict mode behave as if both halves ran in one process.
 
 JSON lines are decoded by orjson, about twice as fast as Python's json; what
-orjson refuses (NaN, lone surrogates, a byte-order mark, broken JSON) is decoded
-again by json, so the leniency and the error messages are json's. One
-difference stays: orjson reads an integer beyond 64 bits as a float, which
-validation refuses where an integer belongs, as it would refuse the integer
-itself. A document is stricter, being read by yajl: NaN, or a number beyond 64
-bits or a double's range, stops the file there (the records before it stay).
+orjson refuses (NaN, lone surrogates, a byte-order mark, broken JSON) in a line
+of up to _MAX_TOKEN_BYTES is decoded again by json, so the leniency and the
+error messages are json's. One difference stays: orjson reads an integer beyond
+64 bits as a float, which validation refuses where an integer belongs, as it
+would refuse the integer itself. A document is stricter, being read by yajl:
+NaN, or a number beyond 64 bits or a double's range, stops the file there (the
+records before it stay).
 """
 
 import contextlib
@@ -83,7 +84,9 @@ _READ_BYTES = 64 * 1024
 # yajl keeps a byte per level of nesting, and the whole of a string or number
 # until it ends, however long: past these a document is not read further.
 # Records nested deeper than MAX_DEPTH but within _MAX_PARSER_DEPTH are
-# skipped, and the records after them read.
+# skipped, and the records after them read. json, the fallback for lines,
+# holds a line as a str of up to four bytes a character: it is not given
+# lines over _MAX_TOKEN_BYTES.
 _MAX_PARSER_DEPTH = 100_000
 _MAX_TOKEN_BYTES = 16 * 1024 * 1024
 # Problems beyond this are counted, not kept: a broken million-line file must
