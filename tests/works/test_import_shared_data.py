@@ -100,3 +100,27 @@ def test_real_entity_files_import_and_unknown_kinds_are_reported(shared_data) ->
 
     again = import_paths(paths)
     assert (again.created, again.updated) == (0, 0)
+
+
+@pytest.mark.parametrize("shape", ["gzip", "array", "indented-gzip"])
+def test_real_works_page_streamed_in_any_shape_gives_the_same_rows(
+    shared_data, tmp_path, shape
+) -> None:
+    import gzip
+
+    path = works_page(shared_data)
+    results = json.loads(path.read_text())["results"]
+    if shape == "gzip":
+        variant = tmp_path / "page.json.gz"
+        variant.write_bytes(gzip.compress(path.read_bytes()))
+    elif shape == "array":
+        variant = tmp_path / "works.json"
+        variant.write_text(json.dumps(results))
+    else:
+        variant = tmp_path / "page.gz"
+        variant.write_bytes(gzip.compress(json.dumps({"results": results}, indent=2).encode()))
+
+    stats = import_paths([variant])
+
+    assert db_ids() == expected_ids(results)
+    assert (stats.created, stats.skipped, stats.problems) == (len(results), 0, [])

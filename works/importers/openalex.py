@@ -6,9 +6,13 @@ gzip is recognised by its magic bytes, whatever the name):
 - JSON lines, plain or gzipped, one entity per line (the OpenAlex snapshot):
   read line by line, so memory stays flat however long the file is.
 - An API response `{"meta": ..., "results": [...]}`, a single entity object,
-  or a JSON array of entities: parsed as one document. An API page holds at
-  most 200 records (OpenAlex's per-page maximum), so holding one in memory is
-  bounded; bulk data comes as snapshots, which are JSON lines.
+  or a JSON array of entities, plain or gzipped: one document, streamed by
+  ijson and built record by record, so memory stays flat however large the
+  document is (a gzip bomb included).
+
+Every record, a line or an item of a document, is bounded: at most
+MAX_LINE_BYTES of JSON, MAX_RECORD_VALUES values and MAX_DEPTH levels of
+nesting. A record beyond them is reported and skipped, never built whole.
 
 Records are validated one by one (openalex_records), a bad one is reported and
 skipped, and good ones are written in batches (upsert), each batch in its own
@@ -20,11 +24,14 @@ two halves cost about the same, so on two cores they overlap instead of
 taking turns. The writer takes the records in file order, so problems,
 batches and strict mode behave as if both halves ran in one process.
 
-JSON is decoded by orjson, about twice as fast as Python's json; what orjson
-refuses (NaN, lone surrogates, a byte-order mark, broken JSON) is decoded again
-by json, so the leniency and the error messages are json's. One difference
-stays: orjson reads an integer beyond 64 bits as a float, which validation
-refuses where an integer belongs, as it would refuse the integer itself.
+JSON lines are decoded by orjson, about twice as fast as Python's json; what
+orjson refuses (NaN, lone surrogates, a byte-order mark, broken JSON) in a line
+of up to _MAX_TOKEN_BYTES is decoded again by json, so the leniency and the
+error messages are json's. One difference stays: orjson reads an integer beyond
+64 bits as a float, which validation refuses where an integer belongs, as it
+would refuse the integer itself. A document is stricter, being read by yajl:
+NaN, or a number beyond 64 bits or a double's range, stops the file there (the
+records before it stay).
 """
 
 import contextlib
@@ -33,6 +40,7 @@ import gc
 import gzip
 import io
 import json
+import logging
 import multiprocessing
 import pickle
 import traceback
@@ -44,6 +52,7 @@ from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any, NamedTuple
 
+import ijson
 import orjson
 import psycopg
 from django.db import DataError, IntegrityError, connection, transaction
@@ -64,11 +73,28 @@ from works.models import Authorship
 from works.signals import authors_changed
 
 MAX_LINE_BYTES = 64 * 1024 * 1024
-MAX_DOCUMENT_BYTES = 512 * 1024 * 1024
+# orjson's own limit; json's is Python's recursion limit, about as deep.
+MAX_DEPTH = 1_024
+# Values (objects, lists, numbers, strings...) in one record. Real works hold
+# about one per 20 bytes, a few thousand each; 1,000,000 is a work of 20 MB,
+# and holds a record's decoded size to some 100 MB whatever its JSON.
+MAX_RECORD_VALUES = 1_000_000
+# Bytes of a document handed to ijson at a time.
+_READ_BYTES = 64 * 1024
+# yajl keeps a byte per level of nesting, and the whole of a string or number
+# until it ends, however long: past these a document is not read further.
+# Records nested deeper than MAX_DEPTH but within _MAX_PARSER_DEPTH are
+# skipped, and the records after them read. json, the fallback for lines,
+# holds a line as a str of up to four bytes a character: it is not given
+# lines over _MAX_TOKEN_BYTES.
+_MAX_PARSER_DEPTH = 100_000
+_MAX_TOKEN_BYTES = 16 * 1024 * 1024
 # Problems beyond this are counted, not kept: a broken million-line file must
 # not fill memory with reports nobody reads past the first screen.
 MAX_LISTED_PROBLEMS = 1_000
 JSON_LINES_SUFFIXES = {".jsonl", ".ndjson"}
+
+logger = logging.getLogger(__name__)
 
 # At the end of a file, entities are written before the works that mention
 # them, so an author's own record is the one that creates its row (and counts
@@ -177,7 +203,25 @@ def _parse(item: _Item) -> _Parsed:
         record = parse_entity(item.value, notes)
     except RecordError as error:
         return _Parsed(item.location, None, str(error), [])
+    except RecursionError:
+        return _Parsed(item.location, None, _TOO_DEEP, [])
+    except Exception as error:
+        # Whatever the validation still misses is one record's problem, not
+        # the file's: the record is named, skipped, and the import goes on.
+        logger.warning("OpenAlex record at %s not imported", item.location, exc_info=True)
+        return _Parsed(item.location, None, f"cannot be imported ({_summary(error)})", [])
     return _Parsed(item.location, record, "", notes)
+
+
+_TOO_DEEP = f"nested too deeply (more than {MAX_DEPTH:,} levels)"
+
+
+def _summary(error: BaseException) -> str:
+    """The exception's kind and message, on one line and short enough to print."""
+    message = " ".join(str(error).split())
+    if len(message) > 200:
+        message = message[:200] + "..."
+    return f"{type(error).__name__}: {message}" if message else type(error).__name__
 
 
 # Parsed records per message from the parsing process: large enough that
@@ -208,8 +252,11 @@ def _parse_file(path: Path, conn: "Connection") -> None:
         conn.send_bytes(pickle.dumps(message, protocol=pickle.HIGHEST_PROTOCOL))
 
     chunk: list[_Parsed] = []
+    reader = _Reader(path)
+    location = "file"
     try:
-        for item in _Reader(path).items():
+        for item in reader.items():
+            location = item.location
             chunk.append(_parse(item))
             if len(chunk) >= _CHUNK:
                 send(chunk)
@@ -221,10 +268,27 @@ def _parse_file(path: Path, conn: "Connection") -> None:
         send(("file error", error.location, error.reason))
     except BrokenPipeError:
         pass  # the writer stopped early
-    except BaseException:
-        send(("crashed", traceback.format_exc()))
+    except BaseException as error:
+        # A bug, not bad input: what was parsed before still goes in, and the
+        # file is reported as failed where it stopped.
+        send(chunk)
+        send(("crashed", location, _summary(error), traceback.format_exc()))
     finally:
         conn.close()
+
+
+def _parsed_here(path: Path) -> Iterator[_Parsed]:
+    """The file's items, parsed in this process; a crash fails the file where it happened."""
+    location = "file"
+    try:
+        for item in _Reader(path).items():
+            location = item.location
+            yield _parse(item)
+    except _FileError:
+        raise
+    except Exception as error:
+        logger.exception("Parsing %s failed at %s", path, location)
+        raise _FileError(location, f"the parser failed ({_summary(error)})") from None
 
 
 def _widen(conn: "Connection") -> None:
@@ -250,7 +314,7 @@ def _parsed_file(path: Path) -> Generator[_Parsed, None, None]:
     database connection. It is stopped when the writer stops early.
     """
     if not _can_fork():
-        yield from map(_parse, _Reader(path).items())
+        yield from _parsed_here(path)
         return
     context = multiprocessing.get_context("fork")
     reader, writer = context.Pipe(duplex=False)
@@ -259,20 +323,28 @@ def _parsed_file(path: Path) -> Generator[_Parsed, None, None]:
     child.start()
     # The child holds the only write end now: if it dies, reading ends in EOFError.
     writer.close()
+    last = ""
     try:
         while True:
             try:
                 message = pickle.loads(reader.recv_bytes())
             except EOFError:
-                raise RuntimeError(f"the process parsing {path} ended unexpectedly") from None
+                raise _FileError(
+                    f"after {last}" if last else "file",
+                    "the parsing process ended unexpectedly (killed, or out of memory?)",
+                ) from None
             if isinstance(message, list):
+                if message:
+                    last = message[-1].location
                 yield from message
             elif message[0] == "done":
                 return
             elif message[0] == "file error":
                 raise _FileError(message[1], message[2])
             else:
-                raise RuntimeError(f"parsing {path} failed:\n{message[1]}")
+                _, location, summary, details = message
+                logger.error("Parsing %s failed at %s:\n%s", path, location, details)
+                raise _FileError(location, f"the parser failed ({summary})")
     finally:
         if child.is_alive():
             child.terminate()
@@ -295,11 +367,17 @@ class _Reader:
     def __init__(self, path: Path) -> None:
         self.path = path
         self.line = 0
+        self.document: _Document | None = None
+
+    def position(self) -> str:
+        """Where the reading is, for a failure of the file itself."""
+        if self.document is not None:
+            return self.document.position()
+        return f"line {self.line + 1}"
 
     def items(self) -> Iterator[_Item]:
         try:
-            with self._open() as handle:
-                yield from self._items(handle)
+            yield from self._items()
         except FileNotFoundError:
             raise _FileError("file", "no such file") from None
         except IsADirectoryError:
@@ -308,10 +386,10 @@ class _Reader:
             raise _FileError("file", "permission denied") from None
         except EOFError:
             raise _FileError(
-                f"line {self.line + 1}", "the compressed file ends early (truncated .gz?)"
+                self.position(), "the compressed file ends early (truncated .gz?)"
             ) from None
         except (gzip.BadGzipFile, zlib.error) as error:
-            raise _FileError(f"line {self.line + 1}", f"corrupt gzip data: {error}") from None
+            raise _FileError(self.position(), f"corrupt gzip data: {error}") from None
         except OSError as error:
             raise _FileError("file", f"cannot read: {error.strerror or error}") from None
 
@@ -333,45 +411,52 @@ class _Reader:
             else:
                 yield line
 
-    def _items(self, handle: io.BufferedIOBase) -> Iterator[_Item]:
+    def _items(self) -> Iterator[_Item]:
         name = self.path.name.lower().removesuffix(".gz")
         forced_lines = Path(name).suffix in JSON_LINES_SUFFIXES
-        lines = self._lines(handle)
-        first: bytes | None = b""
-        for first in lines:
-            if first is None or first.strip():
-                break
-        else:
-            raise _FileError("file", "empty file")
-        if forced_lines:
-            yield self._line_item(first)
-            yield from (self._line_item(line) for line in lines if line is None or line.strip())
-            return
-        if first is None:
-            raise _FileError(f"line {self.line}", f"line longer than {MAX_LINE_BYTES:,} bytes")
-        first_value = _loads_or_none(first)
-        if isinstance(first_value, dict) and "results" not in first_value:
-            yield _Item(f"line {self.line}", first_value)
-            yield from (self._line_item(line) for line in lines if line is None or line.strip())
-            return
-        # One JSON document: keep the blank lines before it so that json's
-        # error positions match the file.
-        blank_lines = b"\n" * (self.line - 1)
-        rest = handle.read(MAX_DOCUMENT_BYTES + 1)
-        if len(rest) > MAX_DOCUMENT_BYTES:
-            raise _FileError("file", "too large for one JSON document; use JSON lines")
-        if first_value is not None and not rest.strip():
-            document = first_value
-        else:
-            document = self._document(blank_lines + first + rest)
-        yield from self._document_items(document)
+        with self._open() as handle:
+            lines = self._lines(handle)
+            first: bytes | None = b""
+            for first in lines:
+                if first is None or first.strip():
+                    break
+            else:
+                raise _FileError("file", "empty file")
+            first_item = self._line_item(first)
+            # A file is JSON lines when named so, or when its first line is one
+            # entity; anything else is one document.
+            if forced_lines or (
+                not first_item.error
+                and isinstance(first_item.value, dict)
+                and "results" not in first_item.value
+            ):
+                yield first_item
+                yield from (self._line_item(line) for line in lines if line is None or line.strip())
+                return
+        del first, first_item
+        self.document = _Document()
+        with self._open() as handle:
+            yield from self.document.items(handle)
 
     def _line_item(self, line: bytes | None) -> _Item:
         location = f"line {self.line}"
         if line is None:
             return _Item(location, error=f"line longer than {MAX_LINE_BYTES:,} bytes")
-        with contextlib.suppress(orjson.JSONDecodeError):
+        # Every value but the first of a container follows a comma, and each
+        # container opens with a bracket: commas plus twice the brackets bound
+        # the values from above. Counted before anything is built, and only
+        # where the bytes alone do not rule it out.
+        if len(line) > MAX_RECORD_VALUES and (
+            line.count(b",") + 2 * (line.count(b"[") + line.count(b"{")) > MAX_RECORD_VALUES
+        ):
+            return _Item(location, error=_too_many_values())
+        try:
             return _Item(location, orjson.loads(line))
+        except orjson.JSONDecodeError as error:
+            # json decodes from a str, up to four bytes a character: a long
+            # line is judged by orjson alone.
+            if len(line) > _MAX_TOKEN_BYTES:
+                return _Item(location, error=f"invalid JSON: {error}")
         try:
             text = line.decode("utf-8-sig" if self.line == 1 else "utf-8")
         except UnicodeDecodeError:
@@ -381,49 +466,243 @@ class _Reader:
         except json.JSONDecodeError as error:
             position = f"column {error.colno}"
             return _Item(location, error=_json_error(error, text, unit="line", position=position))
+        except RecursionError:
+            return _Item(location, error=_TOO_DEEP)
+        except ValueError as error:  # an integer of more digits than Python converts
+            return _Item(location, error=f"a number too long to read ({_summary(error)})")
 
-    def _document(self, data: bytes) -> Any:
-        with contextlib.suppress(orjson.JSONDecodeError):
-            return orjson.loads(data)
-        try:
-            text = data.decode("utf-8-sig")
-        except UnicodeDecodeError as error:
-            raise _FileError(f"byte {error.start}", "not UTF-8 text") from None
-        try:
-            return json.loads(text)
-        except json.JSONDecodeError as error:
-            position = f"line {error.lineno} column {error.colno}"
-            raise _FileError(
-                position, _json_error(error, text, unit="file", position=position)
-            ) from None
 
-    def _document_items(self, document: Any) -> Iterator[_Item]:
-        if isinstance(document, dict) and "results" in document:
-            results = document["results"]
-            if not isinstance(results, list):
-                raise _FileError("file", "an API response whose results is not a list")
-            entities: list[Any] = results
-        elif isinstance(document, dict):
-            entities = [document]
-        elif isinstance(document, list):
-            entities = document
+def _too_many_values() -> str:
+    return f"more than {MAX_RECORD_VALUES:,} values in one record"
+
+
+_NOT_A_DOCUMENT = (
+    "expected an OpenAlex API response {meta, results}, an entity object, "
+    "a list of entities or JSON lines"
+)
+
+
+class _Builder:
+    """One record built from ijson's events, within the bounds on a record.
+
+    Past a bound, what was built is dropped and the rest of the record only
+    counted through, so a record of any size costs at most the bounds.
+    """
+
+    __slots__ = ("depth", "error", "keys", "stack", "text", "value", "values")
+
+    def __init__(self) -> None:
+        self.stack: list[Any] = []  # the containers open, outermost first
+        self.keys: list[Any] = []  # for each, the key its next value goes under
+        self.depth = 0
+        self.values = 0
+        self.text = 0  # characters of the keys and strings
+        self.value: Any = None
+        self.error = ""
+
+    def add(self, event: str, value: Any) -> bool:
+        """Take one event; True once the record is complete."""
+        if event == "map_key":
+            if not self.error:
+                self.keys[-1] = value
+                self._count_text(value)
+            return False
+        if event == "start_map" or event == "start_array":
+            self.depth += 1
+            if self.error:
+                return False
+            if self.depth > MAX_DEPTH:
+                self._fail(_TOO_DEEP)
+                return False
+            container: Any = {} if event == "start_map" else []
+            if self.stack:
+                self._put(container)
+            self.stack.append(container)
+            self.keys.append(None)
+            return False
+        if event == "end_map" or event == "end_array":
+            self.depth -= 1
+            if not self.error:
+                self.keys.pop()
+                self.value = self.stack.pop()
+            return self.depth == 0
+        if not self.error:
+            if event == "string":
+                self._count_text(value)
+            self._put(value)
+        return False
+
+    def _put(self, value: Any) -> None:
+        self.values += 1
+        if self.values > MAX_RECORD_VALUES:
+            self._fail(_too_many_values())
+            return
+        parent = self.stack[-1]
+        if parent.__class__ is list:
+            parent.append(value)
         else:
-            raise _FileError(
-                "file",
-                "expected an OpenAlex API response {meta, results}, an entity object, "
-                "a list of entities or JSON lines",
-            )
-        for index, value in enumerate(entities, start=1):
-            yield _Item(f"record {index}", value)
+            parent[self.keys[-1]] = value
+
+    def _count_text(self, value: str) -> None:
+        self.text += len(value)
+        if self.text > MAX_LINE_BYTES:
+            self._fail(f"more than {MAX_LINE_BYTES:,} characters of text in one record")
+
+    def _fail(self, reason: str) -> None:
+        self.error = reason
+        self.stack.clear()
+        self.keys.clear()
+        self.value = None
 
 
-def _loads_or_none(line: bytes) -> Any:
-    with contextlib.suppress(orjson.JSONDecodeError):
-        return orjson.loads(line)
-    try:
-        return json.loads(line)
-    except ValueError:
-        return None
+class _Document:
+    """The records of one JSON document, streamed: an API response's results,
+    a top-level array's items, or the document itself when it is one entity
+    (then further objects after it are records too: JSON lines whose first
+    line was refused, or concatenated entities).
+
+    Records are located by their index ("record 7"); a document that breaks
+    off stops there, with the byte range where it broke, and the records
+    before it stand.
+    """
+
+    def __init__(self) -> None:
+        self.depth = 0  # containers open outside the record being built
+        self.shape = ""  # "array", "entity" or "response", once known
+        self.in_records = False  # inside the list whose items are records
+        self.records_depth = 0  # self.depth inside that list
+        self.awaiting_results = False  # the response's "results" key was just read
+        self.index = 0  # records begun
+        self.record: _Builder | None = None
+        self.offset = 0  # bytes handed to the parser
+
+    def position(self) -> str:
+        if self.record is not None:
+            return f"record {self.index}"
+        if self.index:
+            return f"after record {self.index}"
+        return "file"
+
+    def items(self, handle: io.BufferedIOBase) -> Iterator[_Item]:
+        events = ijson.utils.sendable_list()
+        parser = ijson.basic_parse_coro(events, use_float=True, multiple_values=True)
+        chunk = handle.read(_READ_BYTES)
+        if chunk.startswith(b"\xef\xbb\xbf"):  # a UTF-8 byte-order mark
+            chunk = chunk[3:]
+            self.offset = 3
+        quiet_since = 0  # where the parser last produced an event
+        while True:
+            try:
+                if chunk:
+                    parser.send(chunk)
+                else:
+                    parser.close()
+            except ijson.JSONError as error:
+                # The events before the error are good: their records stand.
+                yield from self._take(events)
+                raise self._error(error, len(chunk)) from None
+            yield from self._take(events)
+            if events:
+                del events[:]
+                quiet_since = self.offset + len(chunk)
+            elif self.offset + len(chunk) - quiet_since > _MAX_TOKEN_BYTES:
+                raise _FileError(
+                    self.position(),
+                    f"a single value (or blank space) longer than {_MAX_TOKEN_BYTES:,} bytes "
+                    f"from byte {quiet_since:,}; the file is not read further",
+                )
+            if self.depth + (self.record.depth if self.record else 0) > _MAX_PARSER_DEPTH:
+                raise _FileError(
+                    self.position(),
+                    f"nested more than {_MAX_PARSER_DEPTH:,} levels deep; "
+                    "the file is not read further",
+                )
+            if not chunk:
+                break
+            self.offset += len(chunk)
+            chunk = handle.read(_READ_BYTES)
+        if not self.shape:
+            raise _FileError("file", "empty file")
+
+    def _take(self, events: list[tuple[str, Any]]) -> Iterator[_Item]:
+        for event, value in events:
+            record = self.record
+            if record is not None:
+                if (
+                    self.shape == "entity"
+                    and self.index == 1
+                    and record.depth == 1
+                    and event == "map_key"
+                    and value == "results"
+                ):
+                    # Not an entity but an API response: its results are the records.
+                    self.shape = "response"
+                    self.record = None
+                    self.index = 0
+                    self.depth = 1
+                    self.awaiting_results = True
+                elif record.add(event, value):
+                    self.record = None
+                    location = f"record {self.index}"
+                    if record.error:
+                        yield _Item(location, error=record.error)
+                    else:
+                        yield _Item(location, record.value)
+                continue
+            opens = event == "start_map" or event == "start_array"
+            if self.awaiting_results:
+                self.awaiting_results = False
+                if event != "start_array":
+                    raise _FileError("file", "an API response whose results is not a list")
+                self.depth += 1
+                self.in_records = True
+                self.records_depth = self.depth
+            elif (
+                self.in_records and self.depth == self.records_depth and event != "end_array"
+            ) or (self.depth == 0 and self.shape == "entity"):
+                # A record begins: an item of the records' list, or another top-level object.
+                self.index += 1
+                if opens:
+                    self.record = _Builder()
+                    self.record.add(event, value)
+                else:
+                    yield _Item(f"record {self.index}", value)
+            elif self.depth == 0 and self.shape:
+                raise _FileError(self.position(), "more JSON after the end of the document")
+            elif not self.shape:
+                if event == "start_array":
+                    self.shape = "array"
+                    self.depth = 1
+                    self.in_records = True
+                    self.records_depth = 1
+                elif event == "start_map":
+                    self.shape = "entity"
+                    self.index = 1
+                    self.record = _Builder()
+                    self.record.add(event, value)
+                else:
+                    raise _FileError("file", _NOT_A_DOCUMENT)
+            elif opens:
+                self.depth += 1
+            elif event == "end_map" or event == "end_array":
+                if self.in_records and self.depth == self.records_depth:
+                    self.in_records = False
+                self.depth -= 1
+            elif event == "map_key" and self.depth == 1 and value == "results":
+                self.awaiting_results = True
+
+    def _error(self, error: Exception, chunk_length: int) -> _FileError:
+        message = error.args[0] if error.args else ""
+        if isinstance(message, bytes):
+            message = message.decode("utf-8", "replace")
+        message = str(message).strip().splitlines()[0] if str(message).strip() else "invalid"
+        location = self.position()
+        if "premature EOF" in message:
+            return _FileError(location, "truncated JSON: the file ends before its JSON is complete")
+        where = f"in bytes {self.offset:,} to {self.offset + max(chunk_length - 1, 0):,}"
+        if "overflow" in message:
+            return _FileError(location, f"a number too large to read ({message}, {where})")
+        return _FileError(location, f"invalid JSON: {message} ({where})")
 
 
 class _PlannerStatistics:
@@ -606,7 +885,8 @@ def import_paths(
     """
     total = ImportStats()
     statistics = _PlannerStatistics()
-    with _collector_frozen():
+    # Whatever happens, what was committed is announced: its slices need recomputing.
+    with _collector_frozen(), _announcing(total):
         for path in map(Path, paths):
             # disable=None: a bar on a terminal, none in logs.
             with tqdm(desc=path.name, unit=" records", disable=None if progress else True) as bar:
@@ -624,9 +904,11 @@ def import_paths(
                         total.merge(job.run(items))
                 except ImportAborted as error:
                     error.committed = total
-                    _announce(total)
                     raise
-    _announce(total)
+                except BaseException:
+                    if not strict:  # each batch was committed on its own
+                        total.merge(job.stats)
+                    raise
     return total
 
 
@@ -650,9 +932,21 @@ def import_entities(
         bar=None,
         statistics=_PlannerStatistics(),
     )
-    stats = job.run(items)
-    _announce(stats)
+    stats = ImportStats()  # a strict import that fails wrote nothing
+    try:
+        stats = job.run(items)
+    finally:
+        # Without strict, each batch was committed on its own.
+        _announce(stats if strict else job.stats)
     return stats
+
+
+@contextlib.contextmanager
+def _announcing(stats: ImportStats) -> Iterator[None]:
+    try:
+        yield
+    finally:
+        _announce(stats)
 
 
 def _announce(stats: ImportStats) -> None:

@@ -11,6 +11,7 @@ bound so that a corrupt record cannot make the import hold megabytes per row.
 """
 
 import dataclasses
+import math
 import re
 from dataclasses import dataclass
 from datetime import date
@@ -236,7 +237,12 @@ class _Fields:
             return 0.0
         if isinstance(value, bool) or not isinstance(value, int | float):
             raise RecordError(f"{self.name(key)} must be a number, got {_kind(value)}")
-        return float(value)
+        # NaN and infinities (which json reads) cannot be stored, and an integer
+        # beyond a float's range cannot even be converted.
+        number = float(value) if value.__class__ is float or abs(value) < 2**1023 else math.inf
+        if not math.isfinite(number):
+            raise RecordError(f"{self.name(key)} must be a finite number")
+        return number
 
     def flag(self, key: str) -> bool:
         value = self.data.get(key)

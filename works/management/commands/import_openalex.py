@@ -3,6 +3,7 @@ from pathlib import Path
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.db import DatabaseError
 
 from works.importers import ImportAborted, ImportStats, import_paths
 from works.openalex_api import (
@@ -17,8 +18,9 @@ from works.openalex_api import (
 class Command(BaseCommand):
     help = """Import OpenAlex records from files or from the OpenAlex API.
 
-  import_openalex PATH...          API responses {meta, results}, JSON-lines
-                                   snapshots (plain or .gz) or single entities
+  import_openalex PATH...          API responses {meta, results}, arrays of
+                                   entities, JSON-lines snapshots or single
+                                   entities (each plain or .gz), streamed
   import_openalex --author ID      an author (ORCID iD in any form, or OpenAlex
                                    A-id) and all their works, from the API
   import_openalex --search "NAME"  list matching authors; imports the one picked
@@ -26,7 +28,8 @@ class Command(BaseCommand):
                                    matches
 
 Prints "created N, updated N, unchanged N, skipped N" and how many authors
-changed; each problem goes to stderr as path:location: reason. Exits non-zero
+changed; each problem goes to stderr as path:location: reason (a bad record is
+skipped, the rest of its file imported). Exits non-zero
 when a file is missing or unreadable, on the first problem with --strict
 (nothing from that file is written), or when every record was skipped."""
 
@@ -93,6 +96,12 @@ when a file is missing or unreadable, on the first problem with --strict
             ) from error
         except OpenAlexError as error:
             raise CommandError(str(error)) from error
+        except DatabaseError as error:
+            reason = (str(error).strip().splitlines() or [type(error).__name__])[0]
+            raise CommandError(
+                f"The database failed: {reason}\nWhat was written before stays; "
+                "running the same import again completes it."
+            ) from error
         self.stats = stats
         self._report(stats)
 
