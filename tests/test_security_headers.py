@@ -190,3 +190,14 @@ def test_htmx_is_told_not_to_inject_style_nor_eval_on_every_page(client):
     # The indicator's rules, which htmx would have injected, live in the site's stylesheet.
     css = (BASE_DIR / "static" / "css" / "site.css").read_text()
     assert ".htmx-indicator" in css
+
+
+def test_only_the_base_template_holds_an_htmx_config():
+    """htmx reads the first htmx-config only: a page's second one would drop the site's keys."""
+    templates = BASE_DIR / "templates"
+    others = [
+        str(path.relative_to(templates))
+        for path in templates.rglob("*.html")
+        if 'name="htmx-config"' in path.read_text() and path.name != "base.html"
+    ]
+    assert others == [], "add page keys in {% block htmx_config %} instead"

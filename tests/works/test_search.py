@@ -1,3 +1,4 @@
+import json
 import re
 import string
 from html import unescape
@@ -398,7 +399,12 @@ def test_the_rate_limit_counts_only_searches_that_reach_the_database(client, set
 def test_the_search_page_lets_htmx_show_refusals_in_place(client):
     html = search(client, "").content.decode()
 
-    assert '{"code":"^(400|429|503)$","swap":true,"error":false}' in html
+    # htmx reads only the first htmx-config: the page's keys join the site's.
+    configs = re.findall(r"<meta name=\"htmx-config\" content='([^']*)'>", html)
+    assert len(configs) == 1
+    config = json.loads(configs[0])
+    assert config["includeIndicatorStyles"] is False
+    assert {"code": "^(400|429|503)$", "swap": True, "error": False} in config["responseHandling"]
 
 
 def test_search_goes_on_and_stays_limited_while_the_cache_is_down(client, settings, own_redis):
