@@ -61,3 +61,35 @@ def own_redis():
     # A cache breaker is the process's (bzpeer.cache): a later test's Redis may get this port.
     for location in [key for key in bzpeer_cache._breakers if f":{server.port}/" in key]:
         bzpeer_cache._breakers.pop(location, None)
+
+
+@pytest.fixture
+def through_the_broker(_celery_in_process):
+    """Tasks go to the real broker, not in-process: for tests about workers."""
+    celery_app.conf.task_always_eager = False
+    yield
+    celery_app.conf.task_always_eager = True
+
+
+@pytest.fixture
+def queue():
+    """A Redis queue of this test's own that this process sends its tasks to."""
+    from tests.graph.celery_worker import forget_queue, new_queue, redis_client, sending_to
+
+    client = redis_client()
+    name = new_queue()
+    try:
+        with sending_to(name):
+            yield name
+    finally:
+        forget_queue(client, name)
+        client.close()
+
+
+@pytest.fixture
+def workers():
+    """Real Celery workers a test starts (tests.graph.celery_worker.Worker), stopped at the end."""
+    started: list = []
+    yield started
+    for worker in started:
+        worker.stop()

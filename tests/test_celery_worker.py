@@ -23,6 +23,8 @@ from bzpeer.celery import app as celery_app
 from bzpeer.tasks import ping_task
 
 BASE_DIR = Path(__file__).resolve().parent.parent
+pytestmark = pytest.mark.usefixtures("through_the_broker")
+
 REDIS_URL = os.environ.get("REDIS_URL") or "redis://127.0.0.1:6379/15"
 # The cache prefix settings give the Redis cache when REDIS_URL is set.
 CACHE_KEY_PREFIX = "bzpeer"
@@ -38,15 +40,6 @@ class CeleryProcess:
 
     def log(self) -> str:
         return self.log_path.read_text(errors="replace")
-
-
-@pytest.fixture(autouse=True)
-def _celery_in_process() -> Iterator[None]:
-    """Overrides the conftest fixture: these tests go through the real broker."""
-    previous = celery_app.conf.task_always_eager
-    celery_app.conf.task_always_eager = False
-    yield
-    celery_app.conf.task_always_eager = previous
 
 
 @pytest.fixture

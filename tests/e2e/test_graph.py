@@ -13,7 +13,6 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Page, expect
 
-from bzpeer.celery import app as celery_app
 from tests.e2e.conftest import new_context, screenshot
 from tests.factories import (
     AuthorFactory,
@@ -25,18 +24,13 @@ from tests.factories import (
 from tests.graph.celery_worker import Worker, forget_queue, new_queue, redis_client, sending_to
 from works.models import WorkTopic
 
-pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
+pytestmark = [
+    pytest.mark.e2e,
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.usefixtures("through_the_broker"),
+]
 
 BUILD_TIMEOUT = 30_000  # ms: a build, its poll every 2s, and a loaded machine
-
-
-@pytest.fixture(autouse=True)
-def _celery_in_process() -> Iterator[None]:
-    """Overrides the conftest fixture: the live server sends tasks to a real worker."""
-    previous = celery_app.conf.task_always_eager
-    celery_app.conf.task_always_eager = False
-    yield
-    celery_app.conf.task_always_eager = previous
 
 
 @pytest.fixture

@@ -16,24 +16,17 @@ from django.db import connection
 from django.test import Client
 
 from bzpeer.broker import task_send_resume
-from bzpeer.celery import app as celery_app
 from graph.models import GraphSlice
 from graph.tasks import graph_slices_queue_stale_task
 from tests.factories import AuthorFactory, AuthorshipFactory, WorkFactory
 from tests.graph.celery_worker import Worker, sending_to, wait_for
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.usefixtures("through_the_broker"),
+]
 
 HTMX = {"HTTP_HX_REQUEST": "true"}
-
-
-@pytest.fixture(autouse=True)
-def _celery_in_process() -> Iterator[None]:
-    """Overrides the conftest fixture: these tests go through a real broker."""
-    previous = celery_app.conf.task_always_eager
-    celery_app.conf.task_always_eager = False
-    yield
-    celery_app.conf.task_always_eager = previous
 
 
 @pytest.fixture
@@ -42,14 +35,6 @@ def broker(own_redis) -> Iterator:
     own_redis.queue = f"bzpeer-graph-fault-{uuid.uuid4().hex}"
     with sending_to(own_redis.queue, own_redis.url(0)):
         yield own_redis
-
-
-@pytest.fixture
-def workers() -> Iterator[list[Worker]]:
-    started: list[Worker] = []
-    yield started
-    for worker in started:
-        worker.stop()
 
 
 def start_worker(workers: list[Worker], broker, tmp_path: Path) -> Worker:

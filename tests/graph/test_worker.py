@@ -11,7 +11,6 @@ again for another worker.
 import os
 import signal
 import time
-from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 
@@ -19,53 +18,21 @@ import pytest
 from django.test import Client
 from django.utils import timezone
 
-from bzpeer.celery import app as celery_app
 from graph import services
 from graph.models import GraphSlice
 from tests.factories import AuthorFactory, AuthorshipFactory, WorkFactory
 from tests.graph.celery_worker import (
     Worker,
-    forget_queue,
-    new_queue,
-    redis_client,
-    sending_to,
     wait_for,
 )
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.usefixtures("through_the_broker"),
+]
 
 HTMX = {"HTTP_HX_REQUEST": "true"}
 POLL = {**HTMX, "HTTP_HX_TRIGGER": "graph-slice-poll"}
-
-
-@pytest.fixture(autouse=True)
-def _celery_in_process() -> Iterator[None]:
-    """Overrides the conftest fixture: these tests go through the real broker."""
-    previous = celery_app.conf.task_always_eager
-    celery_app.conf.task_always_eager = False
-    yield
-    celery_app.conf.task_always_eager = previous
-
-
-@pytest.fixture
-def queue() -> Iterator[str]:
-    client = redis_client()
-    name = new_queue()
-    try:
-        with sending_to(name):
-            yield name
-    finally:
-        forget_queue(client, name)
-        client.close()
-
-
-@pytest.fixture
-def workers(tmp_path: Path) -> Iterator[list[Worker]]:
-    """Start workers with `start(queue, **env)`; all are stopped at the end, whatever happens."""
-    started: list[Worker] = []
-    yield started
-    for worker in started:
-        worker.stop()
 
 
 def start(workers: list[Worker], queue: str, tmp_path: Path, **options: str) -> Worker:

@@ -7,7 +7,6 @@ loses the mail nor sends it twice.
 
 import threading
 import time
-from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 
@@ -19,53 +18,24 @@ from django.urls import reverse
 from django.utils import timezone
 
 from bzpeer.broker import task_send_resume
-from bzpeer.celery import app as celery_app
 from bzpeer.outbox import services
 from bzpeer.outbox.models import OutboundEmail
 from bzpeer.outbox.tasks import outbound_email_send_task, outbound_emails_send_due_task
 from tests.graph.celery_worker import (
     Worker,
-    forget_queue,
     new_queue,
-    redis_client,
     sending_to,
     wait_for,
 )
 from tests.outbox.smtp_server import SmtpServer
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.usefixtures("through_the_broker"),
+]
 
 PASSWORD = "a-long-test-password-1"
 Status = OutboundEmail.Status
-
-
-@pytest.fixture(autouse=True)
-def _celery_in_process() -> Iterator[None]:
-    """Overrides the conftest fixture: these tests go through the real broker."""
-    previous = celery_app.conf.task_always_eager
-    celery_app.conf.task_always_eager = False
-    yield
-    celery_app.conf.task_always_eager = previous
-
-
-@pytest.fixture
-def queue() -> Iterator[str]:
-    client = redis_client()
-    name = new_queue()
-    try:
-        with sending_to(name):
-            yield name
-    finally:
-        forget_queue(client, name)
-        client.close()
-
-
-@pytest.fixture
-def workers() -> Iterator[list[Worker]]:
-    started: list[Worker] = []
-    yield started
-    for worker in started:
-        worker.stop()
 
 
 def start(
