@@ -126,7 +126,9 @@ def _embedded_database_url() -> str:
 
 DATABASE_URL = os.environ.get("DATABASE_URL") or _embedded_database_url()
 DATABASES = {"default": dj_database_url.parse(DATABASE_URL)}
-DATABASES["default"]["ENGINE"] = "django.db.backends.postgresql"
+# Django's PostgreSQL backend, checking each connection it takes from the pool
+# (bzpeer.db): one PostgreSQL closed meanwhile is replaced, not a failed request.
+DATABASES["default"]["ENGINE"] = "bzpeer.db"
 # psycopg 3's pool; persistent connections (CONN_MAX_AGE) must stay 0 with it.
 DATABASES["default"]["CONN_MAX_AGE"] = 0
 DATABASES["default"]["OPTIONS"] = {
