@@ -139,7 +139,9 @@ DATABASES["default"]["OPTIONS"] = {
     "pool": {
         "min_size": int(os.environ.get("DB_POOL_MIN", "1")),
         "max_size": int(os.environ.get("DB_POOL_MAX", "8")),
-        "timeout": 10,
+        # How long a request waits for a connection (PostgreSQL down: then it
+        # answers the 503 page, bzpeer.views.server_error).
+        "timeout": float(os.environ.get("DB_POOL_TIMEOUT", "10")),
     },
 }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"

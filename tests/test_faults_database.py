@@ -9,6 +9,8 @@ The database down (here: nothing listening on its port; the machine's PostgreSQL
 and stays up): pages answer a clear "try again" page with 503, and /healthz says unhealthy.
 """
 
+import json
+import secrets
 import time
 
 import pytest
@@ -42,6 +44,19 @@ def server(django_db_setup, static_root, tmp_path_factory):
         DB_POOL_MIN=str(POOL_SIZE),
         # libpq names the server's connections, so the test drops only those.
         PGAPPNAME=SERVER_APPLICATION,
+    )
+    yield live
+    live.stop()
+
+
+@pytest.fixture(scope="module")
+def server_without_database(static_root, tmp_path_factory):
+    """The site with its database gone: nothing listens on port 1."""
+    live = GunicornServer(
+        database_url="postgres://bzpeer@127.0.0.1:1/bzpeer",
+        static_root=static_root,
+        log_path=tmp_path_factory.mktemp("gunicorn") / "gunicorn.log",
+        DB_POOL_TIMEOUT="1",
     )
     yield live
     live.stop()
@@ -136,3 +151,28 @@ def test_follow_after_connections_dropped(server, researcher):
     answer = browser.post(f"/researchers/{researcher.pk}/follow/", {"action": "follow"})
     assert_answered(answer, 302, server)
     assert Follow.objects.filter(user__email="reader@example.org", author=researcher).exists()
+
+
+def test_page_while_database_is_down_asks_to_try_again(server_without_database):
+    answer = Browser(server_without_database).get("/")
+    assert_answered(answer, 503, server_without_database)
+    assert int(answer.headers["Retry-After"]) > 0
+    assert "temporarily unavailable" in answer.body
+    assert "Traceback" not in answer.body
+    # The site's own page, with its header and a way to try again.
+    assert "Search researchers" in answer.body
+
+
+def test_healthz_while_database_is_down_says_unhealthy(server_without_database):
+    answer = Browser(server_without_database).get("/healthz")
+    assert_answered(answer, 503, server_without_database)
+    assert json.loads(answer.body)["status"] == "unavailable"
+
+
+def test_log_in_while_database_is_down_asks_to_try_again(server_without_database):
+    browser = Browser(server_without_database)
+    # The log-in page needs the database too: the form's CSRF token is made up here.
+    browser.cookies["csrftoken"] = browser.csrf_token = secrets.token_hex(16)
+    answer = browser.post("/accounts/login/", {"login": "a@example.org", "password": PASSWORD})
+    assert_answered(answer, 503, server_without_database)
+    assert "temporarily unavailable" in answer.body
