@@ -142,6 +142,11 @@ DATABASES["default"]["OPTIONS"] = {
         # How long a request waits for a connection (PostgreSQL down: then it
         # answers the 503 page, bzpeer.views.server_error).
         "timeout": float(os.environ.get("DB_POOL_TIMEOUT", "10")),
+        # How long the pool retries a failed connection in the background (1, 2,
+        # 4, 8 s apart) before leaving it to the next request. psycopg_pool's
+        # 5 minutes let the gaps grow to minutes: the site stayed down that long
+        # after PostgreSQL was back.
+        "reconnect_timeout": 10,
     },
 }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"

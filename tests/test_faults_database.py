@@ -12,6 +12,7 @@ and stays up): pages answer a clear "try again" page with 503, and /healthz says
 import json
 import secrets
 import time
+from urllib.parse import urlsplit
 
 import pytest
 from django.db import connection
@@ -19,7 +20,7 @@ from django.db import connection
 from profiles.models import Follow
 from tests.factories import AuthorFactory, AuthorshipFactory, WorkFactory
 from tests.graph.celery_worker import current_database_url
-from tests.gunicorn_server import Browser, GunicornServer, collect_static
+from tests.gunicorn_server import Browser, GunicornServer, TcpProxy, collect_static
 from tests.profiles.conftest import PASSWORD, make_user
 
 # Enough pooled connections that, dropped together, a request meets several dead ones in turn.
@@ -176,3 +177,38 @@ def test_log_in_while_database_is_down_asks_to_try_again(server_without_database
     answer = browser.post("/accounts/login/", {"login": "a@example.org", "password": PASSWORD})
     assert_answered(answer, 503, server_without_database)
     assert "temporarily unavailable" in answer.body
+
+
+# Longer than the pool keeps retrying in the background (psycopg_pool backs off 1, 2, 4, 8 s ...).
+OUTAGE_SECONDS = 18
+
+
+@pytest.mark.django_db(transaction=True)
+def test_site_works_again_as_soon_as_database_comes_back(static_root, tmp_path, researcher):
+    """Down for a while, then back: without a restart, the first page after it works."""
+    database = urlsplit(current_database_url())
+    proxy = TcpProxy(database.hostname or "127.0.0.1", database.port or 5432)
+    address = f"{database.username}@127.0.0.1:{proxy.port}"
+    live = GunicornServer(
+        database_url=database._replace(netloc=address).geturl(),
+        static_root=static_root,
+        log_path=tmp_path / "gunicorn.log",
+        DB_POOL_TIMEOUT="2",
+    )
+    try:
+        browser = signed_in(live)
+        page = f"/researchers/{researcher.pk}/"
+        assert_answered(browser.get(page), 200, live)
+        proxy.stop()
+        down_since = time.monotonic()
+        assert_answered(browser.get(page), 503, live)
+        assert_answered(browser.get("/healthz"), 503, live)
+        time.sleep(max(0.0, OUTAGE_SECONDS - (time.monotonic() - down_since)))
+        proxy.start()
+        answer = browser.get(page)
+        assert_answered(answer, 200, live)
+        assert "Log out" in answer.body
+        assert_answered(browser.get("/healthz"), 200, live)
+    finally:
+        live.stop()
+        proxy.stop()
