@@ -126,7 +126,9 @@ def _embedded_database_url() -> str:
 
 DATABASE_URL = os.environ.get("DATABASE_URL") or _embedded_database_url()
 DATABASES = {"default": dj_database_url.parse(DATABASE_URL)}
-DATABASES["default"]["ENGINE"] = "django.db.backends.postgresql"
+# Django's PostgreSQL backend, checking each connection it takes from the pool
+# (bzpeer.db): one PostgreSQL closed meanwhile is replaced, not a failed request.
+DATABASES["default"]["ENGINE"] = "bzpeer.db"
 # psycopg 3's pool; persistent connections (CONN_MAX_AGE) must stay 0 with it.
 DATABASES["default"]["CONN_MAX_AGE"] = 0
 DATABASES["default"]["OPTIONS"] = {
@@ -137,7 +139,14 @@ DATABASES["default"]["OPTIONS"] = {
     "pool": {
         "min_size": int(os.environ.get("DB_POOL_MIN", "1")),
         "max_size": int(os.environ.get("DB_POOL_MAX", "8")),
-        "timeout": 10,
+        # How long a request waits for a connection (PostgreSQL down: then it
+        # answers the 503 page, bzpeer.views.server_error).
+        "timeout": float(os.environ.get("DB_POOL_TIMEOUT", "10")),
+        # How long the pool retries a failed connection in the background (1, 2,
+        # 4, 8 s apart) before leaving it to the next request. psycopg_pool's
+        # 5 minutes let the gaps grow to minutes: the site stayed down that long
+        # after PostgreSQL was back.
+        "reconnect_timeout": 10,
     },
 }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"

@@ -12,3 +12,5 @@ urlpatterns = [
     path("", include("profiles.urls")),
     path("", include("graph.urls")),
 ]
+
+handler500 = "bzpeer.views.server_error"

@@ -96,3 +96,26 @@ def test_healthz_reports_ok_with_the_database_up(client):
     response = client.get("/healthz")
     assert response.status_code == 200
     assert response.json() == {"status": "ok"}
+
+
+@pytest.fixture
+def failing_site(settings, client):
+    """Production error pages (DEBUG off) on the site's URLs plus two views that raise."""
+    settings.DEBUG = False
+    settings.ROOT_URLCONF = "tests.error_urls"
+    client.raise_request_exception = False
+    return client
+
+
+def test_a_bug_is_still_a_server_error_not_an_outage(failing_site):
+    response = failing_site.get("/broken/")
+    assert response.status_code == 500
+    assert "Retry-After" not in response
+
+
+def test_database_error_answers_the_unavailable_page(failing_site):
+    response = failing_site.get("/database-gone/")
+    assert response.status_code == 503
+    assert response["Retry-After"] == "30"
+    assert "no-store" in response["Cache-Control"]
+    assert b"temporarily unavailable" in response.content
