@@ -24,7 +24,7 @@ from allauth.account.models import EmailAddress
 from allauth.socialaccount.models import SocialAccount
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import F
 from django.template.loader import render_to_string
 from django.urls import reverse
@@ -35,7 +35,7 @@ from bzpeer import pagecache
 from bzpeer.outbox import services as outbox
 from graph import services as graph_services
 from profiles import selectors
-from profiles.models import Claim, ClaimEvent, EmailCode, Follow, ProfileSettings
+from profiles.models import AuthorEvent, Claim, ClaimEvent, EmailCode, Follow, ProfileSettings
 from works import email_domains
 from works.models import Author, Authorship
 
@@ -62,6 +62,27 @@ def follow_set(*, user: AbstractBaseUser, author: Author, following: bool) -> No
 
 
 # Side effects: emails go after commit; graph slices are queued with the change
+
+
+def events_record_new_works(*, work_ids: list[int]) -> None:
+    """Record a "new work" event for every author of these just-created works.
+
+    One statement for a whole import batch, in the caller's transaction; a work
+    already recorded for an author (a batch retried, a re-import) adds nothing.
+    """
+    if not work_ids:
+        return
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """
+            INSERT INTO profiles_authorevent (author_id, kind, work_id, created_at, detail)
+            SELECT DISTINCT a.author_id, %s, a.work_id, now(), '{}'::jsonb
+            FROM works_authorship a
+            WHERE a.work_id = ANY(%s)
+            ON CONFLICT (author_id, kind, work_id) DO NOTHING
+            """,
+            [AuthorEvent.Kind.NEW_WORK, work_ids],
+        )
 
 
 def _site_url(path: str) -> str:
@@ -480,6 +501,10 @@ def claim_approve(*, claim: Claim, staff: AbstractBaseUser, reason: str = "") ->
             raise _refused(claim, "approve")
         claim = Claim.objects.select_related("author", "claimant").get(pk=claim.pk)
         _event(claim, ClaimEvent.Action.APPROVED, staff, claim.reason)
+        # Followers hear that the record now belongs to the researcher.
+        AuthorEvent.objects.create(
+            author=author, kind=AuthorEvent.Kind.CLAIM_VERIFIED, created_at=now
+        )
         _claim_email(claim, "claim_approved")
         rivals = Claim.objects.filter(author=author, state=Claim.State.PENDING).select_related(
             "author", "claimant"
