@@ -9,6 +9,8 @@ from typing import Any
 
 import pytest
 from django.core.management import call_command
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
@@ -88,13 +90,8 @@ def test_a_later_import_records_only_its_new_works(tmp_path):
     assert len(new_work_events()) == 5
 
 
-def test_the_events_of_a_batch_are_written_in_one_statement(
-    tmp_path, django_assert_max_num_queries
-):
+def test_the_events_of_a_batch_are_written_in_one_statement(tmp_path):
     """Three works with five (author, work) pairs: not one INSERT per pair."""
-    from django.db import connection
-    from django.test.utils import CaptureQueriesContext
-
     with CaptureQueriesContext(connection) as queries:
         import_lines(tmp_path, works())
     inserts = [q["sql"] for q in queries if "INSERT INTO profiles_authorevent" in q["sql"]]
@@ -235,6 +232,26 @@ def test_show_more_with_htmx_returns_only_the_next_fragment(client):
     assert titles(response) == [f"Work {i:02}" for i in range(30, 35)]
     assert "That is everything since you followed them." in body
     assert "HX-Request" in response["Vary"]
+
+
+def test_a_day_split_across_pages_gets_its_heading_once(client):
+    user = make_user()
+    author = AuthorFactory()
+    follow(user, author)
+    noon = timezone.localtime().replace(hour=12, minute=0, second=0, microsecond=0)
+    for i in range(32):  # one day, two pages
+        event(
+            author,
+            work=WorkFactory(title=f"Work {i:02}"),
+            ago=timezone.now() - noon + timedelta(seconds=i),
+        )
+    client.force_login(user)
+    first = client.get(FEED).content.decode()
+    assert first.count('class="feed-day"') == 1
+    cursor = re.search(r"\?before=([0-9_]+)", first).group(1)
+    more = client.get(FEED, {"before": cursor}, headers={"HX-Request": "true"})
+    assert len(titles(more)) == 2
+    assert 'class="feed-day"' not in more.content.decode()
 
 
 @pytest.mark.parametrize(
