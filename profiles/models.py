@@ -292,3 +292,17 @@ class AuthorEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} of author {self.author_id}"
+
+    @property
+    def changed_labels(self) -> str:
+        """What a profile update changed, in words ("summary, homepage")."""
+        fields = self.detail.get("fields", []) if isinstance(self.detail, dict) else []
+        return ", ".join(PROFILE_FIELD_LABELS.get(f, f) for f in fields)
+
+
+PROFILE_FIELD_LABELS = {
+    "summary": "summary",
+    "homepage": "homepage",
+    "contact": "contact preference",
+    "open_to_collaborate": "openness to collaborate",
+}

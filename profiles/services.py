@@ -663,20 +663,48 @@ def profile_settings_update(
 ) -> ProfileSettings:
     """Save the owner's own words about themselves. The graph does not read them, so no re-queue."""
     _require_owner(user, author)
-    row, _ = ProfileSettings.objects.update_or_create(
-        author=author,
-        defaults={
-            "summary": summary.strip(),
-            "affiliation": affiliation.strip(),
-            "homepage": homepage.strip(),
-            "contact": contact.strip(),
-            "open_to_collaborate": open_to_collaborate,
-            "hidden_sections": sorted(set(hidden_sections)),
-            "updated_by_id": user.pk,
-        },
-    )
+    values: dict[str, Any] = {
+        "summary": summary.strip(),
+        "affiliation": affiliation.strip(),
+        "homepage": homepage.strip(),
+        "contact": contact.strip(),
+        "open_to_collaborate": open_to_collaborate,
+        "hidden_sections": sorted(set(hidden_sections)),
+    }
+    with transaction.atomic():
+        before = (
+            ProfileSettings.objects.select_for_update()
+            .filter(author=author)
+            .values(*PROFILE_NEWS_FIELDS, "affiliation")
+            .first()
+        ) or {}
+        row, _ = ProfileSettings.objects.update_or_create(
+            author=author, defaults={**values, "updated_by_id": user.pk}
+        )
+        # Followers hear of what changed on the page, once per save that changed it.
+        if values["affiliation"] != before.get("affiliation", ""):
+            AuthorEvent.objects.create(
+                author=author,
+                kind=AuthorEvent.Kind.AFFILIATION_CHANGED,
+                detail={"affiliation": values["affiliation"]},
+            )
+        changed = [f for f in PROFILE_NEWS_FIELDS if values[f] != before.get(f, _DEFAULTS[f])]
+        if changed:
+            AuthorEvent.objects.create(
+                author=author, kind=AuthorEvent.Kind.PROFILE_UPDATED, detail={"fields": changed}
+            )
     pagecache.author_pages_changed(author_ids=[author.pk])
     return row
+
+
+# What an owner changes on their page that their followers hear about.
+PROFILE_NEWS_FIELDS = ("summary", "homepage", "contact", "open_to_collaborate")
+_DEFAULTS: dict[str, Any] = {
+    "summary": "",
+    "homepage": "",
+    "contact": "",
+    "open_to_collaborate": False,
+}
 
 
 OWNER_STATUSES = (Authorship.Status.CONFIRMED, Authorship.Status.DISPUTED)

@@ -133,6 +133,52 @@ def test_a_refused_approval_records_nothing():
     assert not AuthorEvent.objects.exists()
 
 
+def owner_edits(user, author, **changes: Any) -> None:
+    fields: dict[str, Any] = {
+        "summary": "",
+        "affiliation": "",
+        "homepage": "",
+        "contact": "",
+        "open_to_collaborate": False,
+        "hidden_sections": [],
+    }
+    fields.update(changes)
+    services.profile_settings_update(user=user, author=author, **fields)
+
+
+def test_an_owners_profile_edits_record_what_changed_once(client):
+    owner, author = make_user(), AuthorFactory(display_name="Rosa Example")
+    claim = services.claim_submit(
+        user=owner,
+        author=author,
+        links=["https://x.example/"],
+        statement="",
+        works_mine=[],
+        works_not_mine=[],
+    )
+    services.claim_approve(claim=claim, staff=make_user(staff=True))
+    AuthorEvent.objects.all().delete()
+    owner_edits(owner, author, summary="I count rivers.", affiliation="River Institute")
+    owner_edits(owner, author, summary="I count rivers.", affiliation="River Institute")
+    owner_edits(
+        owner,
+        author,
+        summary="I count rivers.",
+        affiliation="River Institute",
+        hidden_sections=["topics"],
+    )  # how the page looks: no news
+    assert sorted(AuthorEvent.objects.values_list("kind", "detail")) == [
+        (AuthorEvent.Kind.AFFILIATION_CHANGED, {"affiliation": "River Institute"}),
+        (AuthorEvent.Kind.PROFILE_UPDATED, {"fields": ["summary"]}),
+    ]
+    follower = make_user()
+    follow(follower, author)
+    client.force_login(follower)
+    body = client.get(FEED).content.decode()
+    assert "changed affiliation to River Institute." in body
+    assert "updated their profile: summary." in body
+
+
 # Reading the feed
 
 
