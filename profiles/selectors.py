@@ -11,6 +11,7 @@ from allauth.account.models import EmailAddress
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.db import connection
 from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet
+from django.db.models.expressions import RawSQL
 from django.utils import timezone
 
 from profiles.models import AuthorEvent, Claim, ClaimEvent, Follow, ProfileSettings
@@ -521,16 +522,28 @@ def feed_page(
     One query whatever the number of follows: it walks each followed author's
     (author, created_at DESC, id DESC) index from the follow's time on.
     """
-    # One filter() call: both conditions are on the same Follow row.
-    events = AuthorEvent.objects.filter(
-        author__followers__user_id=user.pk,
-        created_at__gte=F("author__followers__created_at"),
+    # Each follow reads at most a page of its author's events from the
+    # (author, created_at DESC, id DESC) index, from the follow's time on; the
+    # newest of those make the page. A plain join read every event since each
+    # follow and sorted them all: 125 ms at 500 follows and 1 million events.
+    keyset = "AND (e.created_at, e.id) < (%s, %s)" if before is not None else ""
+    keyset_params = [before.created_at, before.event_id] if before is not None else []
+    newest = RawSQL(
+        f"""
+        SELECT e.id FROM profiles_follow f
+        CROSS JOIN LATERAL (
+            SELECT e.id, e.created_at FROM profiles_authorevent e
+            WHERE e.author_id = f.author_id AND e.created_at >= f.created_at {keyset}
+            ORDER BY e.created_at DESC, e.id DESC
+            LIMIT %s
+        ) e
+        WHERE f.user_id = %s
+        ORDER BY e.created_at DESC, e.id DESC
+        LIMIT %s
+        """,
+        [*keyset_params, size + 1, user.pk, size + 1],
     )
-    if before is not None:
-        events = events.filter(
-            Q(created_at__lt=before.created_at)
-            | Q(created_at=before.created_at, id__lt=before.event_id)
-        )
+    events = AuthorEvent.objects.filter(id__in=newest)
     rows = list(
         events.select_related("author", "work", "other_author").order_by("-created_at", "-id")[
             : size + 1
