@@ -10,8 +10,9 @@ from django.conf import settings
 from django.contrib.postgres.fields import ArrayField
 from django.db import models
 from django.db.models import Q
+from django.utils import timezone
 
-from works.models import Author, Institution
+from works.models import Author, Institution, Work
 
 
 class Follow(models.Model):
@@ -250,3 +251,58 @@ class ProfileSettings(models.Model):
 
     def shows(self, section: str) -> bool:
         return section not in self.hidden_sections
+
+
+class AuthorEvent(models.Model):
+    """Something that happened to a researcher, once, whoever follows them.
+
+    Followers read these on /following/; one row per event, not per follower.
+    """
+
+    class Kind(models.TextChoices):
+        NEW_WORK = "new_work", "New work"
+        NEW_COAUTHOR = "new_coauthor", "New co-author"
+        AFFILIATION_CHANGED = "affiliation_changed", "Affiliation changed"
+        CLAIM_VERIFIED = "claim_verified", "Claim verified"
+        PROFILE_UPDATED = "profile_updated", "Profile updated"
+
+    author = models.ForeignKey(Author, on_delete=models.CASCADE, related_name="events")
+    kind = models.CharField(max_length=24, choices=Kind.choices)
+    created_at = models.DateTimeField(default=timezone.now)
+    work = models.ForeignKey(
+        Work, null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
+    other_author = models.ForeignKey(
+        Author, null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
+    detail = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            # A re-import, or a retried batch, records a work once per author.
+            models.UniqueConstraint(
+                fields=["author", "kind", "work"], name="authorevent_work_uniq"
+            ),
+        ]
+        indexes = [
+            # The feed: each followed author's events, newest first, by keyset.
+            models.Index(fields=["author", "-created_at", "-id"], name="authorevent_feed_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} of author {self.author_id}"
+
+    @property
+    def changed_labels(self) -> str:
+        """What a profile update changed, in words ("summary, homepage")."""
+        fields = self.detail.get("fields", []) if isinstance(self.detail, dict) else []
+        return ", ".join(PROFILE_FIELD_LABELS.get(f, f) for f in fields)
+
+
+PROFILE_FIELD_LABELS = {
+    "summary": "summary",
+    "homepage": "homepage",
+    "contact": "contact preference",
+    "open_to_collaborate": "openness to collaborate",
+}

@@ -5,15 +5,16 @@ The page's functions are one query each, whatever the author's size.
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from allauth.account.models import EmailAddress
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.db import connection
 from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet
+from django.db.models.expressions import RawSQL
 from django.utils import timezone
 
-from profiles.models import Claim, ClaimEvent, Follow, ProfileSettings
+from profiles.models import AuthorEvent, Claim, ClaimEvent, Follow, ProfileSettings
 from profiles.trust import ClaimFacts, Trust, TrustFacts, trust_evaluate
 from works import email_domains
 from works.models import Author, Authorship, Institution, Topic, Work
@@ -469,3 +470,86 @@ def claim_review_conflicts(
 def claim_review_conflict(*, claim: Claim, reviewer: AbstractBaseUser) -> str | None:
     """claim_review_conflicts for one claim: the reason, or None when this reviewer may decide."""
     return claim_review_conflicts(claims=[claim], reviewer=reviewer).get(claim.pk)
+
+
+# The following feed
+
+FEED_PAGE_SIZE = 30
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_MICROSECOND = timedelta(microseconds=1)
+
+
+class FeedCursorError(ValueError):
+    """A `before` value that is not a cursor this page handed out."""
+
+
+@dataclass(frozen=True)
+class FeedCursor:
+    """Where a feed page ends: its last event's time and id (events are ordered by both)."""
+
+    created_at: datetime
+    event_id: int
+
+    def __str__(self) -> str:
+        return f"{(self.created_at - _EPOCH) // _MICROSECOND}_{self.event_id}"
+
+    @classmethod
+    def parse(cls, value: str) -> "FeedCursor":
+        micros, sep, event_id = value.partition("_")
+        if not sep or not micros.isdigit() or not event_id.isdigit():
+            raise FeedCursorError(
+                "“before” must be a cursor from a “Show more” link: <microseconds>_<event id>."
+            )
+        if len(micros) > 17 or len(event_id) > 18:
+            raise FeedCursorError("“before” is out of range.")
+        try:
+            return cls(_EPOCH + int(micros) * _MICROSECOND, int(event_id))
+        except OverflowError as error:
+            raise FeedCursorError("“before” is out of range.") from error
+
+
+@dataclass(frozen=True)
+class FeedPage:
+    events: list[AuthorEvent]
+    next_cursor: FeedCursor | None  # None: this is the last page
+
+
+def feed_page(
+    *, user: AbstractBaseUser, before: FeedCursor | None, size: int = FEED_PAGE_SIZE
+) -> FeedPage:
+    """The events of the researchers the user follows, since each follow, newest first.
+
+    One query whatever the number of follows: it walks each followed author's
+    (author, created_at DESC, id DESC) index from the follow's time on.
+    """
+    # Each follow reads at most a page of its author's events from the
+    # (author, created_at DESC, id DESC) index, from the follow's time on; the
+    # newest of those make the page. A plain join read every event since each
+    # follow and sorted them all: 125 ms at 500 follows and 1 million events.
+    keyset = "AND (e.created_at, e.id) < (%s, %s)" if before is not None else ""
+    keyset_params = [before.created_at, before.event_id] if before is not None else []
+    newest = RawSQL(
+        f"""
+        SELECT e.id FROM profiles_follow f
+        CROSS JOIN LATERAL (
+            SELECT e.id, e.created_at FROM profiles_authorevent e
+            WHERE e.author_id = f.author_id AND e.created_at >= f.created_at {keyset}
+            ORDER BY e.created_at DESC, e.id DESC
+            LIMIT %s
+        ) e
+        WHERE f.user_id = %s
+        ORDER BY e.created_at DESC, e.id DESC
+        LIMIT %s
+        """,
+        [*keyset_params, size + 1, user.pk, size + 1],
+    )
+    events = AuthorEvent.objects.filter(id__in=newest)
+    rows = list(
+        events.select_related("author", "work", "other_author").order_by("-created_at", "-id")[
+            : size + 1
+        ]
+    )
+    if len(rows) <= size:
+        return FeedPage(events=rows, next_cursor=None)
+    last = rows[size - 1]
+    return FeedPage(events=rows[:size], next_cursor=FeedCursor(last.created_at, last.pk))

@@ -24,7 +24,7 @@ from allauth.account.models import EmailAddress
 from allauth.socialaccount.models import SocialAccount
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import F
 from django.template.loader import render_to_string
 from django.urls import reverse
@@ -35,7 +35,7 @@ from bzpeer import pagecache
 from bzpeer.outbox import services as outbox
 from graph import services as graph_services
 from profiles import selectors
-from profiles.models import Claim, ClaimEvent, EmailCode, Follow, ProfileSettings
+from profiles.models import AuthorEvent, Claim, ClaimEvent, EmailCode, Follow, ProfileSettings
 from works import email_domains
 from works.models import Author, Authorship
 
@@ -62,6 +62,27 @@ def follow_set(*, user: AbstractBaseUser, author: Author, following: bool) -> No
 
 
 # Side effects: emails go after commit; graph slices are queued with the change
+
+
+def events_record_new_works(*, work_ids: list[int]) -> None:
+    """Record a "new work" event for every author of these just-created works.
+
+    One statement for a whole import batch, in the caller's transaction; a work
+    already recorded for an author (a batch retried, a re-import) adds nothing.
+    """
+    if not work_ids:
+        return
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """
+            INSERT INTO profiles_authorevent (author_id, kind, work_id, created_at, detail)
+            SELECT DISTINCT a.author_id, %s, a.work_id, now(), '{}'::jsonb
+            FROM works_authorship a
+            WHERE a.work_id = ANY(%s)
+            ON CONFLICT (author_id, kind, work_id) DO NOTHING
+            """,
+            [AuthorEvent.Kind.NEW_WORK, work_ids],
+        )
 
 
 def _site_url(path: str) -> str:
@@ -480,6 +501,10 @@ def claim_approve(*, claim: Claim, staff: AbstractBaseUser, reason: str = "") ->
             raise _refused(claim, "approve")
         claim = Claim.objects.select_related("author", "claimant").get(pk=claim.pk)
         _event(claim, ClaimEvent.Action.APPROVED, staff, claim.reason)
+        # Followers hear that the record now belongs to the researcher.
+        AuthorEvent.objects.create(
+            author=author, kind=AuthorEvent.Kind.CLAIM_VERIFIED, created_at=now
+        )
         _claim_email(claim, "claim_approved")
         rivals = Claim.objects.filter(author=author, state=Claim.State.PENDING).select_related(
             "author", "claimant"
@@ -638,20 +663,48 @@ def profile_settings_update(
 ) -> ProfileSettings:
     """Save the owner's own words about themselves. The graph does not read them, so no re-queue."""
     _require_owner(user, author)
-    row, _ = ProfileSettings.objects.update_or_create(
-        author=author,
-        defaults={
-            "summary": summary.strip(),
-            "affiliation": affiliation.strip(),
-            "homepage": homepage.strip(),
-            "contact": contact.strip(),
-            "open_to_collaborate": open_to_collaborate,
-            "hidden_sections": sorted(set(hidden_sections)),
-            "updated_by_id": user.pk,
-        },
-    )
+    values: dict[str, Any] = {
+        "summary": summary.strip(),
+        "affiliation": affiliation.strip(),
+        "homepage": homepage.strip(),
+        "contact": contact.strip(),
+        "open_to_collaborate": open_to_collaborate,
+        "hidden_sections": sorted(set(hidden_sections)),
+    }
+    with transaction.atomic():
+        before = (
+            ProfileSettings.objects.select_for_update()
+            .filter(author=author)
+            .values(*PROFILE_NEWS_FIELDS, "affiliation")
+            .first()
+        ) or {}
+        row, _ = ProfileSettings.objects.update_or_create(
+            author=author, defaults={**values, "updated_by_id": user.pk}
+        )
+        # Followers hear of what changed on the page, once per save that changed it.
+        if values["affiliation"] != before.get("affiliation", ""):
+            AuthorEvent.objects.create(
+                author=author,
+                kind=AuthorEvent.Kind.AFFILIATION_CHANGED,
+                detail={"affiliation": values["affiliation"]},
+            )
+        changed = [f for f in PROFILE_NEWS_FIELDS if values[f] != before.get(f, _DEFAULTS[f])]
+        if changed:
+            AuthorEvent.objects.create(
+                author=author, kind=AuthorEvent.Kind.PROFILE_UPDATED, detail={"fields": changed}
+            )
     pagecache.author_pages_changed(author_ids=[author.pk])
     return row
+
+
+# What an owner changes on their page that their followers hear about.
+PROFILE_NEWS_FIELDS = ("summary", "homepage", "contact", "open_to_collaborate")
+_DEFAULTS: dict[str, Any] = {
+    "summary": "",
+    "homepage": "",
+    "contact": "",
+    "open_to_collaborate": False,
+}
 
 
 OWNER_STATUSES = (Authorship.Status.CONFIRMED, Authorship.Status.DISPUTED)

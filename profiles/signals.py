@@ -13,7 +13,7 @@ from bzpeer import pagecache
 from profiles import services
 from profiles.models import ProfileSettings
 from works.models import Author, Authorship, Work
-from works.signals import authors_changed
+from works.signals import authors_changed, works_created
 
 # The wish rides in a signed cookie, not the session: a follow link is a GET
 # that anyone (or any crawler) can load, and each one used to write a session
@@ -70,6 +70,12 @@ def complete_pending_follow(
         return
     services.follow_set(user=user, author=author, following=True)
     messages.success(request, f"You now follow {author.display_name}.")
+
+
+@receiver(works_created)
+def record_new_works(sender: Any, work_ids: list[int], **kwargs: Any) -> None:
+    # In the import batch's transaction: the events commit with the works.
+    services.events_record_new_works(work_ids=work_ids)
 
 
 @receiver(authors_changed)

@@ -1,5 +1,8 @@
 import json
 from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date
+from itertools import groupby
 from typing import Any
 
 from allauth.account.models import EmailAddress
@@ -30,7 +33,7 @@ from profiles.forms import (
     ProfileSettingsForm,
     QueueFilterForm,
 )
-from profiles.models import Claim, EmailCode, Follow, ProfileSettings
+from profiles.models import AuthorEvent, Claim, EmailCode, Follow, ProfileSettings
 from profiles.signals import pending_follow_keep
 from works.models import Author
 
@@ -194,15 +197,46 @@ def follow(request: HtmxHttpRequest, author_id: int) -> HttpResponse:
     return redirect(page_url)
 
 
+@dataclass
+class FeedDay:
+    day: date
+    events: list[AuthorEvent]
+    continued: bool  # the previous page ended on this day: no second heading
+
+
+def _feed_days(events: list[AuthorEvent], before: selectors.FeedCursor | None) -> list[FeedDay]:
+    previous_day = timezone.localdate(before.created_at) if before else None
+    return [
+        FeedDay(day=day, events=list(day_events), continued=day == previous_day)
+        for day, day_events in groupby(events, key=lambda e: timezone.localdate(e.created_at))
+    ]
+
+
 @login_required
 @require_safe
+@vary_on_headers("HX-Request")
 def following(request: AuthenticatedHttpRequest) -> HttpResponse:
-    follows = (
+    """The feed of the researchers the user follows, and the list of them."""
+    before = None
+    if "before" in request.GET:
+        try:
+            before = selectors.FeedCursor.parse(request.GET["before"])
+        except selectors.FeedCursorError as error:
+            return HttpResponse(str(error), status=400, content_type="text/plain; charset=utf-8")
+    page = selectors.feed_page(user=request.user, before=before)
+    context: dict[str, Any] = {
+        "days": _feed_days(page.events, before),
+        "next_cursor": page.next_cursor,
+        "before": before,
+    }
+    if request.htmx and not request.htmx.history_restore_request:
+        return render(request, "profiles/following.html#feed-page", context)
+    context["follows"] = list(
         Follow.objects.filter(user=request.user)
         .select_related("author", "author__last_known_institution")
         .order_by("author__display_name")
     )
-    return render(request, "profiles/following.html", {"follows": follows})
+    return render(request, "profiles/following.html", context)
 
 
 # Claims: the claimant's side

@@ -6,3 +6,10 @@ from django.dispatch import Signal
 # their set of works. Keyword argument: author_ids (a sorted list of ints).
 # The graph app recomputes their slices.
 authors_changed = Signal()
+
+# Sent inside the transaction of an import batch that created these works, once
+# their authorships are written. Keyword argument: work_ids (a sorted list of
+# ints). What a listener writes commits with the works or not at all, so it
+# must write set-based, in one statement per batch. The profiles app records
+# a "new work" event for each of their authors.
+works_created = Signal()

@@ -70,7 +70,7 @@ from works.importers.openalex_records import (
     parse_entity,
 )
 from works.models import Authorship
-from works.signals import authors_changed
+from works.signals import authors_changed, works_created
 
 MAX_LINE_BYTES = 64 * 1024 * 1024
 # orjson's own limit; json's is Python's recursion limit, about as deep.
@@ -812,6 +812,9 @@ class _Import:
                 psycopg.Cursor(connection.connection) as cursor,
             ):
                 result = self._write_batch(cursor, kind, items)
+                if result.created_work_ids:
+                    # In the batch's transaction: listeners' rows commit with the works.
+                    works_created.send(sender=ImportStats, work_ids=sorted(result.created_work_ids))
                 self.statistics.wrote(
                     sum(change == "created" for change in result.changes.values()), cursor
                 )

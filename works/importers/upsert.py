@@ -68,6 +68,7 @@ class BatchResult:
     changes: dict[str, Change] = field(default_factory=dict)  # by the record's OpenAlex id
     notes: list[tuple[str, str]] = field(default_factory=list)  # (location, reason)
     changed_author_ids: set[int] = field(default_factory=set)
+    created_work_ids: set[int] = field(default_factory=set)
 
 
 @dataclass(frozen=True)
@@ -574,6 +575,7 @@ def write_works(
     )
     if new_works:
         _copy_new_work_links(cursor, new_works, ids=ids, origin=origin)
+        result.created_work_ids.update(work_ids[w.openalex_id] for w in new_works)
         result.changed_author_ids.update(
             author_ids[a.author.openalex_id] for w in new_works for a in w.authorships
         )

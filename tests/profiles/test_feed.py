@@ -1,0 +1,333 @@
+"""The following feed: events written once per thing that happened, read per follower."""
+
+import json
+import re
+from datetime import timedelta
+from io import StringIO
+from pathlib import Path
+from typing import Any
+
+import pytest
+from django.core.management import call_command
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+from django.utils import timezone
+
+from profiles import services
+from profiles.models import AuthorEvent, Claim, Follow
+from tests.factories import AuthorFactory, WorkFactory
+from tests.profiles.conftest import make_user
+
+pytestmark = pytest.mark.django_db
+
+FIXTURES = Path(__file__).parent.parent / "works" / "fixtures" / "openalex"
+FEED = reverse("profiles:following")
+
+
+def works() -> list[dict[str, Any]]:
+    return json.loads((FIXTURES / "works-page.json").read_text())["results"]
+
+
+def import_lines(tmp_path: Path, records: list[dict[str, Any]], name: str = "works.jsonl") -> None:
+    path = tmp_path / name
+    path.write_text("".join(json.dumps(r) + "\n" for r in records))
+    call_command(
+        "import_openalex", str(path), no_progress=True, stdout=StringIO(), stderr=StringIO()
+    )
+
+
+def new_work_events() -> list[tuple[str, str]]:
+    return sorted(
+        AuthorEvent.objects.filter(kind=AuthorEvent.Kind.NEW_WORK).values_list(
+            "author__openalex_id", "work__openalex_id"
+        )
+    )
+
+
+def event(author, *, kind=AuthorEvent.Kind.NEW_WORK, ago=timedelta(0), **fields) -> AuthorEvent:
+    if kind == AuthorEvent.Kind.NEW_WORK and "work" not in fields:
+        fields["work"] = WorkFactory()
+    return AuthorEvent.objects.create(
+        author=author, kind=kind, created_at=timezone.now() - ago, **fields
+    )
+
+
+def follow(user, author, *, ago=timedelta(days=30)) -> Follow:
+    row = Follow.objects.create(user=user, author=author)
+    Follow.objects.filter(pk=row.pk).update(created_at=timezone.now() - ago)
+    return row
+
+
+# Writing events
+
+
+def test_an_import_records_one_new_work_event_per_author_and_work(tmp_path):
+    import_lines(tmp_path, works())
+    # W1 lists A1 twice (two positions): still one event for A1.
+    assert new_work_events() == [
+        ("A900000001", "W900000001"),
+        ("A900000002", "W900000001"),
+        ("A900000002", "W900000002"),
+        ("A900000003", "W900000002"),
+        ("A900000003", "W900000003"),
+    ]
+
+
+def test_a_reimport_records_nothing_new(tmp_path):
+    import_lines(tmp_path, works())
+    first = list(AuthorEvent.objects.order_by("id").values_list("id", "created_at"))
+    changed = works()
+    changed[0]["title"] = "Graph neural networks for citation analysis, revised"
+    import_lines(tmp_path, changed, name="again.jsonl")
+    assert list(AuthorEvent.objects.order_by("id").values_list("id", "created_at")) == first
+
+
+def test_a_later_import_records_only_its_new_works(tmp_path):
+    import_lines(tmp_path, works()[:1])
+    assert len(new_work_events()) == 2
+    import_lines(tmp_path, works(), name="all.jsonl")
+    assert len(new_work_events()) == 5
+
+
+def test_the_events_of_a_batch_are_written_in_one_statement(tmp_path):
+    """Three works with five (author, work) pairs: not one INSERT per pair."""
+    with CaptureQueriesContext(connection) as queries:
+        import_lines(tmp_path, works())
+    inserts = [q["sql"] for q in queries if "INSERT INTO profiles_authorevent" in q["sql"]]
+    assert len(inserts) == 1
+    assert AuthorEvent.objects.count() == 5
+
+
+def test_approving_a_claim_records_claim_verified():
+    staff = make_user(staff=True)
+    author = AuthorFactory()
+    claim = services.claim_submit(
+        user=make_user(),
+        author=author,
+        links=["https://x.example/"],
+        statement="",
+        works_mine=[],
+        works_not_mine=[],
+    )
+    services.claim_approve(claim=claim, staff=staff)
+    assert Claim.objects.get(pk=claim.pk).state == Claim.State.APPROVED
+    assert list(AuthorEvent.objects.values_list("author_id", "kind")) == [
+        (author.pk, AuthorEvent.Kind.CLAIM_VERIFIED)
+    ]
+
+
+def test_a_refused_approval_records_nothing():
+    staff = make_user(staff=True)
+    claim = services.claim_submit(
+        user=make_user(),
+        author=AuthorFactory(),
+        links=["https://x.example/"],
+        statement="",
+        works_mine=[],
+        works_not_mine=[],
+    )
+    services.claim_withdraw(claim=claim, user=claim.claimant)
+    with pytest.raises(services.ClaimError):
+        services.claim_approve(claim=claim, staff=staff)
+    assert not AuthorEvent.objects.exists()
+
+
+def owner_edits(user, author, **changes: Any) -> None:
+    fields: dict[str, Any] = {
+        "summary": "",
+        "affiliation": "",
+        "homepage": "",
+        "contact": "",
+        "open_to_collaborate": False,
+        "hidden_sections": [],
+    }
+    fields.update(changes)
+    services.profile_settings_update(user=user, author=author, **fields)
+
+
+def test_an_owners_profile_edits_record_what_changed_once(client):
+    owner, author = make_user(), AuthorFactory(display_name="Rosa Example")
+    claim = services.claim_submit(
+        user=owner,
+        author=author,
+        links=["https://x.example/"],
+        statement="",
+        works_mine=[],
+        works_not_mine=[],
+    )
+    services.claim_approve(claim=claim, staff=make_user(staff=True))
+    AuthorEvent.objects.all().delete()
+    owner_edits(owner, author, summary="I count rivers.", affiliation="River Institute")
+    owner_edits(owner, author, summary="I count rivers.", affiliation="River Institute")
+    owner_edits(
+        owner,
+        author,
+        summary="I count rivers.",
+        affiliation="River Institute",
+        hidden_sections=["topics"],
+    )  # how the page looks: no news
+    assert sorted(AuthorEvent.objects.values_list("kind", "detail")) == [
+        (AuthorEvent.Kind.AFFILIATION_CHANGED, {"affiliation": "River Institute"}),
+        (AuthorEvent.Kind.PROFILE_UPDATED, {"fields": ["summary"]}),
+    ]
+    follower = make_user()
+    follow(follower, author)
+    client.force_login(follower)
+    body = client.get(FEED).content.decode()
+    assert "changed affiliation to River Institute." in body
+    assert "updated their profile: summary." in body
+
+
+# Reading the feed
+
+
+def titles(response) -> list[str]:
+    return re.findall(r'href="/works/\d+/">([^<]+)</a>', response.content.decode())
+
+
+def test_the_feed_shows_followed_authors_events_since_the_follow_newest_first(client):
+    user = make_user()
+    followed, other = AuthorFactory(display_name="Ada Followed"), AuthorFactory()
+    follow(user, followed, ago=timedelta(days=10))
+    event(followed, work=WorkFactory(title="Before the follow"), ago=timedelta(days=11))
+    event(followed, work=WorkFactory(title="Older news"), ago=timedelta(days=3))
+    event(followed, work=WorkFactory(title="Newest news"), ago=timedelta(hours=1))
+    event(other, work=WorkFactory(title="Not followed"))
+    client.force_login(user)
+    response = client.get(FEED)
+    assert response.status_code == 200
+    assert titles(response) == ["Newest news", "Older news"]
+    body = response.content.decode()
+    assert body.count('class="feed-day"') == 2  # grouped per day
+    assert "Researchers you follow (1)" in body and "Ada Followed" in body
+
+
+def test_a_claim_verified_event_reads_as_such(client):
+    user = make_user()
+    author = AuthorFactory(display_name="Rosa Example")
+    follow(user, author)
+    event(author, kind=AuthorEvent.Kind.CLAIM_VERIFIED)
+    client.force_login(user)
+    assert "now owns their record" in client.get(FEED).content.decode()
+
+
+def test_an_imported_work_reaches_a_follower(client, tmp_path):
+    user = make_user()
+    author = AuthorFactory(openalex_id="A900000003", display_name="Third Author")
+    follow(user, author)
+    import_lines(tmp_path, works())
+    client.force_login(user)
+    response = client.get(FEED)
+    assert set(titles(response)) == {"A preprint about sampling", "Notes on placeholders"}
+    assert response.content.decode().count("has a new work") == 2
+
+
+def test_empty_states(client):
+    user = make_user()
+    client.force_login(user)
+    assert "you do not follow anyone yet" in client.get(FEED).content.decode()
+    follow(user, AuthorFactory())
+    assert "Nothing new yet from the researchers you follow" in client.get(FEED).content.decode()
+
+
+def test_show_more_pages_by_cursor_without_repeats_or_gaps(client, settings):
+    user = make_user()
+    author = AuthorFactory()
+    follow(user, author)
+    now = timezone.now()
+    same_time = now - timedelta(minutes=5)
+    made = [event(author, work=WorkFactory(title=f"Work {i:02}")) for i in range(65)]
+    # Ties on created_at are broken by id: some share one instant.
+    AuthorEvent.objects.filter(pk__in=[e.pk for e in made[20:40]]).update(created_at=same_time)
+    for i, e in enumerate(made[:20] + made[40:]):
+        AuthorEvent.objects.filter(pk=e.pk).update(created_at=now - timedelta(minutes=10 + i))
+    expected = list(
+        AuthorEvent.objects.order_by("-created_at", "-id").values_list("work__title", flat=True)
+    )
+    client.force_login(user)
+    seen: list[str] = []
+    url = FEED
+    pages = 0
+    while url:
+        response = client.get(url)
+        assert response.status_code == 200
+        seen += titles(response)
+        more = re.search(
+            r'<a class="button button--ghost" href="([^"]+)"', response.content.decode()
+        )
+        url = more.group(1).replace("&amp;", "&") if more else ""
+        pages += 1
+    assert seen == expected
+    assert pages == 3
+
+
+def test_show_more_with_htmx_returns_only_the_next_fragment(client):
+    user = make_user()
+    author = AuthorFactory()
+    follow(user, author)
+    for i in range(35):
+        event(author, work=WorkFactory(title=f"Work {i:02}"), ago=timedelta(minutes=i))
+    client.force_login(user)
+    first = client.get(FEED).content.decode()
+    cursor = re.search(r"\?before=([0-9_]+)", first).group(1)
+    response = client.get(FEED, {"before": cursor}, headers={"HX-Request": "true"})
+    body = response.content.decode()
+    assert response.status_code == 200
+    assert "<html" not in body and "Researchers you follow" not in body
+    assert titles(response) == [f"Work {i:02}" for i in range(30, 35)]
+    assert "That is everything since you followed them." in body
+    assert "HX-Request" in response["Vary"]
+
+
+def test_a_day_split_across_pages_gets_its_heading_once(client):
+    user = make_user()
+    author = AuthorFactory()
+    follow(user, author)
+    noon = timezone.localtime().replace(hour=12, minute=0, second=0, microsecond=0)
+    for i in range(32):  # one day, two pages
+        event(
+            author,
+            work=WorkFactory(title=f"Work {i:02}"),
+            ago=timezone.now() - noon + timedelta(seconds=i),
+        )
+    client.force_login(user)
+    first = client.get(FEED).content.decode()
+    assert first.count('class="feed-day"') == 1
+    cursor = re.search(r"\?before=([0-9_]+)", first).group(1)
+    more = client.get(FEED, {"before": cursor}, headers={"HX-Request": "true"})
+    assert len(titles(more)) == 2
+    assert 'class="feed-day"' not in more.content.decode()
+
+
+@pytest.mark.parametrize(
+    "before",
+    ["", "yesterday", "123", "12_ab", "-5_3", "1_2_3", "99999999999999999999_1", "1_" + "9" * 30],
+)
+def test_a_bad_cursor_is_a_clear_400(client, before):
+    user = make_user()
+    client.force_login(user)
+    response = client.get(FEED, {"before": before})
+    assert response.status_code == 400
+    assert "before" in response.content.decode()
+
+
+def test_the_feed_costs_the_same_queries_for_1_and_50_follows(client, django_assert_num_queries):
+    def load(follows: int) -> None:
+        user = make_user()
+        for _ in range(follows):
+            author = AuthorFactory()
+            follow(user, author)
+            event(author)
+        client.force_login(user)
+        with django_assert_num_queries(QUERIES):
+            response = client.get(FEED)
+        assert response.status_code == 200
+        assert len(titles(response)) == min(follows, 30)
+
+    load(1)
+    load(50)
+
+
+# session, user, feed events, followed researchers
+QUERIES = 4
