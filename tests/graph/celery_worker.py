@@ -161,3 +161,11 @@ def wait_for(condition, *, timeout: float, what: str, workers: list[Worker]) -> 
             logs = "\n".join(w.log() for w in workers)
             pytest.fail(f"{what} did not happen in {timeout}s:\n{logs}", pytrace=False)
         time.sleep(0.25)
+
+
+def start_worker(workers: list[Worker], queue: str, tmp_path: Path, **options: str) -> Worker:
+    """Start a worker on `queue`, add it to `workers` (the fixture stops them) and wait for it."""
+    worker = Worker(queue, tmp_path / f"worker-{len(workers)}.log", **options)
+    workers.append(worker)
+    worker.wait_until_ready()
+    return worker

@@ -18,8 +18,8 @@ from django.test import Client
 from bzpeer.broker import task_send_resume
 from graph.models import GraphSlice
 from graph.tasks import graph_slices_queue_stale_task
-from tests.factories import AuthorFactory, AuthorshipFactory, WorkFactory
-from tests.graph.celery_worker import Worker, sending_to, wait_for
+from tests.graph.celery_worker import Worker, sending_to, start_worker, wait_for
+from tests.graph.test_views import researcher
 
 pytestmark = [
     pytest.mark.django_db(transaction=True),
@@ -37,22 +37,6 @@ def broker(own_redis) -> Iterator:
         yield own_redis
 
 
-def start_worker(workers: list[Worker], broker, tmp_path: Path) -> Worker:
-    worker = Worker(broker.queue, tmp_path / f"worker-{len(workers)}.log", REDIS_URL=broker.url(0))
-    workers.append(worker)
-    worker.wait_until_ready()
-    return worker
-
-
-def researcher():
-    grace = AuthorFactory(display_name="Grace Example")
-    for i in range(3):
-        work = WorkFactory(title=f"Paper {i}")
-        AuthorshipFactory(work=work, author=grace, position=0)
-        AuthorshipFactory(work=work, author=AuthorFactory(display_name=f"Coauthor {i}"), position=1)
-    return grace
-
-
 def row(author) -> GraphSlice:
     return GraphSlice.objects.get(pk=author.pk)
 
@@ -62,10 +46,26 @@ def builds_in(log: str) -> int:
     return sum(line.count("'built': 1") for line in log.splitlines() if "succeeded" in line)
 
 
+def broker_back_and_swept(broker, workers: list[Worker], tmp_path: Path, grace) -> Worker:
+    """Start the broker and a worker; the sweep sends the unsent row and the slice is built."""
+    broker.start()
+    # The sweep runs in a worker, where no send failed moments ago.
+    task_send_resume()
+    worker = start_worker(workers, broker.queue, tmp_path, REDIS_URL=broker.url(0))
+    assert graph_slices_queue_stale_task() == 1
+    wait_for(
+        lambda: row(grace).status == GraphSlice.Status.READY,
+        timeout=60,
+        what="the build after the sweep",
+        workers=[worker],
+    )
+    return worker
+
+
 def test_fragment_while_the_broker_is_down_is_built_once_by_the_next_sweep(
     broker, workers, tmp_path
 ):
-    grace = researcher()
+    grace, _ = researcher()
     broker.stop()
 
     answer = Client().get(f"/researchers/{grace.pk}/graph-slice/", **HTMX)
@@ -76,17 +76,7 @@ def test_fragment_while_the_broker_is_down_is_built_once_by_the_next_sweep(
     assert queued.status == GraphSlice.Status.QUEUED
     assert queued.sent_at is None, "the failed send is recorded: the row is not sent"
 
-    broker.start()
-    # The sweep runs in a worker, where no send failed moments ago.
-    task_send_resume()
-    worker = start_worker(workers, broker, tmp_path)
-    assert graph_slices_queue_stale_task() == 1
-    wait_for(
-        lambda: row(grace).status == GraphSlice.Status.READY,
-        timeout=60,
-        what="the build after the sweep",
-        workers=[worker],
-    )
+    worker = broker_back_and_swept(broker, workers, tmp_path, grace)
     # A second sweep finds nothing to send, and the one build was the only one.
     assert graph_slices_queue_stale_task() == 0
     assert builds_in(worker.log()) == 1
@@ -94,7 +84,7 @@ def test_fragment_while_the_broker_is_down_is_built_once_by_the_next_sweep(
 
 
 def test_retry_while_the_broker_is_down_is_built_once_it_is_back(broker, workers, tmp_path):
-    grace = researcher()
+    grace, _ = researcher()
     GraphSlice.objects.create(author=grace, status=GraphSlice.Status.FAILED, error="boom")
     broker.stop()
 
@@ -105,22 +95,12 @@ def test_retry_while_the_broker_is_down_is_built_once_it_is_back(broker, workers
     assert row(grace).status == GraphSlice.Status.QUEUED
     assert row(grace).sent_at is None
 
-    broker.start()
-    # The sweep runs in a worker, where no send failed moments ago.
-    task_send_resume()
-    worker = start_worker(workers, broker, tmp_path)
-    assert graph_slices_queue_stale_task() == 1
-    wait_for(
-        lambda: row(grace).status == GraphSlice.Status.READY,
-        timeout=60,
-        what="the build after the sweep",
-        workers=[worker],
-    )
+    worker = broker_back_and_swept(broker, workers, tmp_path, grace)
     assert builds_in(worker.log()) == 1
 
 
 def test_fragment_while_the_broker_hangs_answers_and_records_the_send_failed(broker):
-    grace = researcher()
+    grace, _ = researcher()
     broker.hang()
     answers = []
 
@@ -151,7 +131,7 @@ def test_fragment_while_the_broker_hangs_answers_and_records_the_send_failed(bro
 
 
 def test_fragment_with_the_broker_up_records_the_send(broker):
-    grace = researcher()
+    grace, _ = researcher()
 
     answer = Client().get(f"/researchers/{grace.pk}/graph-slice/", **HTMX)
 

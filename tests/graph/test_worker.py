@@ -12,7 +12,6 @@ import os
 import signal
 import time
 from datetime import timedelta
-from pathlib import Path
 
 import pytest
 from django.test import Client
@@ -21,10 +20,7 @@ from django.utils import timezone
 from graph import services
 from graph.models import GraphSlice
 from tests.factories import AuthorFactory, AuthorshipFactory, WorkFactory
-from tests.graph.celery_worker import (
-    Worker,
-    wait_for,
-)
+from tests.graph.celery_worker import start_worker, wait_for
 
 pytestmark = [
     pytest.mark.django_db(transaction=True),
@@ -33,13 +29,6 @@ pytestmark = [
 
 HTMX = {"HTTP_HX_REQUEST": "true"}
 POLL = {**HTMX, "HTTP_HX_TRIGGER": "graph-slice-poll"}
-
-
-def start(workers: list[Worker], queue: str, tmp_path: Path, **options: str) -> Worker:
-    worker = Worker(queue, tmp_path / f"worker-{len(workers)}.log", **options)
-    workers.append(worker)
-    worker.wait_until_ready()
-    return worker
 
 
 def researcher():
@@ -57,7 +46,7 @@ def status(author) -> str:
 
 def test_a_worker_builds_the_slice_the_fragment_asked_for(queue, workers, tmp_path):
     grace = researcher()
-    worker = start(workers, queue, tmp_path)
+    worker = start_worker(workers, queue, tmp_path)
     client = Client()
     url = f"/researchers/{grace.pk}/graph-slice/"
 
@@ -82,7 +71,7 @@ def test_a_worker_builds_the_slice_the_fragment_asked_for(queue, workers, tmp_pa
 
 def test_a_worker_killed_mid_build_is_replaced_by_the_sweep(queue, workers, tmp_path):
     grace = researcher()
-    slow = start(workers, queue, tmp_path, BZPEER_SLICE_BUILD_DELAY="60")
+    slow = start_worker(workers, queue, tmp_path, BZPEER_SLICE_BUILD_DELAY="60")
     Client().get(f"/researchers/{grace.pk}/graph-slice/", **HTMX)
     wait_for(
         lambda: status(grace) == "building", timeout=60, what="the build starting", workers=[slow]
@@ -91,7 +80,7 @@ def test_a_worker_killed_mid_build_is_replaced_by_the_sweep(queue, workers, tmp_
     slow.kill()
     time.sleep(1)
     assert status(grace) == "building", "nothing else may touch the dead build's row"
-    fresh = start(workers, queue, tmp_path)
+    fresh = start_worker(workers, queue, tmp_path)
     # Time passes: the dead build's lease runs out, and beat runs the sweep.
     GraphSlice.objects.filter(pk=grace.pk).update(
         lease_expires_at=timezone.now() - timedelta(seconds=1)
@@ -108,7 +97,7 @@ def test_a_worker_killed_mid_build_is_replaced_by_the_sweep(queue, workers, tmp_
 
 def test_a_build_whose_process_is_killed_is_redelivered_at_once(queue, workers, tmp_path):
     grace = researcher()
-    worker = start(workers, queue, tmp_path, pool="prefork", BZPEER_SLICE_BUILD_DELAY="5")
+    worker = start_worker(workers, queue, tmp_path, pool="prefork", BZPEER_SLICE_BUILD_DELAY="5")
     Client().get(f"/researchers/{grace.pk}/graph-slice/", **HTMX)
     wait_for(
         lambda: status(grace) == "building", timeout=60, what="the build starting", workers=[worker]

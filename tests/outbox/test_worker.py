@@ -25,6 +25,7 @@ from tests.graph.celery_worker import (
     Worker,
     new_queue,
     sending_to,
+    start_worker,
     wait_for,
 )
 from tests.outbox.smtp_server import SmtpServer
@@ -41,17 +42,16 @@ Status = OutboundEmail.Status
 def start(
     workers: list[Worker], queue: str, tmp_path: Path, smtp: SmtpServer, **env: str
 ) -> Worker:
-    worker = Worker(
+    """A worker that mails through the test's SMTP server."""
+    return start_worker(
+        workers,
         queue,
-        tmp_path / f"worker-{len(workers)}.log",
+        tmp_path,
         EMAIL_BACKEND="django.core.mail.backends.smtp.EmailBackend",
         EMAIL_HOST="127.0.0.1",
         EMAIL_PORT=str(smtp.port),
         **env,
     )
-    workers.append(worker)
-    worker.wait_until_ready()
-    return worker
 
 
 def status(email_id: int) -> str:
