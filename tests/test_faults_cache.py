@@ -13,7 +13,6 @@ import redis
 from django.core.cache import cache, caches
 from django.urls import reverse
 
-from bzpeer import cache as bzpeer_cache
 from profiles.models import Claim, Follow
 from tests.factories import AuthorFactory, AuthorshipFactory, InstitutionFactory, WorkFactory
 from tests.graph.test_views import HTMX, ready, researcher, slice_url
@@ -92,9 +91,7 @@ def outage(own_redis, fault, settings):
     # Once a call fails, nothing tries Redis again until the test says so (Outage.end): no
     # retry in the middle of a test, however slow the machine.
     settings.REDIS_CACHE_RETRY_SECONDS = 3600
-    yield Outage(own_redis, fault, settings)
-    # The breaker is the process's: a later test's Redis may get this port.
-    bzpeer_cache._breakers.pop(own_redis.url(), None)
+    yield Outage(own_redis, fault, settings)  # own_redis forgets its breaker afterwards
 
 
 @pytest.fixture
