@@ -74,6 +74,7 @@ INSTALLED_APPS = [
     "allauth.socialaccount.providers.orcid",
     "works",
     "profiles",
+    "profiles.collaboration",
     "graph",
     "bzpeer.outbox",
 ]

@@ -213,6 +213,10 @@ class ProfileSettings(models.Model):
         TOPICS = "topics", "Topics"
         COLLABORATORS = "collaborators", "Close collaborators"
 
+    class InvitationsFrom(models.TextChoices):
+        VERIFIED = "verified", "Anyone signed in with a verified email"
+        OWNERS = "owners", "Only people who own a claimed record"
+
     author = models.OneToOneField(
         Author, on_delete=models.CASCADE, primary_key=True, related_name="profile_settings"
     )
@@ -235,6 +239,12 @@ class ProfileSettings(models.Model):
         help_text="How to reach you about a collaboration.",
     )
     open_to_collaborate = models.BooleanField(default=False)
+    invitations_from = models.CharField(
+        "who may invite you",
+        max_length=16,
+        choices=InvitationsFrom.choices,
+        default=InvitationsFrom.VERIFIED,
+    )
     hidden_sections = ArrayField(
         models.CharField(max_length=16, choices=Section.choices), default=list, blank=True
     )
