@@ -11,6 +11,7 @@ urlpatterns = [
     path("", include("works.urls")),
     path("", include("profiles.urls")),
     path("", include("graph.urls")),
+    path("", include("bzpeer.outbox.urls")),
 ]
 
 handler500 = "bzpeer.views.server_error"

@@ -21,6 +21,7 @@ from django.db import connection
 from django.utils import timezone
 
 from bzpeer import pagecache
+from bzpeer.outbox import optout
 from graph import services as graph_services
 from profiles import services
 from profiles.models import EmailCode, Follow, ProfileSettings
@@ -144,6 +145,8 @@ def build_world():
         "uidb36": user_pk_to_url_str(stranger),
     }
     params["key_for_reset"] = default_token_generator.make_token(stranger)
+    # a stranger's link to stop message mails, as a mail would carry it
+    params["token"] = optout.token_make(user_id=stranger.pk, kind="message")
     for model, obj in objects.items():
         params[f"admin:{model}"] = str(obj.pk)
     return World(

@@ -12,6 +12,7 @@ duplicates. A worker killed mid-send leaves the row `sending`; once the
 lease runs out the sweep sends it again.
 """
 
+from django.conf import settings
 from django.contrib.postgres.fields import ArrayField
 from django.db import models
 from django.db.models import Q
@@ -29,6 +30,9 @@ class OutboundEmail(models.Model):
     to = ArrayField(models.CharField(max_length=254))
     subject = models.TextField()
     body = models.TextField(blank=True, help_text="Plain text; erased once sent.")
+    headers = models.JSONField(
+        default=dict, blank=True, help_text="Extra headers (List-Unsubscribe for a stop link)."
+    )
     html = models.TextField(blank=True, help_text="HTML alternative; erased once sent.")
     message_id = models.CharField(
         max_length=255, help_text="The same Message-ID on every attempt, so receivers can tell."
@@ -64,3 +68,19 @@ class OutboundEmail(models.Model):
 
     def __str__(self) -> str:
         return f"email to {', '.join(self.to)} ({self.status})"
+
+
+class EmailOptOut(models.Model):
+    """A person asked for no more mail of one kind (bzpeer.outbox.optout), by a signed link."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="email_opt_outs"
+    )
+    kind = models.CharField(max_length=32)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["user", "kind"], name="optout_uniq")]
+
+    def __str__(self) -> str:
+        return f"{self.user_id} wants no {self.kind} mail"

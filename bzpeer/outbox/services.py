@@ -54,6 +54,7 @@ def email_queue(
     body: str,
     html: str = "",
     from_email: str | None = None,
+    headers: dict[str, str] | None = None,
 ) -> OutboundEmail | None:
     """Queue a mail; it is sent once the caller's transaction commits. None: no recipient."""
     recipients = [address for address in to if address]
@@ -64,6 +65,7 @@ def email_queue(
         subject=subject,
         body=body,
         html=html,
+        headers=headers or {},
         from_email=from_email or settings.DEFAULT_FROM_EMAIL,
         message_id=make_msgid(domain=_domain()),
         next_attempt_at=timezone.now(),
@@ -108,7 +110,7 @@ def _send_task(email_id: int, attempts: int) -> None:
 
 
 def _message(email: OutboundEmail) -> EmailMessage:
-    headers = {"Message-ID": email.message_id}
+    headers = {**email.headers, "Message-ID": email.message_id}
     if not email.body and email.html:
         message = EmailMessage(
             email.subject, email.html, email.from_email, email.to, headers=headers
