@@ -25,8 +25,9 @@ from profiles import digests
 from profiles.models import AuthorEvent, Digest, Follow
 from profiles.tasks import digests_send_task
 from tests.factories import AuthorFactory, WorkFactory
-from tests.graph.celery_worker import Worker, start_worker, wait_for
+from tests.graph.celery_worker import Worker, wait_for
 from tests.outbox.smtp_server import SmtpServer
+from tests.outbox.test_worker import start as start_mailing_worker
 from tests.profiles.conftest import make_user
 
 pytestmark = pytest.mark.django_db
@@ -384,16 +385,9 @@ def test_the_feed_shows_only_the_kinds_each_follow_chose(client):
 
 
 def start(workers: list[Worker], queue: str, tmp_path, smtp: SmtpServer, **env: str) -> Worker:
-    return start_worker(
-        workers,
-        queue,
-        tmp_path,
-        EMAIL_BACKEND="django.core.mail.backends.smtp.EmailBackend",
-        EMAIL_HOST="127.0.0.1",
-        EMAIL_PORT=str(smtp.port),
-        # The outbox tasks a run sends go to this worker's queue too.
-        CELERY_TASK_DEFAULT_QUEUE=queue,
-        **env,
+    """A worker mailing through the test's SMTP server, and sending its tasks to its queue."""
+    return start_mailing_worker(
+        workers, queue, tmp_path, smtp, CELERY_TASK_DEFAULT_QUEUE=queue, **env
     )
 
 
