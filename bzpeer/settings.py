@@ -192,6 +192,8 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TIMEZONE = "UTC"
+# Where tasks go unless routed: the tests' workers send theirs to their own queue.
+CELERY_TASK_DEFAULT_QUEUE = os.environ.get("CELERY_TASK_DEFAULT_QUEUE", "celery")
 # A task sent from a web request gives up quickly when the broker is down or
 # hung: every socket operation is bounded and a failed publish is not retried
 # (the row the task belongs to records that it was not sent, and the beat
@@ -210,6 +212,9 @@ CELERY_BEAT_SCHEDULE: dict[str, dict] = {
         "task": "bzpeer.outbox.tasks.outbound_emails_send_due_task",
         "schedule": 60.0,
     },
+    # Daily and weekly digests of followed researchers (profiles.digests), in
+    # the first run after their period ends; later runs find them sent.
+    "follow-digests": {"task": "profiles.tasks.digests_send_task", "schedule": 3600.0},
     # Expired sessions stay in django_session until something deletes them.
     "sessions-clear": {"task": "bzpeer.tasks.sessions_clear_task", "schedule": 3600.0},
 }

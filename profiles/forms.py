@@ -5,7 +5,7 @@ from django import forms
 from django.core.exceptions import ValidationError
 from django.core.validators import URLValidator
 
-from profiles.models import Claim, ProfileSettings
+from profiles.models import NEWS_KINDS, Claim, Follow, ProfileSettings
 from works.models import Authorship, Work
 
 
@@ -15,6 +15,33 @@ class FollowForm(forms.Form):
 
     # An explicit action rather than a toggle, so a double click follows once.
     action = forms.ChoiceField(choices=[(FOLLOW, "Follow"), (UNFOLLOW, "Unfollow")])
+
+
+class FollowSettingsForm(forms.Form):
+    """What a follower hears about a researcher (feed and digest alike), and how."""
+
+    news = forms.MultipleChoiceField(
+        label="Hear about",
+        choices=Follow.News.choices,
+        widget=forms.CheckboxSelectMultiple,
+        error_messages={
+            "required": "Choose at least one kind of news, or unfollow the researcher.",
+            "invalid_choice": "Choose news from the list: %(value)s is not one of them.",
+        },
+    )
+    delivery = forms.ChoiceField(
+        label="How",
+        choices=Follow.Delivery.choices,
+        widget=forms.RadioSelect,
+        error_messages={
+            "required": "Choose how to hear: feed only, or a daily or weekly email digest.",
+            "invalid_choice": "Choose feed only, or a daily or weekly email digest.",
+        },
+    )
+
+    def kinds(self) -> list[str]:
+        """The event kinds the chosen news cover."""
+        return [kind for news in self.cleaned_data["news"] for kind in NEWS_KINDS[news]]
 
 
 MAX_LINKS = 5

@@ -15,22 +15,113 @@ from django.utils import timezone
 from works.models import Author, Institution, Work
 
 
+def all_event_kinds() -> list[str]:
+    """A new follow hears about everything until its follower chooses."""
+    return [kind.value for kind in AuthorEvent.Kind]
+
+
 class Follow(models.Model):
-    """A person following a researcher. Unique, so double clicks count once."""
+    """A person following a researcher. Unique, so double clicks count once.
+
+    `kinds` is what the follower hears about (event kinds, chosen by News),
+    in the feed and in digests alike; `delivery` whether they also get an
+    email digest of them, daily or weekly (profiles.digests).
+    """
+
+    class News(models.TextChoices):
+        WORKS = "works", "New works"
+        COAUTHORS = "coauthors", "New co-authors"
+        CLAIMS = "claims", "Verified claims"
+        PROFILE = "profile", "Profile changes (affiliation, summary, homepage…)"
+
+    class Delivery(models.TextChoices):
+        FEED = "feed", "Feed only"
+        DAILY = "daily", "Daily email digest"
+        WEEKLY = "weekly", "Weekly email digest"
 
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="follows"
     )
     author = models.ForeignKey(Author, on_delete=models.CASCADE, related_name="followers")
     created_at = models.DateTimeField(auto_now_add=True)
+    kinds = ArrayField(
+        models.CharField(max_length=24),
+        default=all_event_kinds,
+        blank=True,
+        help_text="The event kinds the follower hears about (see Follow.News).",
+    )
+    delivery = models.CharField(max_length=8, choices=Delivery.choices, default=Delivery.FEED)
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["user", "author"], name="follow_uniq")]
-        indexes = [models.Index(fields=["author", "user"], name="follow_author_idx")]
+        indexes = [
+            models.Index(fields=["author", "user"], name="follow_author_idx"),
+            # The digest run's scan: only the follows that want email.
+            models.Index(
+                fields=["delivery", "user"],
+                condition=~Q(delivery="feed"),
+                name="follow_digest_idx",
+            ),
+        ]
         ordering = ["-created_at"]
 
     def __str__(self) -> str:
         return f"{self.user_id} follows {self.author_id}"
+
+    @property
+    def news(self) -> list[str]:
+        """The News choices this follow hears about."""
+        return [news for news, kinds in NEWS_KINDS.items() if set(kinds) <= set(self.kinds)]
+
+    # For the settings form on /following/ (templates/profiles/_follow_settings.html).
+
+    def news_options(self) -> list[tuple[str, str, bool]]:
+        news = self.news
+        return [(value, label, value in news) for value, label in self.News.choices]
+
+    def delivery_options(self) -> list[tuple[str, str, bool]]:
+        return [(value, label, value == self.delivery) for value, label in self.Delivery.choices]
+
+    def settings_summary(self) -> str:
+        """ "All news, feed only"; "New works, verified claims, weekly email digest"."""
+        news = self.news
+        heard = (
+            "All news"
+            if len(news) == len(self.News.choices)
+            else ", ".join(str(self.News(n).label).split(" (")[0] for n in news) or "Nothing"
+        )
+        return f"{heard} · {self.get_delivery_display()}"
+
+
+class Digest(models.Model):
+    """A digest email a person was sent for one period (profiles.digests).
+
+    The unique row, written in the same transaction as the outbox mail, is
+    what makes a second run, a task delivered twice or two beats at once
+    send nothing more.
+    """
+
+    class Period(models.TextChoices):
+        DAILY = "daily", "Daily"
+        WEEKLY = "weekly", "Weekly"
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="digests"
+    )
+    period = models.CharField(max_length=8, choices=Period.choices)
+    period_start = models.DateField(help_text="The day, or the Monday of the ISO week.")
+    events = models.PositiveIntegerField(help_text="Events the digest listed in all.")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["user", "period", "period_start"], name="digest_once_per_period"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.period} digest of {self.period_start} to {self.user_id}"
 
 
 class Claim(models.Model):
@@ -305,9 +396,13 @@ class AuthorEvent(models.Model):
 
     @property
     def changed_labels(self) -> str:
-        """What a profile update changed, in words ("summary, homepage")."""
-        fields = self.detail.get("fields", []) if isinstance(self.detail, dict) else []
-        return ", ".join(PROFILE_FIELD_LABELS.get(f, f) for f in fields)
+        return profile_changed_labels(self.detail)
+
+
+def profile_changed_labels(detail: object) -> str:
+    """What a profile update changed, in words ("summary, homepage")."""
+    fields = detail.get("fields", []) if isinstance(detail, dict) else []
+    return ", ".join(PROFILE_FIELD_LABELS.get(f, f) for f in fields)
 
 
 PROFILE_FIELD_LABELS = {
@@ -315,4 +410,13 @@ PROFILE_FIELD_LABELS = {
     "homepage": "homepage",
     "contact": "contact preference",
     "open_to_collaborate": "openness to collaborate",
+}
+
+
+# What each choice of Follow.News covers.
+NEWS_KINDS: dict[str, list[str]] = {
+    Follow.News.WORKS: [AuthorEvent.Kind.NEW_WORK],
+    Follow.News.COAUTHORS: [AuthorEvent.Kind.NEW_COAUTHOR],
+    Follow.News.CLAIMS: [AuthorEvent.Kind.CLAIM_VERIFIED],
+    Follow.News.PROFILE: [AuthorEvent.Kind.AFFILIATION_CHANGED, AuthorEvent.Kind.PROFILE_UPDATED],
 }

@@ -519,6 +519,8 @@ def feed_page(
 ) -> FeedPage:
     """The events of the researchers the user follows, since each follow, newest first.
 
+    Only the kinds each follow chose to hear about (Follow.kinds).
+
     One query whatever the number of follows: it walks each followed author's
     (author, created_at DESC, id DESC) index from the follow's time on.
     """
@@ -533,7 +535,8 @@ def feed_page(
         SELECT e.id FROM profiles_follow f
         CROSS JOIN LATERAL (
             SELECT e.id, e.created_at FROM profiles_authorevent e
-            WHERE e.author_id = f.author_id AND e.created_at >= f.created_at {keyset}
+            WHERE e.author_id = f.author_id AND e.created_at >= f.created_at
+              AND e.kind = ANY(f.kinds) {keyset}
             ORDER BY e.created_at DESC, e.id DESC
             LIMIT %s
         ) e

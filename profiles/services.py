@@ -32,6 +32,7 @@ from django.utils import timezone
 from django.utils.crypto import constant_time_compare, salted_hmac
 
 from bzpeer import pagecache
+from bzpeer.outbox import optout
 from bzpeer.outbox import services as outbox
 from graph import services as graph_services
 from profiles import selectors
@@ -59,6 +60,22 @@ def follow_set(*, user: AbstractBaseUser, author: Author, following: bool) -> No
     else:
         Follow.objects.filter(user_id=user.pk, author=author).delete()
     pagecache.author_pages_changed(author_ids=[author.pk])  # the follower count
+
+
+@transaction.atomic
+def follow_settings_update(
+    *, user: AbstractBaseUser, follow: Follow, kinds: list[str], delivery: str
+) -> Follow:
+    """What a follower hears about a researcher and how (feed and digest alike).
+
+    A person who stopped digests with an email's link and now chooses one
+    asks for them again: the stop is lifted.
+    """
+    Follow.objects.filter(pk=follow.pk, user_id=user.pk).update(kinds=kinds, delivery=delivery)
+    if delivery != Follow.Delivery.FEED:
+        optout.opt_in(user_id=user.pk, kind="digest")
+    follow.kinds, follow.delivery = kinds, delivery
+    return follow
 
 
 # Side effects: emails go after commit; graph slices are queued with the change

@@ -32,4 +32,5 @@ urlpatterns = [
         name="staff_claim_decide",
     ),
     path("following/", views.following, name="following"),
+    path("following/<int:author_id>/settings/", views.follow_settings, name="follow_settings"),
 ]

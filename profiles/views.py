@@ -30,6 +30,7 @@ from profiles.forms import (
     EmailAddressForm,
     EmailCodeForm,
     FollowForm,
+    FollowSettingsForm,
     ProfileSettingsForm,
     QueueFilterForm,
 )
@@ -237,6 +238,39 @@ def following(request: AuthenticatedHttpRequest) -> HttpResponse:
         .order_by("author__display_name")
     )
     return render(request, "profiles/following.html", context)
+
+
+def _get_follow_for_user(request: AuthenticatedHttpRequest, author_id: int) -> Follow:
+    """The user's own follow of this researcher; a 404 for a researcher they do not follow."""
+    return get_object_or_404(
+        Follow.objects.select_related("author"), user=request.user, author_id=author_id
+    )
+
+
+@login_required
+@require_POST
+def follow_settings(request: AuthenticatedHttpRequest, author_id: int) -> HttpResponse:
+    """What the user hears about one followed researcher, and how (the sidebar of /following/)."""
+    follow = _get_follow_for_user(request, author_id)
+    form = FollowSettingsForm(request.POST)
+    if not form.is_valid():
+        error = next(iter(form.errors.values()))[0]
+        context = {"f": follow, "error": error, "open": True}
+        template = (
+            "profiles/_follow_settings.html" if request.htmx else "profiles/follow_settings.html"
+        )
+        return render(request, template, context, status=400)
+    services.follow_settings_update(
+        user=request.user, follow=follow, kinds=form.kinds(), delivery=form.cleaned_data["delivery"]
+    )
+    if request.htmx:
+        return render(
+            request, "profiles/_follow_settings.html", {"f": follow, "saved": True, "open": True}
+        )
+    messages.success(
+        request, f"Saved for {follow.author.display_name}: {follow.settings_summary()}."
+    )
+    return redirect(reverse("profiles:following") + f"#follow-settings-{follow.author_id}")
 
 
 # Claims: the claimant's side

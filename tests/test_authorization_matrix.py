@@ -249,6 +249,24 @@ PROJECT = [
         POST=(LOGIN, 405, 405, 405, 405),
         PUT=(LOGIN, 405, 405, 405, 405),
     ),
+    # A follow's settings are its follower's: a 404 for anyone else, staff too.
+    url(
+        "profiles:follow_settings",
+        case="a researcher the stranger follows",
+        params={"author_id": "followed_author_id"},
+        data={"news": "works", "delivery": "weekly"},
+        GET=(LOGIN, 405, 405, 405, 405),
+        POST=(LOGIN, REDIRECT, 404, 404, 404),
+        PUT=(LOGIN, 405, 405, 405, 405),
+    ),
+    url(
+        "profiles:follow_settings",
+        case="a researcher nobody follows",
+        data={"news": "works", "delivery": "weekly"},
+        GET=(LOGIN, 405, 405, 405, 405),
+        POST=(LOGIN, 404, 404, 404, 404),
+        PUT=(LOGIN, 405, 405, 405, 405),
+    ),
     # Staff pages answer 404 to everyone else: the queue is not advertised.
     url(
         "profiles:staff_claims",

@@ -134,6 +134,7 @@ def build_world():
         "institution_id": str(institution.pk),
         "claim_id": str(pending.pk),
         "approved_claim_id": str(approved.pk),
+        "followed_author_id": str(coauthor.pk),  # the stranger follows them
         "decision": "reject",
         # the admin
         "app_label": "profiles",

@@ -15,6 +15,7 @@ import logging
 import os
 import time
 from collections.abc import Iterable
+from dataclasses import dataclass, field
 from datetime import timedelta
 from functools import partial
 
@@ -74,6 +75,43 @@ def email_queue(
     return email
 
 
+@dataclass(frozen=True)
+class Mail:
+    """One mail for email_queue_many."""
+
+    to: list[str]
+    subject: str
+    body: str
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+def email_queue_many(*, mails: Iterable[Mail]) -> list[OutboundEmail]:
+    """email_queue for many mails at once: one INSERT, one UPDATE after commit, whatever the count.
+
+    For batch senders (the digests): their tasks go to the broker once the
+    caller's transaction commits, as email_queue's do.
+    """
+    now = timezone.now()
+    rows = OutboundEmail.objects.bulk_create(
+        [
+            OutboundEmail(
+                to=mail.to,
+                subject=mail.subject,
+                body=mail.body,
+                headers=mail.headers,
+                from_email=settings.DEFAULT_FROM_EMAIL,
+                message_id=make_msgid(domain=_domain()),
+                next_attempt_at=now,
+            )
+            for mail in mails
+            if mail.to
+        ]
+    )
+    if rows:
+        transaction.on_commit(partial(_send_tasks, [row.pk for row in rows]))
+    return rows
+
+
 def email_queue_message(*, message: EmailMessage) -> OutboundEmail | None:
     """Queue a rendered message (allauth's): its text, and its HTML alternative if any."""
     html = ""
@@ -105,6 +143,17 @@ def _send_task(email_id: int, attempts: int) -> None:
     if broker.task_send(outbound_email_send_task, email_id):
         # Same attempts: no worker (nor the in-process task) has tried it meanwhile.
         OutboundEmail.objects.filter(pk=email_id, status=Status.PENDING, attempts=attempts).update(
+            task_sent_at=timezone.now()
+        )
+
+
+def _send_tasks(email_ids: list[int]) -> None:
+    """_send_task for many rows, recorded in one UPDATE."""
+    from bzpeer.outbox.tasks import outbound_email_send_task
+
+    sent = [pk for pk in email_ids if broker.task_send(outbound_email_send_task, pk)]
+    if sent:
+        OutboundEmail.objects.filter(pk__in=sent, status=Status.PENDING, attempts=0).update(
             task_sent_at=timezone.now()
         )
 

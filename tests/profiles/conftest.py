@@ -9,6 +9,7 @@ from django.contrib.auth import get_user_model
 from django.utils import timezone
 
 from tests.factories import AuthorFactory, AuthorshipFactory, InstitutionFactory, WorkFactory
+from tests.outbox.conftest import smtp  # noqa: F401 (the digest tests' real SMTP server)
 
 PASSWORD = "a-long-test-password-1"
 _numbers = itertools.count(1)
