@@ -187,6 +187,9 @@ CELERY_RESULT_BACKEND = None
 CELERY_TASK_ALWAYS_EAGER = not REDIS_URL
 CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_TASK_ACKS_LATE = True
+# Where tasks go when sent without a queue, those a worker sends too (a test
+# worker on a queue of its own keeps the tasks its tasks send).
+CELERY_TASK_DEFAULT_QUEUE = os.environ.get("CELERY_TASK_DEFAULT_QUEUE") or "celery"
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_SERIALIZER = "json"
@@ -208,6 +211,11 @@ CELERY_BEAT_SCHEDULE: dict[str, dict] = {
     "graph-slices-stale": {"task": "graph.tasks.graph_slices_queue_stale_task", "schedule": 60.0},
     "outbound-emails-due": {
         "task": "bzpeer.outbox.tasks.outbound_emails_send_due_task",
+        "schedule": 60.0,
+    },
+    # Batched "new messages" mails (profiles.collaboration.notifications).
+    "collaboration-message-notices": {
+        "task": "profiles.collaboration.tasks.message_notices_send_task",
         "schedule": 60.0,
     },
     # Expired sessions stay in django_session until something deletes them.
