@@ -26,7 +26,8 @@ from profiles.collaboration.models import Block, Conversation, ConversationMembe
 from profiles.collaboration.tasks import message_notices_send_task
 from tests.collaboration import people
 from tests.collaboration.people import conversation, post
-from tests.graph.celery_worker import Worker, start_worker, wait_for
+from tests.graph.celery_worker import Worker, wait_for
+from tests.outbox.test_worker import start as start_mailing_worker
 
 pytestmark = pytest.mark.django_db
 
@@ -411,17 +412,9 @@ def test_a_worker_killed_mid_run_sends_each_mail_once_after_restart(queue, worke
     time_passes()
 
     def start(**env: str) -> Worker:
-        return start_worker(
-            workers,
-            queue,
-            tmp_path,
-            EMAIL_BACKEND="django.core.mail.backends.smtp.EmailBackend",
-            EMAIL_HOST="127.0.0.1",
-            EMAIL_PORT=str(smtp.port),
-            SITE_URL="https://bzpeer.example",
-            # The outbox tasks its runs send go to the test's queue.
-            CELERY_TASK_DEFAULT_QUEUE=queue,
-            **env,
+        # The outbox tasks its runs send go to the test's queue.
+        return start_mailing_worker(
+            workers, queue, tmp_path, smtp, CELERY_TASK_DEFAULT_QUEUE=queue, **env
         )
 
     # Each notice's transaction lasts 4 s: the kill lands inside the second one.
