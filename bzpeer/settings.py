@@ -187,6 +187,9 @@ CELERY_RESULT_BACKEND = None
 CELERY_TASK_ALWAYS_EAGER = not REDIS_URL
 CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_TASK_ACKS_LATE = True
+# Where tasks go when sent without a queue, those a worker sends too (a test
+# worker on a queue of its own keeps the tasks its tasks send).
+CELERY_TASK_DEFAULT_QUEUE = os.environ.get("CELERY_TASK_DEFAULT_QUEUE") or "celery"
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_SERIALIZER = "json"
@@ -215,6 +218,11 @@ CELERY_BEAT_SCHEDULE: dict[str, dict] = {
     # Daily and weekly digests of followed researchers (profiles.digests), in
     # the first run after their period ends; later runs find them sent.
     "follow-digests": {"task": "profiles.tasks.digests_send_task", "schedule": 3600.0},
+    # Batched "new messages" mails (profiles.collaboration.notifications).
+    "collaboration-message-notices": {
+        "task": "profiles.collaboration.tasks.message_notices_send_task",
+        "schedule": 60.0,
+    },
     # Expired sessions stay in django_session until something deletes them.
     "sessions-clear": {"task": "bzpeer.tasks.sessions_clear_task", "schedule": 3600.0},
 }

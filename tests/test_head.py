@@ -15,6 +15,7 @@ from django.contrib.contenttypes.models import ContentType
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, resolve
 
+from bzpeer.outbox import optout
 from profiles import services
 from tests.factories import (
     AuthorFactory,
@@ -77,6 +78,8 @@ def values():
         "key": "not-a-real-key",
         "uidb36": "1",
         "url": "no/such/page/",
+        # the signed link of a mail that stops the staff member's message mail
+        "token": optout.token_make(user_id=staff.pk, kind="message"),
     }
 
 

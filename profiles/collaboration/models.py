@@ -271,3 +271,35 @@ class Suspension(models.Model):
 
     def __str__(self) -> str:
         return f"suspension of {self.user_id}"
+
+
+class MessageNotice(models.Model):
+    """A member's pending "new messages" email: at most one per conversation and 15 minutes.
+
+    Each message upserts its recipient's row (collaboration.notifications
+    .message_posted): the first message not yet emailed, and when the email
+    is due. A beat task locks the due rows one at a time and, in that row's
+    transaction, queues the email and clears `due_at`, so a worker killed
+    mid-run leaves a notice either sent once or still due.
+    """
+
+    member = models.OneToOneField(
+        ConversationMember, primary_key=True, on_delete=models.CASCADE, related_name="notice"
+    )
+    first_unemailed_message_id = models.BigIntegerField(
+        null=True, blank=True, help_text="The oldest message no email has told the member of yet."
+    )
+    due_at = models.DateTimeField(
+        null=True, blank=True, help_text="When the email goes out; empty: nothing pending."
+    )
+    last_emailed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [
+            models.Index(
+                fields=["due_at"], condition=Q(due_at__isnull=False), name="notice_due_idx"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"message notice for member {self.member_id}"

@@ -1,0 +1,3 @@
+from tests.outbox.conftest import smtp
+
+__all__ = ["smtp"]
