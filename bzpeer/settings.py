@@ -195,8 +195,6 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TIMEZONE = "UTC"
-# Where tasks go unless routed: the tests' workers send theirs to their own queue.
-CELERY_TASK_DEFAULT_QUEUE = os.environ.get("CELERY_TASK_DEFAULT_QUEUE", "celery")
 # A task sent from a web request gives up quickly when the broker is down or
 # hung: every socket operation is bounded and a failed publish is not retried
 # (the row the task belongs to records that it was not sent, and the beat
