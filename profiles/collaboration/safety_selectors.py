@@ -95,7 +95,12 @@ def staff_reports(*, state: str) -> QuerySet[Report]:
 def report_for_staff(*, report_id: int) -> Report | None:
     return (
         Report.objects.select_related(
-            "reporter", "reported_user", "invitation", "invitation__author", "decided_by"
+            "reporter",
+            "reported_user",
+            "invitation__author",
+            "invitation__sender",
+            "invitation__recipient",
+            "decided_by",
         )
         .annotate(other_reports=_reports_about("reported_user_id"))
         .filter(pk=report_id)
