@@ -252,7 +252,7 @@ def test_dismiss_records_who_and_when(report, staff_member):
 def test_a_second_decision_changes_nothing_and_says_who_decided(report, staff_member):
     safety.report_decide(report=report, staff=staff_member, decision="dismiss", note="")
     other = make_user("second@bzpeer.example", staff=True)
-    with pytest.raises(safety.SafetyError, match="decided already .*reviewer@bzpeer.example"):
+    with pytest.raises(safety.SafetyError, match=r"decided already .*reviewer@bzpeer\.example"):
         safety.report_decide(report=report, staff=other, decision="suspend", note="No.")
     report.refresh_from_db()
     assert report.decision == "dismiss" and report.decided_by == staff_member

@@ -50,7 +50,7 @@ def staff_client(client):
 def test_block_from_a_conversation_goes_back_to_it_and_closes_it(client, sender, recipient):
     conversation = conversation_between(sender, recipient, "hi")
     client.force_login(recipient)
-    back = "/inbox/%d/" % conversation.pk
+    back = f"/inbox/{conversation.pk}/"
     response = client.post(
         reverse("safety:block", args=[conversation.invitation_id]),
         {"action": "block", "conversation": conversation.pk, "next": back},
