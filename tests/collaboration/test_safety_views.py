@@ -10,32 +10,23 @@ from django.urls import reverse
 from bzpeer.outbox.models import OutboundEmail
 from profiles.collaboration import safety
 from profiles.collaboration.models import NOTE_MAX, Block, Invitation, Report, Suspension
-from tests.collaboration.test_safety_services import (
-    conversation_between,
-    invitation_between,
-    post,
-)
+from tests.collaboration import test_safety_services
+from tests.collaboration.test_safety_services import conversation_between, invitation_between, post
 from tests.mfa import force_login_with_totp
 from tests.profiles.conftest import make_user
 from tests.world import writes
 
 pytestmark = pytest.mark.django_db
 
+# The same two people as the services' tests.
+sender = test_safety_services.sender
+recipient = test_safety_services.recipient
+
 HTMX = {"HX-Request": "true"}
 
 
 def text_of(response) -> str:
     return re.sub(r"\s+", " ", response.content.decode())
-
-
-@pytest.fixture
-def sender():
-    return make_user("sender@example.org")
-
-
-@pytest.fixture
-def recipient():
-    return make_user("owner@uni.example")
 
 
 @pytest.fixture
