@@ -303,6 +303,7 @@ RATE_LIMITS = {
     "claim_submit": "5/h/user,20/h/ip",
     "claim_email_code": "3/10m/user,10/d/user,20/h/ip",
     "claim_code_check": "10/10m/user,30/h/ip",
+    "report_submit": "10/h/user,30/h/ip",
     # Live search asks once per pause in typing: a person searching stays far
     # below this, a script hammering the database does not.
     "search": "60/m/ip,1200/h/ip",

@@ -17,6 +17,8 @@ from django.urls import URLPattern, URLResolver, get_resolver, resolve
 
 from bzpeer.outbox import optout
 from profiles import services
+from profiles.collaboration import safety
+from tests.collaboration.test_safety_services import invitation_between
 from tests.factories import (
     AuthorFactory,
     AuthorshipFactory,
@@ -64,8 +66,17 @@ def values():
         works_mine=[],
         works_not_mine=[],
     )
+    # The safety pages' objects: an invitation its recipient reported, and a block.
+    invitation = invitation_between(claim.claimant, make_user())
+    report = safety.report_submit(
+        reporter=invitation.recipient, invitation=invitation, reason="spam"
+    )
+    safety.block_set(blocker=invitation.recipient, blocked=claim.claimant, blocking=True)
     return {
         "staff": staff,
+        "invitation_id": invitation.pk,
+        "report_id": report.pk,
+        "blocked_user_id": claim.claimant_id,
         "author_id": author.pk,
         "work_id": work.pk,
         "topic_id": TopicFactory().pk,

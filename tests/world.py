@@ -24,6 +24,14 @@ from bzpeer import pagecache
 from bzpeer.outbox import optout
 from graph import services as graph_services
 from profiles import services
+from profiles.collaboration.models import (
+    Block,
+    Conversation,
+    ConversationMember,
+    Invitation,
+    Message,
+    Report,
+)
 from profiles.models import EmailCode, Follow, ProfileSettings
 from tests.factories import (
     AuthorFactory,
@@ -103,6 +111,7 @@ def build_world():
     social = SocialAccount.objects.create(user=owner, provider="orcid", uid="0000-0002-1825-0097")
     token = SocialToken.objects.create(app=app, account=social, token="t")
     group = Group.objects.create(name="Reviewers")
+    safety_objects = _safety_world(record=record, claimant=claimant, owner=owner)
 
     work_id = str(Authorship.objects.filter(author=record).order_by("pk")[0].work_id)
     objects = {
@@ -145,6 +154,12 @@ def build_world():
         "key": EmailConfirmationHMAC(unconfirmed).key,
         "uidb36": user_pk_to_url_str(stranger),
     }
+    params.update(
+        report_id=str(safety_objects["safety_report"].pk),
+        blocked_user_id=str(safety_objects["safety_blocked_person"].pk),
+        safety_invitation_id=str(safety_objects["safety_invitation"].pk),
+        safety_pending_invitation_id=str(safety_objects["safety_pending_invitation"].pk),
+    )
     params["key_for_reset"] = default_token_generator.make_token(stranger)
     # a stranger's link to stop message mails, as a mail would carry it
     params["token"] = optout.token_make(user_id=stranger.pk, kind="message")
@@ -160,8 +175,58 @@ def build_world():
             "approved": approved,
             "code": code,
             "elsewhere": elsewhere,
+            **safety_objects,
         },
     )
+
+
+def _safety_world(*, record, claimant, owner) -> dict[str, Any]:
+    """The claimant's accepted invitation to the owner, its conversation (two messages) that the
+    owner reported, a second, pending invitation, and someone the owner blocked."""
+    expires = timezone.now() + timedelta(days=30)
+    invitation = Invitation.objects.create(
+        sender=claimant,
+        recipient=owner,
+        author=record,
+        subject="Graph drawing together?",
+        body="Our layouts would fit.",
+        state=Invitation.State.ACCEPTED,
+        expires_at=expires,
+        decided_at=timezone.now(),
+    )
+    conversation = Conversation.objects.create(invitation=invitation)
+    for user in (claimant, owner):
+        ConversationMember.objects.create(conversation=conversation, user=user)
+    for sender, body in ((owner, "Happy to talk."), (claimant, "Great, when?")):
+        message = Message.objects.create(conversation=conversation, sender=sender, body=body)
+    Conversation.objects.filter(pk=conversation.pk).update(
+        last_message_id=message.pk, last_message_at=message.created_at
+    )
+    report = Report.objects.create(
+        reporter=owner,
+        reported_user=claimant,
+        invitation=invitation,
+        conversation=conversation,
+        last_message_id=message.pk,
+        reason=Report.Reason.SPAM,
+    )
+    pending = Invitation.objects.create(
+        sender=claimant,
+        recipient=owner,
+        author=record,
+        subject="And another paper?",
+        body="A second idea.",
+        expires_at=expires,
+    )
+    blocked_person = make_user("blocked@example.org")
+    Block.objects.create(blocker=owner, blocked=blocked_person)
+    return {
+        "safety_invitation": invitation,
+        "safety_conversation": conversation,
+        "safety_report": report,
+        "safety_pending_invitation": pending,
+        "safety_blocked_person": blocked_person,
+    }
 
 
 # What a request wrote
