@@ -24,6 +24,7 @@ from bzpeer import pagecache
 from bzpeer.outbox import optout
 from graph import services as graph_services
 from profiles import services
+from profiles.collaboration import services as collaboration
 from profiles.models import EmailCode, Follow, ProfileSettings
 from tests.factories import (
     AuthorFactory,
@@ -89,6 +90,19 @@ def build_world():
         hidden_sections=[],
     )
     Follow.objects.create(user=stranger, author=coauthor)
+    # The claimant invites the owner twice: the first accepted (a conversation
+    # with a message), the second pending. The stranger and staff are neither.
+    letter: dict[str, Any] = {"body": "We both draw graphs.", "recipient_works": []}
+    accepted = collaboration.invitation_send(
+        sender=claimant, author=record, subject="Graphs together", sender_works=[], **letter
+    )
+    conversation = collaboration.invitation_accept(invitation=accepted, user=owner)
+    collaboration.message_post(
+        conversation=conversation, sender=claimant, recipient=owner, body="Hello, Rosa."
+    )
+    invitation = collaboration.invitation_send(
+        sender=claimant, author=record, subject="And once more", sender_works=[], **letter
+    )
     code = EmailCode.objects.create(
         user=claimant,
         author=record,
@@ -134,6 +148,10 @@ def build_world():
         "institution_id": str(institution.pk),
         "claim_id": str(pending.pk),
         "approved_claim_id": str(approved.pk),
+        "invitation_id": str(invitation.pk),
+        "accepted_invitation_id": str(accepted.pk),
+        "conversation_id": str(conversation.pk),
+        "answer": "accept",
         "decision": "reject",
         # the admin
         "app_label": "profiles",
@@ -159,6 +177,9 @@ def build_world():
             "approved": approved,
             "code": code,
             "elsewhere": elsewhere,
+            "invitation": invitation,
+            "accepted_invitation": accepted,
+            "conversation": conversation,
         },
     )
 
