@@ -330,7 +330,7 @@ PROJECT = [
         "collaboration:invitation_decide",
         case="decline the pending invitation",
         params={"answer": "decline"},
-        data={"decline-note": "Not now."},
+        data={"note": "Not now."},
         GET=(LOGIN, 405, 405, 405, 405),
         POST=(LOGIN, 404, 403, REDIRECT, 404),
         PUT=(LOGIN, 405, 405, 405, 405),

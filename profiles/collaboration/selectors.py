@@ -268,6 +268,7 @@ class Poll:
     other_read_id: int  # the other member's read marker
     my_last_id: int  # the newest message this member wrote, 0 if none
     closed: bool
+    other_name: str  # as the `person` template filter names them
 
 
 # One statement: marks the member present and caught up, and returns what is
@@ -288,7 +289,10 @@ SELECT msg.id, msg.sender_id, msg.body, msg.created_at,
          WHERE o.conversation_id = me.conversation_id AND o.user_id <> %(user)s),
        (SELECT max(mine.id) FROM collaboration_message mine
          WHERE mine.conversation_id = me.conversation_id AND mine.sender_id = %(user)s),
-       me.closed_at IS NOT NULL
+       me.closed_at IS NOT NULL,
+       (SELECT coalesce(nullif(trim(u.first_name || ' ' || u.last_name), ''), u.username)
+          FROM collaboration_conversationmember o JOIN auth_user u ON u.id = o.user_id
+         WHERE o.conversation_id = me.conversation_id AND o.user_id <> %(user)s)
 FROM me
 LEFT JOIN collaboration_message msg
   ON msg.conversation_id = me.conversation_id AND msg.id > %(after)s
@@ -329,6 +333,7 @@ def conversation_poll(
         other_read_id=first[4] or 0,
         my_last_id=first[5] or 0,
         closed=first[6],
+        other_name=first[7] or "",
     )
 
 

@@ -25,6 +25,7 @@ from profiles import selectors as profile_selectors
 from profiles.collaboration import selectors, services
 from profiles.collaboration.forms import DecisionForm, InvitationForm, MessageForm, PollForm
 from profiles.collaboration.models import Invitation
+from profiles.collaboration.templatetags.collaboration_text import person
 from profiles.models import ProfileSettings
 from works.models import Author
 
@@ -151,7 +152,7 @@ def _get_invitation_for_user(request: AuthenticatedHttpRequest, invitation_id: i
 
 
 def _invitation_context(
-    request: AuthenticatedHttpRequest, invitation: Invitation, **forms: DecisionForm
+    request: AuthenticatedHttpRequest, invitation: Invitation, form: DecisionForm | None = None
 ) -> dict[str, Any]:
     recipient_works, sender_works = selectors.invitation_works(invitation=invitation)
     is_recipient = invitation.recipient_id == request.user.pk
@@ -173,8 +174,7 @@ def _invitation_context(
         "sender_works": sender_works,
         "conversation": conversation,
         "other_user": invitation.sender if is_recipient else invitation.recipient,
-        "accept_form": forms.get("accept") or DecisionForm(prefix="accept"),
-        "decline_form": forms.get("decline") or DecisionForm(prefix="decline"),
+        "decision_form": form or DecisionForm(),
     }
 
 
@@ -189,15 +189,17 @@ def invitation_detail(request: AuthenticatedHttpRequest, invitation_id: int) -> 
 
 
 def _invitation_answer(
-    request: AuthenticatedHttpRequest, invitation: Invitation, *, status: int, **forms: DecisionForm
+    request: AuthenticatedHttpRequest,
+    invitation: Invitation,
+    *,
+    status: int,
+    form: DecisionForm | None = None,
 ) -> HttpResponse:
     invitation.refresh_from_db()
     template = "collaboration/invitation_detail.html"
     if request.htmx:
         template += "#decision"
-    return render(
-        request, template, _invitation_context(request, invitation, **forms), status=status
-    )
+    return render(request, template, _invitation_context(request, invitation, form), status=status)
 
 
 ANSWERS = {"accept": "recipient", "decline": "recipient", "withdraw": "sender"}
@@ -218,10 +220,10 @@ def invitation_decide(
     if ANSWERS[answer] == "sender" and invitation.sender_id != request.user.pk:
         messages.error(request, "Only the person who sent an invitation can withdraw it.")
         return _invitation_answer(request, invitation, status=403)
-    form = DecisionForm(request.POST, prefix=answer)
+    form = DecisionForm(request.POST)
     if not form.is_valid():
         messages.error(request, str(form.errors["note"][0]))
-        return _invitation_answer(request, invitation, status=400, **{answer: form})
+        return _invitation_answer(request, invitation, status=400, form=form)
     note = form.cleaned_data["note"]
     try:
         if answer == "accept":
@@ -238,7 +240,7 @@ def invitation_decide(
             messages.success(request, "You withdrew the invitation.")
     except services.CollaborationError as error:
         messages.error(request, str(error))
-        return _invitation_answer(request, invitation, status=error.status, **{answer: form})
+        return _invitation_answer(request, invitation, status=error.status, form=form)
     if request.htmx:
         return _invitation_answer(request, invitation, status=200)
     return redirect("collaboration:invitation_detail", invitation_id=invitation.pk)
@@ -269,6 +271,7 @@ def _conversation_context(
         "conversation": view.conversation,
         "invitation": view.invitation,
         "other_user": view.other.user,
+        "other_name": person(view.other.user),
         "message_list": message_list,
         "last_id": last_id,
         "seen": _seen(
@@ -312,6 +315,7 @@ def _poll_response(
             ),
             "closed": poll.closed,
             "me_id": request.user.pk,
+            "other_name": poll.other_name,
         },
     )
 

@@ -216,7 +216,7 @@ def test_accept_opens_the_conversation_and_a_second_accept_is_a_409(client, reco
     invitation = send(sender, record)
     client.force_login(owner)
     url = f"/inbox/invitations/{invitation.pk}/accept/"
-    response = client.post(url, {"accept-note": "Gladly"})
+    response = client.post(url, {"note": "Gladly"})
     conversation = Conversation.objects.get()
     assert response["Location"] == f"/inbox/{conversation.pk}/"
     again = client.post(url, {})
@@ -238,9 +238,7 @@ def test_decline_and_withdraw_with_htmx_swap_the_status(client, record, sender, 
 def test_an_oversized_note_is_a_400(client, record, sender, owner):
     invitation = send(sender, record)
     client.force_login(owner)
-    response = client.post(
-        f"/inbox/invitations/{invitation.pk}/decline/", {"decline-note": "x" * 1001}
-    )
+    response = client.post(f"/inbox/invitations/{invitation.pk}/decline/", {"note": "x" * 1001})
     assert response.status_code == 400
     assert Invitation.objects.get().state == "pending"
 
