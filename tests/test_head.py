@@ -15,7 +15,10 @@ from django.contrib.contenttypes.models import ContentType
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, resolve
 
+from bzpeer.outbox import optout
 from profiles import services
+from profiles.collaboration import services as collaboration
+from profiles.models import ProfileSettings
 from tests.factories import (
     AuthorFactory,
     AuthorshipFactory,
@@ -63,8 +66,19 @@ def values():
         works_mine=[],
         works_not_mine=[],
     )
+    # an invitation from staff to the record's owner, accepted: a conversation
+    services.claim_approve(claim=claim, staff=staff)
+    ProfileSettings.objects.update_or_create(author=author, defaults={"open_to_collaborate": True})
+    invitation = collaboration.invitation_send(
+        sender=staff, author=author, subject="Hi", body="Why", recipient_works=[], sender_works=[]
+    )
+    conversation = collaboration.invitation_accept(invitation=invitation, user=claim.claimant)
     return {
         "staff": staff,
+        "invitation_id": invitation.pk,
+        "conversation_id": conversation.pk,
+        "answer": "accept",
+        "token": optout.token_make(user_id=staff.pk, kind="message"),
         "author_id": author.pk,
         "work_id": work.pk,
         "topic_id": TopicFactory().pk,
