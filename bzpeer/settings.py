@@ -113,6 +113,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "bzpeer.context_processors.site",
+                "profiles.collaboration.context_processors.inbox",
             ],
         },
     }
@@ -223,6 +224,12 @@ CELERY_BEAT_SCHEDULE: dict[str, dict] = {
     },
     # Expired sessions stay in django_session until something deletes them.
     "sessions-clear": {"task": "bzpeer.tasks.sessions_clear_task", "schedule": 3600.0},
+    # Pages read a pending invitation past its time as expired already; this
+    # makes the rows say so too.
+    "invitations-expire": {
+        "task": "profiles.collaboration.tasks.invitations_expire_task",
+        "schedule": 3600.0,
+    },
 }
 
 AUTH_PASSWORD_VALIDATORS = [
@@ -304,6 +311,10 @@ RATE_LIMITS = {
     "claim_email_code": "3/10m/user,10/d/user,20/h/ip",
     "claim_code_check": "10/10m/user,30/h/ip",
     "report_submit": "10/h/user,30/h/ip",
+    # Invitations and messages reach a person's inbox: a few an hour is a
+    # researcher's pace, a flood is not.
+    "invitation_send": "10/h/user,30/d/user,30/h/ip",
+    "message_send": "60/10m/user,300/h/user,600/h/ip",
     # Live search asks once per pause in typing: a person searching stays far
     # below this, a script hammering the database does not.
     "search": "60/m/ip,1200/h/ip",

@@ -10,6 +10,7 @@ urlpatterns = [
     path("accounts/", include("allauth.urls")),
     path("", include("works.urls")),
     path("", include("profiles.urls")),
+    path("", include("profiles.collaboration.urls")),
     path("", include("profiles.collaboration.safety_urls")),
     path("", include("graph.urls")),
     path("", include("bzpeer.outbox.urls")),

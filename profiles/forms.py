@@ -162,6 +162,12 @@ class ProfileSettingsForm(forms.ModelForm):
     homepage = forms.URLField(
         required=False, max_length=500, assume_scheme="https", widget=forms.URLInput()
     )
+    invitations_from = forms.ChoiceField(
+        label="Who may invite you",
+        choices=ProfileSettings.InvitationsFrom.choices,
+        required=False,
+        widget=forms.RadioSelect,
+    )
     hidden_sections = forms.MultipleChoiceField(
         label="Hide from your page",
         choices=ProfileSettings.Section.choices,
@@ -177,6 +183,7 @@ class ProfileSettingsForm(forms.ModelForm):
             "homepage",
             "contact",
             "open_to_collaborate",
+            "invitations_from",
             "hidden_sections",
         ]
         widgets = {"summary": forms.TextInput()}
@@ -186,6 +193,11 @@ class ProfileSettingsForm(forms.ModelForm):
             "contact": "Shown under Direct collaboration, e.g. “Email me at my university "
             "address”.",
         }
+
+    def clean_invitations_from(self) -> str:
+        return str(
+            self.cleaned_data["invitations_from"] or ProfileSettings.InvitationsFrom.VERIFIED
+        )
 
     def clean_homepage(self) -> str:
         homepage = str(self.cleaned_data["homepage"])

@@ -677,6 +677,7 @@ def profile_settings_update(
     contact: str,
     open_to_collaborate: bool,
     hidden_sections: list[str],
+    invitations_from: str = ProfileSettings.InvitationsFrom.VERIFIED,
 ) -> ProfileSettings:
     """Save the owner's own words about themselves. The graph does not read them, so no re-queue."""
     _require_owner(user, author)
@@ -686,6 +687,7 @@ def profile_settings_update(
         "homepage": homepage.strip(),
         "contact": contact.strip(),
         "open_to_collaborate": open_to_collaborate,
+        "invitations_from": invitations_from,
         "hidden_sections": sorted(set(hidden_sections)),
     }
     with transaction.atomic():

@@ -23,6 +23,7 @@ from django_htmx.http import HttpResponseClientRedirect
 from bzpeer import pagecache, ratelimit, staff
 from bzpeer.http import AuthenticatedHttpRequest, HtmxHttpRequest
 from profiles import selectors, services
+from profiles.collaboration import selectors as collaboration_selectors
 from profiles.forms import (
     AuthorshipStatusForm,
     ClaimForm,
@@ -128,6 +129,8 @@ def researcher_detail(request: HtmxHttpRequest, author_id: int) -> HttpResponse:
     followers, is_following = selectors.follower_state(author=author, user=request.user)
     claim_status = selectors.claim_status(author=author, user=request.user, counts=counts)
     owner = selectors.owner_settings(author=author, status=claim_status)
+    openness = collaboration_selectors.openness(author=author, owner_settings=owner)
+    context["invite_refusal"] = _invite_refusal(request, claim_status, openness)
     context.update(
         topics=topics[: selectors.TOPICS_SHOWN],
         topic_total=len(topics),
@@ -141,7 +144,8 @@ def researcher_detail(request: HtmxHttpRequest, author_id: int) -> HttpResponse:
         claim_status=claim_status,
         owner=owner,
         is_owner=request.user.is_authenticated and claim_status.owner_id == request.user.pk,
-        open_to_collaborate=owner.open_to_collaborate if owner else author.open_to_collaborate,
+        open_to_collaborate=openness.open if owner else author.open_to_collaborate,
+        invitations_from=openness.invitations_from,
     )
     context["canonical_url"] = request.build_absolute_uri(
         reverse("profiles:researcher_detail", args=[author.pk])
@@ -150,6 +154,26 @@ def researcher_detail(request: HtmxHttpRequest, author_id: int) -> HttpResponse:
         author, url=str(context["canonical_url"]), summary=str(context["summary"]), topics=topics
     )
     return render(request, template, context)
+
+
+def _invite_refusal(
+    request: HttpRequest,
+    status: selectors.ClaimStatus,
+    openness: collaboration_selectors.Openness,
+) -> str | None:
+    """Why the signed-in visitor may not invite the owner; one query, only when it can matter."""
+    if (
+        not request.user.is_authenticated
+        or status.owner_id in (None, request.user.pk)
+        or not openness.open
+    ):
+        return None
+    return collaboration_selectors.invite_refusal(
+        user=request.user,
+        owner_id=status.owner_id,
+        openness=openness,
+        standing=collaboration_selectors.standing_for(user=request.user),
+    )
 
 
 def _follow_after_log_in(request: HtmxHttpRequest, author: Author, *, follow: bool) -> HttpResponse:
@@ -540,6 +564,7 @@ def profile_edit(request: AuthenticatedHttpRequest, author_id: int) -> HttpRespo
         homepage=form.cleaned_data["homepage"],
         contact=form.cleaned_data["contact"],
         open_to_collaborate=form.cleaned_data["open_to_collaborate"],
+        invitations_from=form.cleaned_data["invitations_from"],
         hidden_sections=form.cleaned_data["hidden_sections"],
     )
     messages.success(request, "Your profile is saved.")

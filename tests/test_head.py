@@ -18,7 +18,8 @@ from django.urls import URLPattern, URLResolver, get_resolver, resolve
 from bzpeer.outbox import optout
 from profiles import services
 from profiles.collaboration import safety
-from tests.collaboration.test_safety_services import invitation_between
+from profiles.collaboration import services as collaboration
+from profiles.models import ProfileSettings
 from tests.factories import (
     AuthorFactory,
     AuthorshipFactory,
@@ -66,17 +67,25 @@ def values():
         works_mine=[],
         works_not_mine=[],
     )
-    # The safety pages' objects: an invitation its recipient reported, and a block.
-    invitation = invitation_between(claim.claimant, make_user())
-    report = safety.report_submit(
-        reporter=invitation.recipient, invitation=invitation, reason="spam"
+    # an invitation from staff to the record's owner, accepted: a conversation
+    services.claim_approve(claim=claim, staff=staff)
+    ProfileSettings.objects.update_or_create(author=author, defaults={"open_to_collaborate": True})
+    invitation = collaboration.invitation_send(
+        sender=staff, author=author, subject="Hi", body="Why", recipient_works=[], sender_works=[]
     )
-    safety.block_set(blocker=invitation.recipient, blocked=claim.claimant, blocking=True)
+    conversation = collaboration.invitation_accept(invitation=invitation, user=claim.claimant)
+    # the safety pages' objects: the owner reports the conversation and blocks its sender
+    report = safety.report_submit(
+        reporter=claim.claimant, invitation=invitation, conversation=conversation, reason="spam"
+    )
+    safety.block_set(blocker=claim.claimant, blocked=staff, blocking=True)
     return {
         "staff": staff,
         "invitation_id": invitation.pk,
+        "conversation_id": conversation.pk,
+        "answer": "accept",
         "report_id": report.pk,
-        "blocked_user_id": claim.claimant_id,
+        "blocked_user_id": staff.pk,
         "author_id": author.pk,
         "work_id": work.pk,
         "topic_id": TopicFactory().pk,

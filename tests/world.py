@@ -24,14 +24,8 @@ from bzpeer import pagecache
 from bzpeer.outbox import optout
 from graph import services as graph_services
 from profiles import services
-from profiles.collaboration.models import (
-    Block,
-    Conversation,
-    ConversationMember,
-    Invitation,
-    Message,
-    Report,
-)
+from profiles.collaboration import services as collaboration
+from profiles.collaboration.models import Block, Report
 from profiles.models import EmailCode, Follow, ProfileSettings
 from tests.factories import (
     AuthorFactory,
@@ -97,6 +91,19 @@ def build_world():
         hidden_sections=[],
     )
     Follow.objects.create(user=stranger, author=coauthor)
+    # The claimant invites the owner twice: the first accepted (a conversation
+    # with a message), the second pending. The stranger and staff are neither.
+    letter: dict[str, Any] = {"body": "We both draw graphs.", "recipient_works": []}
+    accepted = collaboration.invitation_send(
+        sender=claimant, author=record, subject="Graphs together", sender_works=[], **letter
+    )
+    conversation = collaboration.invitation_accept(invitation=accepted, user=owner)
+    collaboration.message_post(
+        conversation=conversation, sender=claimant, recipient=owner, body="Hello, Rosa."
+    )
+    invitation = collaboration.invitation_send(
+        sender=claimant, author=record, subject="And once more", sender_works=[], **letter
+    )
     code = EmailCode.objects.create(
         user=claimant,
         author=record,
@@ -111,7 +118,9 @@ def build_world():
     social = SocialAccount.objects.create(user=owner, provider="orcid", uid="0000-0002-1825-0097")
     token = SocialToken.objects.create(app=app, account=social, token="t")
     group = Group.objects.create(name="Reviewers")
-    safety_objects = _safety_world(record=record, claimant=claimant, owner=owner)
+    safety_objects = _safety_world(
+        accepted=accepted, conversation=conversation, pending=invitation, owner=owner
+    )
 
     work_id = str(Authorship.objects.filter(author=record).order_by("pk")[0].work_id)
     objects = {
@@ -144,6 +153,10 @@ def build_world():
         "claim_id": str(pending.pk),
         "approved_claim_id": str(approved.pk),
         "followed_author_id": str(coauthor.pk),  # the stranger follows them
+        "invitation_id": str(invitation.pk),
+        "accepted_invitation_id": str(accepted.pk),
+        "conversation_id": str(conversation.pk),
+        "answer": "accept",
         "decision": "reject",
         # the admin
         "app_label": "profiles",
@@ -176,52 +189,28 @@ def build_world():
             "code": code,
             "elsewhere": elsewhere,
             **safety_objects,
+            "invitation": invitation,
+            "accepted_invitation": accepted,
+            "conversation": conversation,
         },
     )
 
 
-def _safety_world(*, record, claimant, owner) -> dict[str, Any]:
-    """The claimant's accepted invitation to the owner, its conversation (two messages) that the
-    owner reported, a second, pending invitation, and someone the owner blocked."""
-    expires = timezone.now() + timedelta(days=30)
-    invitation = Invitation.objects.create(
-        sender=claimant,
-        recipient=owner,
-        author=record,
-        subject="Graph drawing together?",
-        body="Our layouts would fit.",
-        state=Invitation.State.ACCEPTED,
-        expires_at=expires,
-        decided_at=timezone.now(),
-    )
-    conversation = Conversation.objects.create(invitation=invitation)
-    for user in (claimant, owner):
-        ConversationMember.objects.create(conversation=conversation, user=user)
-    for sender, body in ((owner, "Happy to talk."), (claimant, "Great, when?")):
-        message = Message.objects.create(conversation=conversation, sender=sender, body=body)
-    Conversation.objects.filter(pk=conversation.pk).update(
-        last_message_id=message.pk, last_message_at=message.created_at
-    )
+def _safety_world(*, accepted, conversation, pending, owner) -> dict[str, Any]:
+    """The owner reports the claimant's conversation with them, and blocks someone else."""
+    conversation.refresh_from_db()
     report = Report.objects.create(
         reporter=owner,
-        reported_user=claimant,
-        invitation=invitation,
+        reported_user=accepted.sender,
+        invitation=accepted,
         conversation=conversation,
-        last_message_id=message.pk,
+        last_message_id=conversation.last_message_id,
         reason=Report.Reason.SPAM,
-    )
-    pending = Invitation.objects.create(
-        sender=claimant,
-        recipient=owner,
-        author=record,
-        subject="And another paper?",
-        body="A second idea.",
-        expires_at=expires,
     )
     blocked_person = make_user("blocked@example.org")
     Block.objects.create(blocker=owner, blocked=blocked_person)
     return {
-        "safety_invitation": invitation,
+        "safety_invitation": accepted,
         "safety_conversation": conversation,
         "safety_report": report,
         "safety_pending_invitation": pending,

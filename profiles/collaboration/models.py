@@ -96,6 +96,12 @@ class Invitation(models.Model):
             models.Index(
                 fields=["expires_at"], condition=Q(state="pending"), name="invitation_due_idx"
             ),
+            # The header's unread count: pending invitations the recipient has not opened.
+            models.Index(
+                fields=["recipient"],
+                condition=Q(state="pending", recipient_seen_at=None, hidden_from_recipient=False),
+                name="invitation_unseen_idx",
+            ),
         ]
 
     def __str__(self) -> str:

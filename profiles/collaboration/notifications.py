@@ -81,14 +81,12 @@ def _site_url(path: str) -> str:
     return settings.SITE_URL.rstrip("/") + path
 
 
-# The inbox's addresses (docs: /inbox/ and /inbox/<conversation>/), kept here
-# as paths so that these mails do not depend on the views' URL names.
 def invitation_url(invitation: Invitation) -> str:
-    return _site_url(f"/inbox/#invitation-{invitation.pk}")
+    return _site_url(reverse("collaboration:invitation_detail", args=[invitation.pk]))
 
 
 def conversation_url(conversation_id: int) -> str:
-    return _site_url(f"/inbox/{conversation_id}/")
+    return _site_url(reverse("collaboration:conversation", args=[conversation_id]))
 
 
 def sender_name(invitation: Invitation) -> str:

@@ -74,7 +74,7 @@ def test_an_invitation_mails_the_recipient_once_with_its_link_and_stop_link():
     assert email.subject == "Ada Sender invites you to collaborate: Joint work on graph sampling"
     assert "Ada Sender invites you, as the owner of the record of Grace Owner" in email.body
     assert "  We both sample large graphs.\n  Let us compare notes." in email.body
-    assert f"https://bzpeer.example/inbox/#invitation-{invite.pk}" in email.body
+    assert f"https://bzpeer.example/inbox/invitations/{invite.pk}/" in email.body
     assert f"https://bzpeer.example/researchers/{invite.sender_author_id}/" in email.body
     stop = stop_link(invite.recipient, "invitation")
     assert email.body.rstrip().endswith(stop), "the stop link closes the mail"

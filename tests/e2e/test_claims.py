@@ -138,7 +138,7 @@ def test_claim_with_an_institutional_email_then_staff_approve(
     # 45 before, +25 staff verified, +5 claimed (a pending claim earned nothing), +5 for
     # the works the claim marked as theirs or not.
     expect(quick_read(page)).to_contain_text("Trust 80 - Verified")
-    expect(page.get_by_text("Unlocked: the researcher owns this record")).to_be_visible()
+    expect(page.get_by_text("Your settings for invitations")).to_be_visible()
     page.get_by_text("Why this score").click()
     staff_row = page.get_by_role("row", name=re.compile(r"^Claim verified by staff"))
     expect(staff_row).to_contain_text("+25")

@@ -629,7 +629,8 @@ def test_staff_approve_without_javascript_then_the_page_reads_claimed_l3(
     text = text_of(client.get(url("researcher_detail", record.pk)))
     for expected in ("Trust 80 - Verified", "Verification L3", "Claimed"):
         assert expected in text, expected
-    assert "Unlocked: the researcher owns this record and accepts direct invitations." in text
+    # claimed, and not open until the owner says so
+    assert "Claimed, but not open to invitations" in text
     assert "Claim this author entity first" not in text
     assert "Log in to claim" not in text
 

@@ -329,5 +329,5 @@ def test_the_feed_costs_the_same_queries_for_1_and_50_follows(client, django_ass
     load(50)
 
 
-# session, user, feed events, followed researchers
-QUERIES = 4
+# session, user, feed events, followed researchers, the header's inbox count
+QUERIES = 5
