@@ -15,8 +15,9 @@ HTMX = {"HX-Request": "true"}
 SESSION_AND_USER = 2
 # received, sent, conversations, and the header's unread count
 INBOX_QUERIES = SESSION_AND_USER + 4
-# both members (the membership check), messages, the read marker, the header's count
-CONVERSATION_QUERIES = SESSION_AND_USER + 4
+# both members (the membership check), messages, the read marker, the header's count,
+# and the block and report controls' state (safety.safety_state)
+CONVERSATION_QUERIES = SESSION_AND_USER + 5
 POLL_QUERIES = SESSION_AND_USER + 1
 
 

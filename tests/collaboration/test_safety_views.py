@@ -23,6 +23,11 @@ sender = test_safety_services.sender
 recipient = test_safety_services.recipient
 
 HTMX = {"HX-Request": "true"}
+HEADER_INBOX_COUNT = 1  # every signed-in page's header
+# session, user, the second factor, the page's count and rows, the open count
+STAFF_LIST_QUERIES = 6 + HEADER_INBOX_COUNT
+# session, user, the second factor, the report, its messages, history: decisions, suspension
+REPORT_PAGE_QUERIES = 7 + HEADER_INBOX_COUNT
 
 
 def text_of(response) -> str:
@@ -134,7 +139,7 @@ def test_the_blocked_list_pins_its_queries(client, recipient, django_assert_num_
         safety.block_set(blocker=recipient, blocked=make_user(), blocking=True)
     client.force_login(recipient)
     client.get(reverse("safety:blocked"))  # the session is warm
-    with django_assert_num_queries(3):  # session, user, blocks
+    with django_assert_num_queries(4):  # session, user, blocks, the header's inbox count
         client.get(reverse("safety:blocked"))
 
 
@@ -307,20 +312,18 @@ def test_the_staff_list_keeps_its_query_count_whatever_the_number_of_reports(
 ):
     reported(sender)
     staff_client.get(reverse("safety:staff_reports"))
-    # session, user, the second factor, the page's count and rows, the open count
-    with django_assert_num_queries(6):
+    with django_assert_num_queries(STAFF_LIST_QUERIES):
         staff_client.get(reverse("safety:staff_reports"))
     for _ in range(5):
         reported(make_user())
-    with django_assert_num_queries(6):
+    with django_assert_num_queries(STAFF_LIST_QUERIES):
         staff_client.get(reverse("safety:staff_reports"))
 
 
 def test_the_report_page_keeps_its_query_count(staff_client, sender, django_assert_num_queries):
     report = reported(sender, None, "one", "two", "three")
     staff_client.get(reverse("safety:staff_report_detail", args=[report.pk]))
-    # session, user, the second factor, the report, its messages, history: decisions, suspension
-    with django_assert_num_queries(7):
+    with django_assert_num_queries(REPORT_PAGE_QUERIES):
         staff_client.get(reverse("safety:staff_report_detail", args=[report.pk]))
 
 

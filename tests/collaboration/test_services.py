@@ -16,7 +16,7 @@ from profiles.collaboration.models import (
     Message,
     Suspension,
 )
-from profiles.collaboration.safety import NOT_REACHABLE, SUSPENDED
+from profiles.collaboration.safety import NOT_REACHABLE, SUSPENDED, YOU_BLOCKED
 from tests.collaboration.conftest import own, send, set_openness
 from tests.factories import AuthorFactory, AuthorshipFactory, WorkFactory
 from tests.profiles.conftest import make_user
@@ -75,12 +75,14 @@ def test_owners_only_refuses_a_sender_without_a_record_and_takes_one_with(sender
     assert send(sender, record).state == "pending"
 
 
-def test_a_block_either_way_is_refused_with_the_same_silent_words(sender, record, owner):
+def test_a_blocked_sender_gets_the_silent_words_and_a_blocker_is_told_to_unblock(
+    sender, record, owner
+):
     Block.objects.create(blocker=owner, blocked=sender)
     assert str(refused(sender, record)) == NOT_REACHABLE
     Block.objects.all().delete()
     Block.objects.create(blocker=sender, blocked=owner)
-    assert str(refused(sender, record)) == NOT_REACHABLE
+    assert str(refused(sender, record)) == YOU_BLOCKED
 
 
 def test_a_suspended_sender_is_refused(sender, record):
