@@ -12,6 +12,7 @@ from allauth.socialaccount.models import SocialAccount
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
+from django.db.models import Count, Window
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -205,7 +206,22 @@ class FeedDay:
     continued: bool  # the previous page ended on this day: no second heading
 
 
+def _path_maker(name: str) -> Callable[[int], str]:
+    """A URL name's path for any id, from one reverse(): on a page of 30 events,
+    the template's {% url %} tags took 7 of its 30 ms."""
+    marker = 987_654_321
+    head, tail = reverse(name, args=[marker]).split(str(marker))
+    return lambda pk: f"{head}{pk}{tail}"
+
+
 def _feed_days(events: list[AuthorEvent], before: selectors.FeedCursor | None) -> list[FeedDay]:
+    researcher, work = _path_maker("profiles:researcher_detail"), _path_maker("works:work_detail")
+    for event in events:
+        event.paths = {  # type: ignore[attr-defined]
+            "author": researcher(event.author_id),
+            "work": work(event.work_id) if event.work_id else "",
+            "other": researcher(event.other_author_id) if event.other_author_id else "",
+        }
     previous_day = timezone.localdate(before.created_at) if before else None
     return [
         FeedDay(day=day, events=list(day_events), continued=day == previous_day)
@@ -214,6 +230,7 @@ def _feed_days(events: list[AuthorEvent], before: selectors.FeedCursor | None) -
 
 
 FEED_KINDS = [(kind.value, kind.label) for kind in AuthorEvent.Kind]
+FOLLOWS_SHOWN = 25
 
 
 class FeedKindError(ValueError):
@@ -260,12 +277,17 @@ def following(request: AuthenticatedHttpRequest) -> HttpResponse:
         if fragment == "feed-body":
             context["follows_any"] = Follow.objects.filter(user=request.user).exists()
         return render(request, f"profiles/following.html#{fragment}", context)
-    context["follows"] = list(
+    # The sidebar names the most recent follows only: at 500 follows, drawing
+    # every one cost ten times the feed itself.
+    follows = list(
         Follow.objects.filter(user=request.user)
         .select_related("author", "author__last_known_institution")
-        .order_by("author__display_name")
+        .annotate(total=Window(Count("id")))
+        .order_by("-created_at", "-id")[:FOLLOWS_SHOWN]
     )
-    context["follows_any"] = bool(context["follows"])
+    context["follows"] = follows
+    context["follows_total"] = follows[0].total if follows else 0
+    context["follows_any"] = bool(follows)
     return render(request, "profiles/following.html", context)
 
 

@@ -595,3 +595,15 @@ def test_the_filtered_feed_query_walks_the_kind_index():
         cursor.execute("EXPLAIN " + sql)
         plan = "\n".join(row[0] for row in cursor.fetchall())
     assert "authorevent_kind_idx" in plan
+
+
+def test_the_sidebar_names_the_25_latest_follows_and_counts_all(client):
+    user = make_user()
+    for i in range(30):
+        follow(user, AuthorFactory(display_name=f"Person {i:02}"), ago=timedelta(days=30 - i))
+    client.force_login(user)
+    body = client.get(FEED).content.decode()
+    assert "Researchers you follow (30)" in body
+    assert body.count('class="card following-row"') == 25
+    assert "Person 29" in body and "Person 04" not in body
+    assert "The 25 you followed most recently" in body
