@@ -96,8 +96,8 @@ def task_events(share: float, batch: int = 500) -> dict[str, Any]:
     from django.db.models import Count
     from django.utils import timezone
 
-    from profiles.models import AuthorEvent, Follow
-    from profiles.services import events_record_new_works
+    from profiles.models import AuthorEvent, CoauthorKnown, Follow
+    from profiles.services import coauthors_remember, events_record_new_works
 
     author_ids = _corpus_author_ids("generated")
     followed = random.Random(7).sample(author_ids, int(len(author_ids) * share))
@@ -116,12 +116,21 @@ def task_events(share: float, batch: int = 500) -> dict[str, Any]:
         with transaction.atomic():
             events_record_new_works(work_ids=work_ids[start : start + batch])
     seconds = time.perf_counter() - started
+    # Followed before their works came, every pair was new: the most events.
     rows = dict(AuthorEvent.objects.values_list("kind").annotate(n=Count("id")).order_by())
+    # What their first follows would cost now that the works are there.
+    started = time.perf_counter()
+    coauthors_remember(author_ids=followed)
+    remember_s = time.perf_counter() - started
+    known = CoauthorKnown.objects.count()
     AuthorEvent.objects.filter(kind__in=rows).delete()
+    CoauthorKnown.objects.all().delete()
     user.delete()
     return {
         "share": share,
         "followed_authors": len(followed),
+        "remember_s": remember_s,
+        "coauthors_known": known,
         "works": len(work_ids),
         "batch": batch,
         "seconds": seconds,

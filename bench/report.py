@@ -166,6 +166,11 @@ def table(results: dict[str, Any]) -> str:
                 f"+{events['share_of_first_import']:.0%} on the import, "
                 f"{events['import_copy_ratio_with_events']:.2f}x COPY with them"
             )
+            add(
+                f"  first follows       {_fmt(events['remember_s'])}s to note the"
+                f" {_fmt(events['followed_authors'])} researchers'"
+                f" {_fmt(events['coauthors_known'])} known co-authors"
+            )
         if "grqc" in imp:
             add(
                 f"  ca-GrQc import      {_fmt(imp['grqc']['works_per_s'], 0):>9} works/s  "

@@ -59,7 +59,10 @@ def follow_set(*, user: AbstractBaseUser, author: Author, following: bool) -> No
         # any import batch that could not see it (FEED_FOLLOW_LOCK).
         with connection.cursor() as cursor:
             cursor.execute("SELECT pg_advisory_xact_lock(%s)", [FEED_FOLLOW_LOCK])
+        followed_before = Follow.objects.filter(author=author).exists()
         Follow.objects.bulk_create([Follow(user_id=user.pk, author=author)], ignore_conflicts=True)
+        if not followed_before:
+            coauthors_remember(author_ids=[author.pk])
     else:
         Follow.objects.filter(user_id=user.pk, author=author).delete()
     pagecache.author_pages_changed(author_ids=[author.pk])  # the follower count
@@ -92,15 +95,35 @@ SELECT DISTINCT ON (f.author_id, b.author_id)
     f.author_id, %(new_coauthor)s, b.author_id, f.work_id, statement_timestamp(), '{}'::jsonb
 FROM followed f
 JOIN works_authorship b ON b.work_id = f.work_id AND b.author_id <> f.author_id
--- The first shared work: none of the two's works before this batch's new ones.
+-- The first shared work: not a co-author when the author got their first
+-- follower (CoauthorKnown), nor recorded as new since (the unique index).
 WHERE NOT EXISTS (
-    SELECT FROM works_authorship x
-    JOIN works_authorship y ON y.work_id = x.work_id AND y.author_id = b.author_id
-    WHERE x.author_id = f.author_id AND x.work_id <> ALL(%(works)s)
+    SELECT FROM profiles_coauthorknown k
+    WHERE k.author_id = f.author_id AND k.other_author_id = b.author_id
 )
 ORDER BY f.author_id, b.author_id, f.work_id
 ON CONFLICT (author_id, other_author_id) WHERE kind = 'new_coauthor' DO NOTHING
 """
+
+
+def coauthors_remember(*, author_ids: list[int]) -> None:
+    """Note everyone these researchers have published with, as they get their first
+    follower: from then on imports record each new co-author (events_record_new_works).
+
+    Under the follow lock, so no import batch in between goes unseen.
+    """
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """
+            INSERT INTO profiles_coauthorknown (author_id, other_author_id)
+            SELECT DISTINCT x.author_id, y.author_id
+            FROM works_authorship x
+            JOIN works_authorship y ON y.work_id = x.work_id AND y.author_id <> x.author_id
+            WHERE x.author_id = ANY(%s)
+            ON CONFLICT (author_id, other_author_id) DO NOTHING
+            """,
+            [author_ids],
+        )
 
 
 def _feed_lock_share(cursor: Any) -> None:
@@ -114,7 +137,9 @@ def events_record_new_works(*, work_ids: list[int]) -> None:
 
     One statement for the whole batch, in the caller's transaction; a work or
     a pair already recorded for an author (a batch retried, two imports at
-    once) adds nothing, and a re-import creates no works.
+    once) adds nothing, and a re-import creates no works. A pair counts as
+    known from its new works and from coauthors_remember, not from authors
+    added later to a work already stored.
     """
     if not work_ids:
         return

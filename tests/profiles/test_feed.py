@@ -155,12 +155,26 @@ def test_a_new_coauthor_is_recorded_once_per_pair(tmp_path):
 
 def test_co_authors_who_shared_a_work_before_the_follow_are_not_new(tmp_path):
     import_lines(tmp_path, works()[:1])  # A1 and A2 share W1; nobody follows them yet
-    follow(make_user(), Author.objects.get(openalex_id=A1))
+    services.follow_set(user=make_user(), author=Author.objects.get(openalex_id=A1), following=True)
     again = works()[:1]
     again[0].update(id="https://openalex.org/W900000099", doi="", title="A second paper")
     import_lines(tmp_path, again, name="second.jsonl")
     assert new_work_events() == [(A1, "W900000099")]
     assert coauthor_events() == []
+
+
+def test_a_coauthor_known_before_a_refollow_is_not_new_either(tmp_path):
+    a1 = AuthorFactory(openalex_id=A1)
+    reader = make_user()
+    services.follow_set(user=reader, author=a1, following=True)
+    services.follow_set(user=reader, author=a1, following=False)
+    import_lines(tmp_path, works()[:1])  # while nobody follows A1
+    services.follow_set(user=make_user(), author=a1, following=True)
+    again = works()[:1]
+    again[0].update(id="https://openalex.org/W900000099", doi="", title="A second paper")
+    import_lines(tmp_path, again, name="second.jsonl")
+    assert coauthor_events() == []
+    assert new_work_events() == [(A1, "W900000099")]
 
 
 def author_record(institution: dict[str, Any] | None) -> dict[str, Any]:
