@@ -7,24 +7,9 @@ from django.urls import reverse
 
 from profiles import services
 from profiles.models import Follow
-from tests.factories import AuthorFactory
-from tests.profiles.conftest import make_user
+from tests.profiles.conftest import make_user, owned_record
 
 pytestmark = pytest.mark.django_db
-
-
-def owned_record(display_name="Rosa Owner"):
-    owner, author = make_user(), AuthorFactory(display_name=display_name)
-    claim = services.claim_submit(
-        user=owner,
-        author=author,
-        links=["https://x.example/"],
-        statement="",
-        works_mine=[],
-        works_not_mine=[],
-    )
-    services.claim_approve(claim=claim, staff=make_user(staff=True))
-    return owner, author
 
 
 def test_the_owner_sees_followers_by_their_record_never_their_email(client):
