@@ -5,6 +5,7 @@ database, DEBUG off). Tasks:
 
     import PATH             import_openalex on a file, timed
     copy PATH               the physical floor: the same rows by COPY into scratch tables
+    events SHARE            the import's feed events had SHARE of the authors followers
     slices-queue CORPUS     queue every slice of a corpus for the Celery workers
     naive CORPUS ...        the naive pipeline (networkx ego graphs), one process's share
     pages ...               the page authors' slices, the feed's users, query counts
@@ -78,6 +79,62 @@ def task_import(path: str) -> dict[str, Any]:
         "changed_authors": len(stats.changed_author_ids),
         "problems": len(stats.problems) + stats.problems_not_listed,
         "first_problems": [str(p) for p in stats.problems[:3]],
+    }
+
+
+def task_events(share: float, batch: int = 500) -> dict[str, Any]:
+    """What the feed's events would add to the first import if SHARE of the authors had
+    followers: the import's own statement (profiles.services.events_record_new_works)
+    on every work, in the import's batches, one transaction each; then all undone.
+
+    The import itself writes none in the bench: nobody follows anyone yet.
+    """
+    from datetime import timedelta
+
+    from django.contrib.auth import get_user_model
+    from django.db import connection, transaction
+    from django.db.models import Count
+    from django.utils import timezone
+
+    from profiles.models import AuthorEvent, CoauthorKnown, Follow
+    from profiles.services import coauthors_remember, events_record_new_works
+
+    author_ids = _corpus_author_ids("generated")
+    followed = random.Random(7).sample(author_ids, int(len(author_ids) * share))
+    user = get_user_model().objects.create_user(
+        username="bench-events", email="bench-events@bench.example"
+    )
+    since = timezone.now() - timedelta(days=1)
+    Follow.objects.bulk_create([Follow(user=user, author_id=pk) for pk in followed])
+    Follow.objects.filter(user=user).update(created_at=since)
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE profiles_follow")
+        cursor.execute("SELECT id FROM works_work ORDER BY id")
+        work_ids = [row[0] for row in cursor.fetchall()]
+    started = time.perf_counter()
+    for start in range(0, len(work_ids), batch):
+        with transaction.atomic():
+            events_record_new_works(work_ids=work_ids[start : start + batch])
+    seconds = time.perf_counter() - started
+    # Followed before their works came, every pair was new: the most events.
+    rows = dict(AuthorEvent.objects.values_list("kind").annotate(n=Count("id")).order_by())
+    # What their first follows would cost now that the works are there.
+    started = time.perf_counter()
+    coauthors_remember(author_ids=followed)
+    remember_s = time.perf_counter() - started
+    known = CoauthorKnown.objects.count()
+    AuthorEvent.objects.filter(kind__in=rows).delete()
+    CoauthorKnown.objects.all().delete()
+    user.delete()
+    return {
+        "share": share,
+        "followed_authors": len(followed),
+        "remember_s": remember_s,
+        "coauthors_known": known,
+        "works": len(work_ids),
+        "batch": batch,
+        "seconds": seconds,
+        "rows": rows,
     }
 
 
@@ -484,6 +541,7 @@ def task_pages(spec: dict[str, Any]) -> dict[str, Any]:
         )
         Follow.objects.bulk_create([Follow(user=user, author_id=pk) for pk in follows])
         users[name] = user
+    feed_events = _feed_events(int(spec.get("feed_events", 0)))
     loader = Client()
     loader.force_login(users["large"])
     cookie = f"{settings.SESSION_COOKIE_NAME}={loader.cookies[settings.SESSION_COOKIE_NAME].value}"
@@ -497,6 +555,11 @@ def task_pages(spec: dict[str, Any]) -> dict[str, Any]:
             return None
         return f"{path}?{urlencode({'q': query})}" if query else path
 
+    feed_kinds = (
+        f"{feed}?kind=new_coauthor&kind=claim_verified"
+        if (feed := url("profiles:following"))
+        else None
+    )
     pages: dict[str, dict[str, Any]] = {
         "profile": {
             "small": url("profiles:researcher_detail", small),
@@ -514,6 +577,7 @@ def task_pages(spec: dict[str, Any]) -> dict[str, Any]:
             "broad": url("works:researcher_search", query=large_author.display_name.split()[-1]),
         },
         "following": {"small": url("profiles:following"), "large": url("profiles:following")},
+        "feed-kinds": {"small": feed_kinds, "large": feed_kinds},
     }
     queries: dict[str, Any] = {}
     runs = int(spec.get("runs", 5))
@@ -525,7 +589,7 @@ def task_pages(spec: dict[str, Any]) -> dict[str, Any]:
             if not target:
                 continue
             client = Client()
-            if page == "following":
+            if page in ("following", "feed-kinds"):
                 client.force_login(users["small" if size == "small" else "large"])
             queries[page][size] = _measure(client, target, headers, runs)
     return {
@@ -534,6 +598,7 @@ def task_pages(spec: dict[str, Any]) -> dict[str, Any]:
             "small": {"id": small, "works": small_author.works.count()},
         },
         "followed": len(followed),
+        "feed_events": feed_events,
         "slices_built_here": slices,
         "urls": {
             page: {"path": variants["large"], "headers": variants.get("headers", {})}
@@ -544,6 +609,59 @@ def task_pages(spec: dict[str, Any]) -> dict[str, Any]:
         "follow": url("profiles:follow", small),
         "queries": queries,
     }
+
+
+def _feed_events(n: int) -> dict[str, Any]:
+    """n events over the generated corpus's authors, every kind, the newest a minute ago
+    and one every 2 s before it (23 days for a million); the feed's follows began
+    30 days ago, so each followed author's events are all in their feed."""
+    from datetime import timedelta
+
+    from django.db import connection
+    from django.utils import timezone
+
+    from profiles.models import Follow
+
+    started = time.perf_counter()
+    Follow.objects.update(created_at=timezone.now() - timedelta(days=30))
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""
+            WITH a AS (
+                SELECT array_agg(a.id ORDER BY a.id) AS ids, count(*) AS n
+                FROM works_author a WHERE {CORPUS_FILTER["generated"]}
+            ),
+            w AS (SELECT min(id) AS lo, max(id) - min(id) + 1 AS span FROM works_work),
+            k AS (SELECT ARRAY['new_work', 'new_work', 'new_coauthor', 'affiliation_changed',
+                               'claim_verified', 'profile_updated'] AS kinds)
+            INSERT INTO profiles_authorevent
+                (author_id, kind, work_id, other_author_id, created_at, detail)
+            -- Spread so that the unique (author, work) and (author, co-author)
+            -- pairs seldom meet: a million rows are about a million events.
+            SELECT a.ids[1 + (g + g / w.span) %% a.n], e.kind,
+                CASE WHEN e.kind IN ('new_work', 'new_coauthor') THEN w.lo + g %% w.span END,
+                CASE WHEN e.kind = 'new_coauthor'
+                     THEN a.ids[1 + (g::bigint * 31 + (g / a.n) * 7 + 1) %% a.n] END,
+                now() - interval '1 minute' - g * interval '2 seconds',
+                CASE e.kind WHEN 'affiliation_changed'
+                                THEN '{{"from": "Old College", "to": "New Institute"}}'::jsonb
+                            WHEN 'profile_updated' THEN '{{"fields": ["summary"]}}'::jsonb
+                            ELSE '{{}}'::jsonb END
+            FROM generate_series(1, %s) g, a, w, k,
+                LATERAL (SELECT k.kinds[1 + (g / a.n) %% 6] AS kind) e
+            ON CONFLICT DO NOTHING
+            """,
+            [n],
+        )
+        written = cursor.rowcount
+        cursor.execute("VACUUM ANALYZE profiles_authorevent")
+        cursor.execute(
+            "SELECT count(*) FROM profiles_authorevent e JOIN profiles_follow f"
+            " ON f.author_id = e.author_id AND e.created_at >= f.created_at"
+            " JOIN auth_user u ON u.id = f.user_id AND u.username = 'bench-large'"
+        )
+        (in_feed,) = cursor.fetchone()
+    return {"written": written, "in_large_feed": in_feed, "seconds": time.perf_counter() - started}
 
 
 def task_probe() -> dict[str, Any]:
@@ -586,6 +704,7 @@ def main(argv: list[str] | None = None) -> int:
     sub.add_parser("probe")
     sub.add_parser("import").add_argument("path")
     sub.add_parser("copy").add_argument("path")
+    sub.add_parser("events").add_argument("share", type=float)
     queue = sub.add_parser("slices-queue")
     queue.add_argument("corpus", choices=sorted(CORPUS_FILTER))
     queue.add_argument("--seed", type=int, default=0)
@@ -606,6 +725,8 @@ def main(argv: list[str] | None = None) -> int:
         result = task_import(options.path)
     elif options.task == "copy":
         result = task_copy(options.path)
+    elif options.task == "events":
+        result = task_events(options.share)
     elif options.task == "slices-queue":
         result = task_slices_queue(options.corpus, seed=options.seed)
     elif options.task == "naive":

@@ -19,7 +19,9 @@ SEED = 2025
 # above the generated corpus's, so both corpora live in one database apart.
 GRQC_INDEX_OFFSET = 5_000_000
 PROFILE_AUTHOR_WORKS = 500  # the profile page is measured for the author nearest this
-FOLLOWED_AUTHORS = 50  # the feed's user follows this many researchers
+FOLLOWED_AUTHORS = 500  # the feed's user follows this many researchers
+FEED_EVENTS = 1_000_000  # events the feed's researchers and others have, for the pages
+EVENTS_FOLLOWED_SHARE = 0.1  # the import's events are measured with this share followed
 WORKERS = 2  # Celery worker processes, naive processes, gunicorn workers
 
 
@@ -54,6 +56,20 @@ SCALES = {
         soak_seconds=10 * 60,
         run_budget_s=15 * 60,
     ),
+    # A fifth of the default: import changes measured in a few minutes.
+    "medium": Scale(
+        name="medium",
+        n_authors=20_000,
+        n_works=60_000,
+        slice_budget_s=60.0,
+        grqc_slice_budget_s=20.0,
+        naive_budget_s=10.0,
+        load_seconds=15.0,
+        load_warmup_s=2.0,
+        concurrency=8,
+        soak_seconds=2 * 60,
+        run_budget_s=6 * 60,
+    ),
     # A smoke run of every section, sized to finish in two minutes.
     "small": Scale(
         name="small",
@@ -87,6 +103,7 @@ TARGETS = (
     Target("profile_rps_ratio", "profile page rps / floor rps", ">=", 0.4, "x"),
     Target("profile_p99_ratio", "profile page p99 / floor p99", "<=", 3.0, "x"),
     Target("fragment_rps_ratio", "graph fragment rps / floor rps", ">=", 0.7, "x"),
+    Target("feed_p99_ms", "feed p99, 500 follows and 1M events", "<=", 50.0, "ms"),
     Target("import_copy_ratio", "import works/s / raw COPY works/s", ">=", 0.3, "x"),
     Target("reimport_ratio", "re-import works/s / first import works/s", ">=", 1.0, "x"),
     Target("queries_constant", "pages whose query count grows with the author", "==", 0, ""),

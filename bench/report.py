@@ -32,6 +32,7 @@ def _values(results: dict[str, Any], scale: Scale) -> dict[str, tuple[Any, str]]
         "profile_rps_ratio": (_get(results, pages, "profile", "rps_ratio"), pages),
         "profile_p99_ratio": (_get(results, pages, "profile", "p99_ratio"), pages),
         "fragment_rps_ratio": (_get(results, pages, "fragment", "rps_ratio"), pages),
+        "feed_p99_ms": (_get(results, pages, "following", "p99_ms"), pages),
         "import_copy_ratio": (_get(results, "import", "import_copy_ratio"), "import"),
         "reimport_ratio": (_get(results, "import", "reimport_ratio"), "import"),
         "queries_constant": (
@@ -156,6 +157,20 @@ def table(results: dict[str, Any]) -> str:
                 f"updated {_fmt(part['updated'])}, unchanged {_fmt(part['unchanged'])}, "
                 f"skipped {_fmt(part['skipped'])})"
             )
+        events = imp.get("events")
+        if events:
+            rows = ", ".join(f"{_fmt(n)} {kind}" for kind, n in sorted(events["rows"].items()))
+            add(
+                f"  feed events         {_fmt(events['seconds'])}s with "
+                f"{events['share']:.0%} of the authors followed ({rows or 'no rows'}): "
+                f"+{events['share_of_first_import']:.0%} on the import, "
+                f"{events['import_copy_ratio_with_events']:.2f}x COPY with them"
+            )
+            add(
+                f"  first follows       {_fmt(events['remember_s'])}s to note the"
+                f" {_fmt(events['followed_authors'])} researchers'"
+                f" {_fmt(events['coauthors_known'])} known co-authors"
+            )
         if "grqc" in imp:
             add(
                 f"  ca-GrQc import      {_fmt(imp['grqc']['works_per_s'], 0):>9} works/s  "
@@ -231,6 +246,13 @@ def table(results: dict[str, Any]) -> str:
                 f"  {page:<10} {_fmt(small.get('queries')):>3} / {_fmt(large.get('queries')):<3}"
                 f"  {_fmt(large.get('total_ms'))} ms, SQL {_fmt(large.get('sql_ms'))} ms"
                 f"  (HTTP {large.get('status')})"
+            )
+        events = queries.get("feed_events") or {}
+        if events:
+            add(
+                f"  feed: {_fmt(queries.get('followed'))} follows; {_fmt(events['written'])}"
+                f" events written in {_fmt(events['seconds'])}s,"
+                f" {_fmt(events['in_large_feed'])} of them in that user's feed"
             )
     else:
         add(f"  {_why_missing(results, 'queries')}")

@@ -32,6 +32,8 @@ import psycopg
 from bench import report
 from bench.config import (
     BASE_DIR,
+    EVENTS_FOLLOWED_SHARE,
+    FEED_EVENTS,
     GRQC_PATH,
     GUNICORN_THREADS,
     RESULTS_DIR,
@@ -197,6 +199,13 @@ class Run:
         self.sql("CHECKPOINT")
         second = self.child("import", path)
         second["works_per_s"] = generated.works / second["seconds"]
+        # The bench's import has no followers yet, so it writes no feed events:
+        # what they would cost with a tenth of the authors followed.
+        events = self.child("events", str(EVENTS_FOLLOWED_SHARE))
+        events["share_of_first_import"] = events["seconds"] / first["seconds"]
+        events["import_copy_ratio_with_events"] = (
+            generated.works / (first["seconds"] + events["seconds"])
+        ) / copy["works_per_s"]
         out: dict[str, Any] = {
             "works": generated.works,
             "copy": copy,
@@ -204,6 +213,7 @@ class Run:
             "second": second,
             "import_copy_ratio": first["works_per_s"] / copy["works_per_s"],
             "reimport_ratio": second["works_per_s"] / first["works_per_s"],
+            "events": events,
             # After the first import of the generated corpus alone.
             "database_bytes": database_bytes,
             "table_bytes": dict(sizes),
@@ -394,6 +404,7 @@ class Run:
                 "large": generated.large_author,
                 "small": generated.small_author,
                 "followed": generated.followed,
+                "feed_events": FEED_EVENTS,
             }
             prepared.update(self.child("pages", json.dumps(spec)))
             counts = prepared["queries"]
@@ -407,6 +418,7 @@ class Run:
             return {
                 "authors": prepared["authors"],
                 "followed": prepared["followed"],
+                "feed_events": prepared.get("feed_events"),
                 "slices_built_here": prepared["slices_built_here"],
                 "pages": counts,
                 "growing": growing,

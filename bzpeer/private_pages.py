@@ -15,7 +15,8 @@ from django.urls import ResolverMatch
 from django.utils.cache import add_never_cache_headers
 
 # The site's own pages: the claim form and its email steps, a claim's status
-# page, the owner's profile editor and the staff queue and decisions.
+# page, the owner's profile editor and list of followers, and the staff queue
+# and decisions.
 PRIVATE_URL_NAMES = frozenset(
     {
         "profiles:claim_start",
@@ -24,6 +25,7 @@ PRIVATE_URL_NAMES = frozenset(
         "profiles:claim_detail",
         "profiles:claim_withdraw",
         "profiles:profile_edit",
+        "profiles:followers",
         "profiles:authorship_status",
         "profiles:staff_claims",
         "profiles:staff_claim_detail",

@@ -358,6 +358,9 @@ class AuthorEvent(models.Model):
     """Something that happened to a researcher, once, whoever follows them.
 
     Followers read these on /following/; one row per event, not per follower.
+    A follow shows the events since it began, so what an import brings is
+    recorded only for researchers someone follows at the time
+    (services.events_record_import): nobody could ever read the others.
     """
 
     class Kind(models.TextChoices):
@@ -367,7 +370,10 @@ class AuthorEvent(models.Model):
         CLAIM_VERIFIED = "claim_verified", "Claim verified"
         PROFILE_UPDATED = "profile_updated", "Profile updated"
 
-    author = models.ForeignKey(Author, on_delete=models.CASCADE, related_name="events")
+    # The feed index leads with the author: no index of its own.
+    author = models.ForeignKey(
+        Author, on_delete=models.CASCADE, related_name="events", db_index=False
+    )
     kind = models.CharField(max_length=24, choices=Kind.choices)
     created_at = models.DateTimeField(default=timezone.now)
     work = models.ForeignKey(
@@ -381,14 +387,26 @@ class AuthorEvent(models.Model):
     class Meta:
         ordering = ["-created_at", "-id"]
         constraints = [
-            # A re-import, or a retried batch, records a work once per author.
+            # A retried batch, or two imports of one work at once, record a
+            # work once per author, and a co-author once per pair per author.
             models.UniqueConstraint(
-                fields=["author", "kind", "work"], name="authorevent_work_uniq"
+                fields=["author", "work"],
+                condition=models.Q(kind="new_work"),
+                name="authorevent_work_uniq",
+            ),
+            models.UniqueConstraint(
+                fields=["author", "other_author"],
+                condition=models.Q(kind="new_coauthor"),
+                name="authorevent_coauthor_uniq",
             ),
         ]
         indexes = [
             # The feed: each followed author's events, newest first, by keyset.
             models.Index(fields=["author", "-created_at", "-id"], name="authorevent_feed_idx"),
+            # The feed filtered by kind: the same walk, one kind at a time.
+            models.Index(
+                fields=["author", "kind", "-created_at", "-id"], name="authorevent_kind_idx"
+            ),
         ]
 
     def __str__(self) -> str:
@@ -403,6 +421,27 @@ def profile_changed_labels(detail: object) -> str:
     """What a profile update changed, in words ("summary, homepage")."""
     fields = detail.get("fields", []) if isinstance(detail, dict) else []
     return ", ".join(PROFILE_FIELD_LABELS.get(f, f) for f in fields)
+
+
+class CoauthorKnown(models.Model):
+    """Someone a followed researcher had published with when they got their first follower.
+
+    With the "new co-author" events recorded since, it says whether a work is
+    a pair's first: an import checks a pair with one index probe instead of
+    reading both researchers' works (4.7 ms a pair for prolific authors).
+    """
+
+    # The unique index leads with the author: no index of its own.
+    author = models.ForeignKey(Author, on_delete=models.CASCADE, related_name="+", db_index=False)
+    other_author = models.ForeignKey(Author, on_delete=models.CASCADE, related_name="+")
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["author", "other_author"], name="coauthorknown_uniq")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.author_id} published with {self.other_author_id}"
 
 
 PROFILE_FIELD_LABELS = {

@@ -3,14 +3,14 @@
 The page's functions are one query each, whatever the author's size.
 """
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from allauth.account.models import EmailAddress
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.db import connection
-from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet
+from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet, Subquery
 from django.db.models.expressions import RawSQL
 from django.utils import timezone
 
@@ -515,14 +515,20 @@ class FeedPage:
 
 
 def feed_page(
-    *, user: AbstractBaseUser, before: FeedCursor | None, size: int = FEED_PAGE_SIZE
+    *,
+    user: AbstractBaseUser,
+    before: FeedCursor | None,
+    kinds: Sequence[str] = (),
+    size: int = FEED_PAGE_SIZE,
 ) -> FeedPage:
     """The events of the researchers the user follows, since each follow, newest first.
 
-    Only the kinds each follow chose to hear about (Follow.kinds).
+    Only the kinds each follow chose to hear about (Follow.kinds); `kinds`
+    narrows that to these (none: every kind the follow chose).
 
     One query whatever the number of follows: it walks each followed author's
-    (author, created_at DESC, id DESC) index from the follow's time on.
+    (author, created_at DESC, id DESC) index from the follow's time on, or
+    with kinds the (author, kind, created_at DESC, id DESC) one once per kind.
     """
     # Each follow reads at most a page of its author's events from the
     # (author, created_at DESC, id DESC) index, from the follow's time on; the
@@ -530,13 +536,18 @@ def feed_page(
     # follow and sorted them all: 125 ms at 500 follows and 1 million events.
     keyset = "AND (e.created_at, e.id) < (%s, %s)" if before is not None else ""
     keyset_params = [before.created_at, before.event_id] if before is not None else []
+    kinds_join, kind_match, kind_params = "", "", []
+    if kinds:
+        kinds_join, kind_match = "CROSS JOIN unnest(%s::text[]) k(kind)", "AND e.kind = k.kind"
+        kind_params = [list(kinds)]
     newest = RawSQL(
         f"""
         SELECT e.id FROM profiles_follow f
+        {kinds_join}
         CROSS JOIN LATERAL (
             SELECT e.id, e.created_at FROM profiles_authorevent e
-            WHERE e.author_id = f.author_id AND e.created_at >= f.created_at
-              AND e.kind = ANY(f.kinds) {keyset}
+            WHERE e.author_id = f.author_id {kind_match}
+                AND e.kind = ANY(f.kinds) AND e.created_at >= f.created_at {keyset}
             ORDER BY e.created_at DESC, e.id DESC
             LIMIT %s
         ) e
@@ -544,7 +555,7 @@ def feed_page(
         ORDER BY e.created_at DESC, e.id DESC
         LIMIT %s
         """,
-        [*keyset_params, size + 1, user.pk, size + 1],
+        [*kind_params, *keyset_params, size + 1, user.pk, size + 1],
     )
     events = AuthorEvent.objects.filter(id__in=newest)
     rows = list(
@@ -556,3 +567,32 @@ def feed_page(
         return FeedPage(events=rows, next_cursor=None)
     last = rows[size - 1]
     return FeedPage(events=rows[:size], next_cursor=FeedCursor(last.created_at, last.pk))
+
+
+FOLLOWERS_PAGE_SIZE = 50
+
+
+@dataclass(frozen=True)
+class FollowersPage:
+    # Each Follow carries record_id and record_name: the follower's own
+    # claimed record, if they have one (people are shown by their record,
+    # never by their email address).
+    follows: list[Follow]
+    next_before: int | None  # None: this is the last page
+
+
+def followers_page(
+    *, author: Author, before: int | None, size: int = FOLLOWERS_PAGE_SIZE
+) -> FollowersPage:
+    """Who follows this record, newest follow first, by keyset on the follow's id."""
+    owned = Claim.objects.filter(claimant_id=OuterRef("user_id"), state=Claim.State.APPROVED)
+    rows = Follow.objects.filter(author=author).annotate(
+        record_id=Subquery(owned.order_by("id").values("author_id")[:1]),
+        record_name=Subquery(owned.order_by("id").values("author__display_name")[:1]),
+    )
+    if before is not None:
+        rows = rows.filter(id__lt=before)
+    follows: list[Follow] = list(rows.order_by("-id")[: size + 1])
+    if len(follows) <= size:
+        return FollowersPage(follows=follows, next_before=None)
+    return FollowersPage(follows=follows[:size], next_before=follows[size - 1].pk)

@@ -56,7 +56,14 @@ class ClaimConflict(ClaimError):
 def follow_set(*, user: AbstractBaseUser, author: Author, following: bool) -> None:
     """Follow or unfollow. Idempotent: the unique constraint makes a second follow a no-op."""
     if following:
+        # After the lock, so that the follow's start comes after the events of
+        # any import batch that could not see it (FEED_FOLLOW_LOCK).
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [FEED_FOLLOW_LOCK])
+        followed_before = Follow.objects.filter(author=author).exists()
         Follow.objects.bulk_create([Follow(user_id=user.pk, author=author)], ignore_conflicts=True)
+        if not followed_before:
+            coauthors_remember(author_ids=[author.pk])
     else:
         Follow.objects.filter(user_id=user.pk, author=author).delete()
     pagecache.author_pages_changed(author_ids=[author.pk])  # the follower count
@@ -81,24 +88,113 @@ def follow_settings_update(
 # Side effects: emails go after commit; graph slices are queued with the change
 
 
-def events_record_new_works(*, work_ids: list[int]) -> None:
-    """Record a "new work" event for every author of these just-created works.
+# An import's events and a new follow take turns on this lock (imports share
+# it): a follow either committed before a batch's events statement began, and
+# so that statement sees it, or its start time comes after every event that
+# statement writes. Without it, a follow committing during the statement would
+# miss events that happened after it began.
+FEED_FOLLOW_LOCK = 0x62_7A_66_65_65_64  # "bzfeed"
 
-    One statement for a whole import batch, in the caller's transaction; a work
-    already recorded for an author (a batch retried, a re-import) adds nothing.
+_IMPORT_EVENTS_SQL = """
+WITH followed AS (
+    -- Only researchers someone follows: a follow shows the events since it began.
+    SELECT DISTINCT a.author_id, a.work_id FROM works_authorship a
+    WHERE a.work_id = ANY(%(works)s)
+        AND EXISTS (SELECT FROM profiles_follow f WHERE f.author_id = a.author_id)
+),
+new_work AS (
+    INSERT INTO profiles_authorevent (author_id, kind, work_id, created_at, detail)
+    SELECT author_id, %(new_work)s, work_id, statement_timestamp(), '{}'::jsonb FROM followed
+    ON CONFLICT (author_id, work_id) WHERE kind = 'new_work' DO NOTHING
+)
+INSERT INTO profiles_authorevent (author_id, kind, other_author_id, work_id, created_at, detail)
+SELECT DISTINCT ON (f.author_id, b.author_id)
+    f.author_id, %(new_coauthor)s, b.author_id, f.work_id, statement_timestamp(), '{}'::jsonb
+FROM followed f
+JOIN works_authorship b ON b.work_id = f.work_id AND b.author_id <> f.author_id
+-- The first shared work: not a co-author when the author got their first
+-- follower (CoauthorKnown), nor recorded as new since (the unique index).
+WHERE NOT EXISTS (
+    SELECT FROM profiles_coauthorknown k
+    WHERE k.author_id = f.author_id AND k.other_author_id = b.author_id
+)
+ORDER BY f.author_id, b.author_id, f.work_id
+ON CONFLICT (author_id, other_author_id) WHERE kind = 'new_coauthor' DO NOTHING
+"""
+
+
+def coauthors_remember(*, author_ids: list[int]) -> None:
+    """Note everyone these researchers have published with, as they get their first
+    follower: from then on imports record each new co-author (events_record_new_works).
+
+    Under the follow lock, so no import batch in between goes unseen.
+    """
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """
+            INSERT INTO profiles_coauthorknown (author_id, other_author_id)
+            SELECT DISTINCT x.author_id, y.author_id
+            FROM works_authorship x
+            JOIN works_authorship y ON y.work_id = x.work_id AND y.author_id <> x.author_id
+            WHERE x.author_id = ANY(%s)
+            ON CONFLICT (author_id, other_author_id) DO NOTHING
+            """,
+            [author_ids],
+        )
+
+
+def _feed_lock_share(cursor: Any) -> None:
+    cursor.execute("SELECT pg_advisory_xact_lock_shared(%s)", [FEED_FOLLOW_LOCK])
+
+
+def events_record_new_works(*, work_ids: list[int]) -> None:
+    """Record what an import batch's new works tell followers: a new work for each
+    followed author on them, and a new co-author for each followed author who
+    never shared a work with that person before.
+
+    One statement for the whole batch, in the caller's transaction; a work or
+    a pair already recorded for an author (a batch retried, two imports at
+    once) adds nothing, and a re-import creates no works. A pair counts as
+    known from its new works and from coauthors_remember, not from authors
+    added later to a work already stored.
     """
     if not work_ids:
         return
     with connection.cursor() as cursor:
+        _feed_lock_share(cursor)
+        cursor.execute(
+            _IMPORT_EVENTS_SQL,
+            {
+                "works": work_ids,
+                "new_work": AuthorEvent.Kind.NEW_WORK,
+                "new_coauthor": AuthorEvent.Kind.NEW_COAUTHOR,
+            },
+        )
+
+
+def events_record_affiliations(*, changes: list[tuple[int, int | None, int | None]]) -> None:
+    """Record an import's changes of last known institution, (author, before, after),
+    for the followed authors among them, in one statement in the caller's transaction.
+
+    The names are kept as they were: the feed says what changed then.
+    """
+    if not changes:
+        return
+    author_ids, before, after = (list(column) for column in zip(*changes, strict=True))
+    with connection.cursor() as cursor:
+        _feed_lock_share(cursor)
         cursor.execute(
             """
-            INSERT INTO profiles_authorevent (author_id, kind, work_id, created_at, detail)
-            SELECT DISTINCT a.author_id, %s, a.work_id, now(), '{}'::jsonb
-            FROM works_authorship a
-            WHERE a.work_id = ANY(%s)
-            ON CONFLICT (author_id, kind, work_id) DO NOTHING
+            INSERT INTO profiles_authorevent (author_id, kind, created_at, detail)
+            SELECT c.author_id, %s, statement_timestamp(),
+                jsonb_build_object('from', COALESCE(i1.display_name, ''),
+                                   'to', COALESCE(i2.display_name, ''))
+            FROM unnest(%s::bigint[], %s::bigint[], %s::bigint[]) AS c(author_id, before, after)
+            LEFT JOIN works_institution i1 ON i1.id = c.before
+            LEFT JOIN works_institution i2 ON i2.id = c.after
+            WHERE EXISTS (SELECT FROM profiles_follow f WHERE f.author_id = c.author_id)
             """,
-            [AuthorEvent.Kind.NEW_WORK, work_ids],
+            [AuthorEvent.Kind.AFFILIATION_CHANGED, author_ids, before, after],
         )
 
 

@@ -13,7 +13,7 @@ from bzpeer import pagecache
 from profiles import services
 from profiles.models import ProfileSettings
 from works.models import Author, Authorship, Work
-from works.signals import authors_changed, works_created
+from works.signals import affiliations_changed, authors_changed, works_created
 
 # The wish rides in a signed cookie, not the session: a follow link is a GET
 # that anyone (or any crawler) can load, and each one used to write a session
@@ -76,6 +76,14 @@ def complete_pending_follow(
 def record_new_works(sender: Any, work_ids: list[int], **kwargs: Any) -> None:
     # In the import batch's transaction: the events commit with the works.
     services.events_record_new_works(work_ids=work_ids)
+
+
+@receiver(affiliations_changed)
+def record_affiliation_changes(
+    sender: Any, changes: list[tuple[int, int | None, int | None]], **kwargs: Any
+) -> None:
+    # In the import batch's transaction, like the new works' events.
+    services.events_record_affiliations(changes=changes)
 
 
 @receiver(authors_changed)

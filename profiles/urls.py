@@ -17,6 +17,7 @@ urlpatterns = [
         name="claim_email_verify",
     ),
     path("researchers/<int:author_id>/profile/", views.profile_edit, name="profile_edit"),
+    path("researchers/<int:author_id>/followers/", views.followers, name="followers"),
     path(
         "researchers/<int:author_id>/works/<int:work_id>/status/",
         views.authorship_status,

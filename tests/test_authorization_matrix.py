@@ -197,6 +197,13 @@ PROJECT = [
         POST=(LOGIN, 404, 404, REDIRECT, 404),
         PUT=(LOGIN, 405, 405, 405, 405),
     ),
+    # The owner sees who follows them; everyone else, staff too, gets a 404.
+    url(
+        "profiles:followers",
+        GET=(LOGIN, 404, 404, 200, 404),
+        POST=(LOGIN, 405, 405, 405, 405),
+        PUT=(LOGIN, 405, 405, 405, 405),
+    ),
     url(
         "profiles:authorship_status",
         data={"status": "confirmed"},

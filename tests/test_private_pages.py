@@ -82,6 +82,7 @@ PRIVATE: list[tuple[str, str, str, Any, dict[str, str], dict[str, str]]] = [
     ("claimant", "get", "profiles:claim_detail", ("pending",), {}, {}),
     ("claimant", "post", "profiles:claim_withdraw", ("pending",), {}, HTMX),
     ("owner", "get", "profiles:profile_edit", ("record",), {}, {}),
+    ("owner", "get", "profiles:followers", ("record",), {}, {}),
     ("owner", "post", "profiles:profile_edit", ("record",), {"homepage": "nope"}, {}),
     (
         "owner",

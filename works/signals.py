@@ -11,5 +11,10 @@ authors_changed = Signal()
 # their authorships are written. Keyword argument: work_ids (a sorted list of
 # ints). What a listener writes commits with the works or not at all, so it
 # must write set-based, in one statement per batch. The profiles app records
-# a "new work" event for each of their authors.
+# "new work" and "new co-author" events for their followed authors.
 works_created = Signal()
+
+# Sent the same way, in the transaction of an import batch that changed stored
+# authors' last known institution. Keyword argument: changes, a list of
+# (author id, institution id before, institution id after), either id None.
+affiliations_changed = Signal()

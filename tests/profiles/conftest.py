@@ -54,3 +54,21 @@ def record():
     for i in range(3):
         AuthorshipFactory(author=author, work=WorkFactory(doi=f"10.1000/rosa-{author.pk}-{i}"))
     return author
+
+
+def owned_record(display_name="Rosa Owner"):
+    """A user and the record whose claim staff approved: its owner."""
+    from profiles import services
+    from tests.factories import AuthorFactory
+
+    owner, author = make_user(), AuthorFactory(display_name=display_name)
+    claim = services.claim_submit(
+        user=owner,
+        author=author,
+        links=["https://x.example/"],
+        statement="",
+        works_mine=[],
+        works_not_mine=[],
+    )
+    services.claim_approve(claim=claim, staff=make_user(staff=True))
+    return owner, author

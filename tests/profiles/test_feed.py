@@ -14,10 +14,11 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
-from profiles import services
+from profiles import selectors, services
 from profiles.models import AuthorEvent, Claim, Follow
 from tests.factories import AuthorFactory, WorkFactory
-from tests.profiles.conftest import make_user
+from tests.profiles.conftest import make_user, owned_record
+from works.models import Author
 
 pytestmark = pytest.mark.django_db
 
@@ -61,20 +62,49 @@ def follow(user, author, *, ago=timedelta(days=30)) -> Follow:
 
 # Writing events
 
+A1, A2, A3 = "A900000001", "A900000002", "A900000003"
 
-def test_an_import_records_one_new_work_event_per_author_and_work(tmp_path):
+
+def followed(*openalex_ids: str) -> dict[str, Any]:
+    """Authors the import will meet, each already followed by someone."""
+    authors = {}
+    for openalex_id in openalex_ids:
+        authors[openalex_id] = AuthorFactory(openalex_id=openalex_id)
+        follow(make_user(), authors[openalex_id])
+    return authors
+
+
+def coauthor_events() -> list[tuple[str, str, str]]:
+    return sorted(
+        AuthorEvent.objects.filter(kind=AuthorEvent.Kind.NEW_COAUTHOR).values_list(
+            "author__openalex_id", "other_author__openalex_id", "work__openalex_id"
+        )
+    )
+
+
+def test_an_import_records_one_new_work_event_per_followed_author_and_work(tmp_path):
+    followed(A1, A2, A3)
     import_lines(tmp_path, works())
     # W1 lists A1 twice (two positions): still one event for A1.
     assert new_work_events() == [
-        ("A900000001", "W900000001"),
-        ("A900000002", "W900000001"),
-        ("A900000002", "W900000002"),
-        ("A900000003", "W900000002"),
-        ("A900000003", "W900000003"),
+        (A1, "W900000001"),
+        (A2, "W900000001"),
+        (A2, "W900000002"),
+        (A3, "W900000002"),
+        (A3, "W900000003"),
     ]
 
 
+def test_an_import_records_nothing_for_authors_nobody_follows(tmp_path):
+    """A follow shows the events since it began: nobody could read these."""
+    followed(A3)
+    import_lines(tmp_path, works())
+    assert {a for a, _ in new_work_events()} == {A3}
+    assert {a for a, _, _ in coauthor_events()} == {A3}
+
+
 def test_a_reimport_records_nothing_new(tmp_path):
+    followed(A1, A2, A3)
     import_lines(tmp_path, works())
     first = list(AuthorEvent.objects.order_by("id").values_list("id", "created_at"))
     changed = works()
@@ -84,6 +114,7 @@ def test_a_reimport_records_nothing_new(tmp_path):
 
 
 def test_a_later_import_records_only_its_new_works(tmp_path):
+    followed(A1, A2, A3)
     import_lines(tmp_path, works()[:1])
     assert len(new_work_events()) == 2
     import_lines(tmp_path, works(), name="all.jsonl")
@@ -91,12 +122,96 @@ def test_a_later_import_records_only_its_new_works(tmp_path):
 
 
 def test_the_events_of_a_batch_are_written_in_one_statement(tmp_path):
-    """Three works with five (author, work) pairs: not one INSERT per pair."""
+    """Three works with five (author, work) pairs and four co-author pairs: one INSERT."""
+    followed(A1, A2, A3)
     with CaptureQueriesContext(connection) as queries:
         import_lines(tmp_path, works())
     inserts = [q["sql"] for q in queries if "INSERT INTO profiles_authorevent" in q["sql"]]
     assert len(inserts) == 1
-    assert AuthorEvent.objects.count() == 5
+    assert AuthorEvent.objects.count() == 5 + 4
+
+
+def test_a_first_shared_work_records_a_new_coauthor_for_each_followed_side(tmp_path):
+    followed(A1, A2, A3)
+    import_lines(tmp_path, works())
+    # W1: A1 and A2 (A1 listed twice: one event); W2: A2 and A3; W3: A3 alone.
+    assert coauthor_events() == [
+        (A1, A2, "W900000001"),
+        (A2, A1, "W900000001"),
+        (A2, A3, "W900000002"),
+        (A3, A2, "W900000002"),
+    ]
+
+
+def test_a_new_coauthor_is_recorded_once_per_pair(tmp_path):
+    followed(A1, A2)
+    import_lines(tmp_path, works()[:1])
+    again = works()[:1]
+    again[0].update(id="https://openalex.org/W900000099", doi="", title="A second paper")
+    import_lines(tmp_path, again, name="second.jsonl")
+    assert len(new_work_events()) == 4
+    assert coauthor_events() == [(A1, A2, "W900000001"), (A2, A1, "W900000001")]
+
+
+def test_co_authors_who_shared_a_work_before_the_follow_are_not_new(tmp_path):
+    import_lines(tmp_path, works()[:1])  # A1 and A2 share W1; nobody follows them yet
+    services.follow_set(user=make_user(), author=Author.objects.get(openalex_id=A1), following=True)
+    again = works()[:1]
+    again[0].update(id="https://openalex.org/W900000099", doi="", title="A second paper")
+    import_lines(tmp_path, again, name="second.jsonl")
+    assert new_work_events() == [(A1, "W900000099")]
+    assert coauthor_events() == []
+
+
+def test_a_coauthor_known_before_a_refollow_is_not_new_either(tmp_path):
+    a1 = AuthorFactory(openalex_id=A1)
+    reader = make_user()
+    services.follow_set(user=reader, author=a1, following=True)
+    services.follow_set(user=reader, author=a1, following=False)
+    import_lines(tmp_path, works()[:1])  # while nobody follows A1
+    services.follow_set(user=make_user(), author=a1, following=True)
+    again = works()[:1]
+    again[0].update(id="https://openalex.org/W900000099", doi="", title="A second paper")
+    import_lines(tmp_path, again, name="second.jsonl")
+    assert coauthor_events() == []
+    assert new_work_events() == [(A1, "W900000099")]
+
+
+def author_record(institution: dict[str, Any] | None) -> dict[str, Any]:
+    record = json.loads((FIXTURES / "A900000001.json").read_text())
+    record["last_known_institutions"] = [institution] if institution else []
+    record.pop("last_known_institution", None)
+    return record
+
+
+def affiliation_events() -> list[dict[str, Any]]:
+    return list(
+        AuthorEvent.objects.filter(kind=AuthorEvent.Kind.AFFILIATION_CHANGED)
+        .order_by("id")
+        .values_list("detail", flat=True)
+    )
+
+
+def test_an_import_that_changes_the_affiliation_records_from_and_to(tmp_path):
+    first = json.loads((FIXTURES / "A900000001.json").read_text())["last_known_institutions"][0]
+    import_lines(tmp_path, [author_record(first)], name="a1.jsonl")
+    follow(make_user(), Author.objects.get(openalex_id=A1))
+    moved = {**first, "id": "https://openalex.org/I900000077", "display_name": "River Institute"}
+    moved.pop("ror", None)
+    import_lines(tmp_path, [author_record(moved)], name="a2.jsonl")
+    import_lines(tmp_path, [author_record(moved)], name="a3.jsonl")  # unchanged: nothing
+    import_lines(tmp_path, [author_record(None)], name="a4.jsonl")
+    assert affiliation_events() == [
+        {"from": "University of Testing", "to": "River Institute"},
+        {"from": "River Institute", "to": ""},
+    ]
+
+
+def test_an_affiliation_change_of_an_author_nobody_follows_records_nothing(tmp_path):
+    first = json.loads((FIXTURES / "A900000001.json").read_text())["last_known_institutions"][0]
+    import_lines(tmp_path, [author_record(first)], name="a1.jsonl")
+    import_lines(tmp_path, [author_record(None)], name="a2.jsonl")
+    assert affiliation_events() == []
 
 
 def test_approving_a_claim_records_claim_verified():
@@ -147,16 +262,7 @@ def owner_edits(user, author, **changes: Any) -> None:
 
 
 def test_an_owners_profile_edits_record_what_changed_once(client):
-    owner, author = make_user(), AuthorFactory(display_name="Rosa Example")
-    claim = services.claim_submit(
-        user=owner,
-        author=author,
-        links=["https://x.example/"],
-        statement="",
-        works_mine=[],
-        works_not_mine=[],
-    )
-    services.claim_approve(claim=claim, staff=make_user(staff=True))
+    owner, author = owned_record("Rosa Example")
     AuthorEvent.objects.all().delete()
     owner_edits(owner, author, summary="I count rivers.", affiliation="River Institute")
     owner_edits(owner, author, summary="I count rivers.", affiliation="River Institute")
@@ -312,18 +418,26 @@ def test_a_bad_cursor_is_a_clear_400(client, before):
     assert "before" in response.content.decode()
 
 
-def test_the_feed_costs_the_same_queries_for_1_and_50_follows(client, django_assert_num_queries):
+@pytest.mark.parametrize("query", ["", "?kind=new_work&kind=profile_updated"])
+def test_the_feed_costs_the_same_queries_for_1_and_50_follows(
+    client, django_assert_num_queries, query
+):
     def load(follows: int) -> None:
         user = make_user()
         for _ in range(follows):
             author = AuthorFactory()
             follow(user, author)
             event(author)
+            event(author, kind=AuthorEvent.Kind.CLAIM_VERIFIED)
         client.force_login(user)
         with django_assert_num_queries(QUERIES):
-            response = client.get(FEED)
+            response = client.get(FEED + query)
         assert response.status_code == 200
-        assert len(titles(response)) == min(follows, 30)
+        shown = kinds_shown(response)
+        if query:
+            assert shown == ["new_work"] * min(follows, 30)
+        else:
+            assert len(shown) == min(2 * follows, 30)
 
     load(1)
     load(50)
@@ -331,3 +445,158 @@ def test_the_feed_costs_the_same_queries_for_1_and_50_follows(client, django_ass
 
 # session, user, feed events, followed researchers, the header's inbox count
 QUERIES = 5
+
+
+# Filters by kind
+
+
+def mixed_feed(user) -> Any:
+    author = AuthorFactory(display_name="Mixed Author")
+    follow(user, author)
+    event(author, work=WorkFactory(title="Work one"), ago=timedelta(hours=3))
+    event(author, kind=AuthorEvent.Kind.CLAIM_VERIFIED, ago=timedelta(hours=2))
+    event(
+        author,
+        kind=AuthorEvent.Kind.NEW_COAUTHOR,
+        other_author=AuthorFactory(display_name="Bo Partner"),
+        work=WorkFactory(title="Joint work"),
+        ago=timedelta(hours=1),
+    )
+    event(
+        author,
+        kind=AuthorEvent.Kind.AFFILIATION_CHANGED,
+        detail={"from": "Old College", "to": "New Institute"},
+    )
+    return author
+
+
+def kinds_shown(response) -> list[str]:
+    return re.findall(r"feed-event--([a-z_]+)", response.content.decode())
+
+
+def test_the_feed_filters_by_one_kind(client):
+    user = make_user()
+    mixed_feed(user)
+    client.force_login(user)
+    response = client.get(FEED, {"kind": "new_work"})
+    assert response.status_code == 200
+    assert kinds_shown(response) == ["new_work"]
+    assert 'value="new_work" checked' in response.content.decode()
+
+
+def test_the_feed_filters_by_several_kinds(client):
+    user = make_user()
+    mixed_feed(user)
+    client.force_login(user)
+    response = client.get(FEED + "?kind=new_coauthor&kind=affiliation_changed")
+    assert kinds_shown(response) == ["affiliation_changed", "new_coauthor"]
+    assert client.get(FEED).status_code == 200
+    assert len(kinds_shown(client.get(FEED))) == 4
+
+
+def test_every_kind_asked_for_is_the_unfiltered_feed(client):
+    user = make_user()
+    mixed_feed(user)
+    client.force_login(user)
+    every = "&".join(f"kind={k}" for k in AuthorEvent.Kind.values)
+    assert kinds_shown(client.get(FEED + "?" + every)) == kinds_shown(client.get(FEED))
+
+
+def test_new_coauthor_and_affiliation_lines_read_as_sentences(client):
+    user = make_user()
+    mixed_feed(user)
+    client.force_login(user)
+    body = " ".join(client.get(FEED).content.decode().split())
+    assert re.search(
+        r"Mixed Author</a> published with <a [^>]+>Bo Partner</a> for the first time: "
+        r"<a [^>]+>Joint work</a>\.",
+        body,
+    )
+    assert "changed affiliation from Old College to New Institute." in body
+
+
+def test_an_affiliation_gained_or_lost_by_import_reads_as_such(client):
+    user = make_user()
+    author = AuthorFactory(display_name="Moving Author")
+    follow(user, author)
+    kind = AuthorEvent.Kind.AFFILIATION_CHANGED
+    event(author, kind=kind, detail={"from": "", "to": "New Institute"}, ago=timedelta(hours=1))
+    event(author, kind=kind, detail={"from": "New Institute", "to": ""})
+    client.force_login(user)
+    body = " ".join(client.get(FEED).content.decode().split())
+    assert "now lists New Institute as their affiliation." in body
+    assert "no longer lists an affiliation (was New Institute)." in body
+
+
+def test_show_more_keeps_the_filter(client):
+    user = make_user()
+    author = mixed_feed(user)
+    for i in range(35):
+        event(author, kind=AuthorEvent.Kind.CLAIM_VERIFIED, ago=timedelta(days=1, minutes=i))
+    client.force_login(user)
+    first = client.get(FEED, {"kind": "claim_verified"})
+    more = re.search(r'<a class="button button--ghost" href="([^"]+)"', first.content.decode())
+    url = more.group(1).replace("&amp;", "&")
+    assert "kind=claim_verified" in url
+    second = client.get(url, headers={"HX-Request": "true"})
+    assert kinds_shown(first) == ["claim_verified"] * 30
+    assert kinds_shown(second) == ["claim_verified"] * 6
+
+
+def test_the_filter_form_with_htmx_swaps_the_feed_only(client):
+    user = make_user()
+    mixed_feed(user)
+    client.force_login(user)
+    response = client.get(
+        FEED, {"kind": "new_work"}, headers={"HX-Request": "true", "HX-Target": "feed-body"}
+    )
+    body = response.content.decode()
+    assert body.lstrip().startswith('<div id="feed-body">')
+    assert "Researchers you follow" not in body and "<form" not in body
+    assert kinds_shown(response) == ["new_work"]
+
+
+def test_a_filter_with_nothing_to_show_says_so(client):
+    user = make_user()
+    follow(user, AuthorFactory())
+    client.force_login(user)
+    body = client.get(FEED, {"kind": "new_coauthor"}).content.decode()
+    assert "Nothing of this kind since you followed them." in body
+
+
+@pytest.mark.parametrize("query", ["kind=new_works", "kind=", "kind=new_work&kind=<script>"])
+def test_a_bad_kind_is_a_clear_400(client, query):
+    user = make_user()
+    client.force_login(user)
+    response = client.get(FEED + "?" + query)
+    assert response.status_code == 400
+    assert response["Content-Type"].startswith("text/plain")
+    assert "“kind” must be one of new_work, new_coauthor" in response.content.decode()
+
+
+def test_the_filtered_feed_query_walks_the_kind_index():
+    user = make_user()
+    for _ in range(3):
+        author = AuthorFactory()
+        follow(user, author)
+        event(author)
+    with CaptureQueriesContext(connection) as queries:
+        selectors.feed_page(user=user, before=None, kinds=["new_work", "claim_verified"])
+    (sql,) = [q["sql"] for q in queries]
+    with connection.cursor() as cursor:
+        cursor.execute("SET LOCAL enable_seqscan = off")
+        cursor.execute("EXPLAIN " + sql)
+        plan = "\n".join(row[0] for row in cursor.fetchall())
+    assert "authorevent_kind_idx" in plan
+
+
+def test_the_sidebar_names_the_25_latest_follows_and_counts_all(client):
+    user = make_user()
+    for i in range(30):
+        follow(user, AuthorFactory(display_name=f"Person {i:02}"), ago=timedelta(days=30 - i))
+    client.force_login(user)
+    body = client.get(FEED).content.decode()
+    assert "Researchers you follow (30)" in body
+    assert body.count('class="card following-row"') == 25
+    assert "Person 29" in body and "Person 04" not in body
+    assert "The 25 you followed most recently" in body

@@ -70,7 +70,7 @@ from works.importers.openalex_records import (
     parse_entity,
 )
 from works.models import Authorship
-from works.signals import authors_changed, works_created
+from works.signals import affiliations_changed, authors_changed, works_created
 
 MAX_LINE_BYTES = 64 * 1024 * 1024
 # orjson's own limit; json's is Python's recursion limit, about as deep.
@@ -815,6 +815,10 @@ class _Import:
                 if result.created_work_ids:
                     # In the batch's transaction: listeners' rows commit with the works.
                     works_created.send(sender=ImportStats, work_ids=sorted(result.created_work_ids))
+                if result.affiliation_changes:
+                    affiliations_changed.send(
+                        sender=ImportStats, changes=sorted(result.affiliation_changes)
+                    )
                 self.statistics.wrote(
                     sum(change == "created" for change in result.changes.values()), cursor
                 )

@@ -69,6 +69,9 @@ class BatchResult:
     notes: list[tuple[str, str]] = field(default_factory=list)  # (location, reason)
     changed_author_ids: set[int] = field(default_factory=set)
     created_work_ids: set[int] = field(default_factory=set)
+    # (author id, institution id before, after) for stored authors whose last
+    # known institution this batch changed.
+    affiliation_changes: list[tuple[int, int | None, int | None]] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -783,6 +786,12 @@ def write_authors(
     _keep_unique(
         cursor, table="works_author", column="orcid", what="ORCID", rows=items, notes=result.notes
     )
+    cursor.execute(
+        "SELECT openalex_id, last_known_institution_id FROM works_author"
+        " WHERE openalex_id = ANY(%s::text[]) AND openalex_id <> ''",
+        [[a.openalex_id for _, a in items]],
+    )
+    institution_before = dict(cursor.fetchall())
     author_result = _upsert(
         cursor,
         AUTHOR,
@@ -821,6 +830,15 @@ def write_authors(
     )
     for _, author in items:
         author_id, change = author_result[author.openalex_id]
+        if change == "updated" and author.openalex_id in institution_before:
+            before = institution_before[author.openalex_id]
+            after = (
+                institution_ids[author.last_known_institution.openalex_id]
+                if author.last_known_institution
+                else None
+            )
+            if before != after:
+                result.affiliation_changes.append((author_id, before, after))
         if change == "unchanged" and author_id in touched:
             change = "updated"
         result.changes[author.openalex_id] = change
