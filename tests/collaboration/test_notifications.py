@@ -19,8 +19,10 @@ from django.utils import timezone
 
 from bzpeer.celery import app as celery_app
 from bzpeer.outbox import optout
+from bzpeer.outbox import services as outbox_services
 from bzpeer.outbox.models import OutboundEmail
 from bzpeer.outbox.services import email_send
+from bzpeer.outbox.tasks import outbound_emails_send_due_task
 from profiles.collaboration import notifications
 from profiles.collaboration.models import Block, Conversation, ConversationMember, MessageNotice
 from profiles.collaboration.tasks import message_notices_send_task
@@ -434,7 +436,19 @@ def test_a_worker_killed_mid_run_sends_each_mail_once_after_restart(queue, worke
     fresh = start()
     message_notices_send_task.delay()  # beat's next run
     wait_for(
-        lambda: notices_due() == 0 and len(smtp.messages) == 3,
+        lambda: notices_due() == 0 and OutboundEmail.objects.count() == 3,
+        timeout=60,
+        what="the restarted run",
+        workers=[slow, fresh],
+    )
+    # The killed worker may have reserved the first mail's send task and taken it
+    # with it: the outbox's sweep sends such a mail once RESEND_AFTER has passed.
+    OutboundEmail.objects.filter(status=OutboundEmail.Status.PENDING).update(
+        task_sent_at=timezone.now() - outbox_services.RESEND_AFTER
+    )
+    outbound_emails_send_due_task.delay()
+    wait_for(
+        lambda: len(smtp.messages) == 3,
         timeout=60,
         what="the restarted run and its mails",
         workers=[slow, fresh],
