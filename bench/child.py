@@ -542,6 +542,7 @@ def task_pages(spec: dict[str, Any]) -> dict[str, Any]:
         Follow.objects.bulk_create([Follow(user=user, author_id=pk) for pk in follows])
         users[name] = user
     feed_events = _feed_events(int(spec.get("feed_events", 0)))
+    conversation = _conversation(users["large"], int(spec.get("messages", 200)))
     loader = Client()
     loader.force_login(users["large"])
     cookie = f"{settings.SESSION_COOKIE_NAME}={loader.cookies[settings.SESSION_COOKIE_NAME].value}"
@@ -578,6 +579,14 @@ def task_pages(spec: dict[str, Any]) -> dict[str, Any]:
         },
         "following": {"small": url("profiles:following"), "large": url("profiles:following")},
         "feed-kinds": {"small": feed_kinds, "large": feed_kinds},
+        # A conversation of `messages` messages, and its poll when nothing is new
+        # (what an open tab asks every few seconds): 204, one statement.
+        "conversation": {"small": conversation["page"], "large": conversation["page"]},
+        "poll": {
+            "small": conversation["poll"],
+            "large": conversation["poll"],
+            "headers": {"HX-Request": "true"},
+        },
     }
     queries: dict[str, Any] = {}
     runs = int(spec.get("runs", 5))
@@ -589,7 +598,7 @@ def task_pages(spec: dict[str, Any]) -> dict[str, Any]:
             if not target:
                 continue
             client = Client()
-            if page in ("following", "feed-kinds"):
+            if page in ("following", "feed-kinds", "conversation", "poll"):
                 client.force_login(users["small" if size == "small" else "large"])
             queries[page][size] = _measure(client, target, headers, runs)
     return {
@@ -662,6 +671,54 @@ def _feed_events(n: int) -> dict[str, Any]:
         )
         (in_feed,) = cursor.fetchone()
     return {"written": written, "in_large_feed": in_feed, "seconds": time.perf_counter() - started}
+
+
+def _conversation(user: Any, messages: int) -> dict[str, str]:
+    """An accepted invitation's conversation between `user` and a peer, `messages` long."""
+    from datetime import timedelta
+
+    from django.contrib.auth import get_user_model
+    from django.urls import reverse
+    from django.utils import timezone
+
+    from profiles.collaboration.models import (
+        Conversation,
+        ConversationMember,
+        Invitation,
+        Message,
+    )
+    from works.models import Author
+
+    peer = get_user_model().objects.create_user(
+        username="bench-peer", email="bench-peer@bench.example"
+    )
+    invitation = Invitation.objects.create(
+        sender=peer,
+        recipient=user,
+        author=Author.objects.order_by("id")[0],
+        subject="Working together",
+        body="Our works meet.",
+        state=Invitation.State.ACCEPTED,
+        expires_at=timezone.now() + timedelta(days=30),
+        decided_at=timezone.now(),
+    )
+    conversation = Conversation.objects.create(invitation=invitation)
+    Message.objects.bulk_create(
+        Message(conversation=conversation, sender=(peer, user)[i % 2], body=f"Message {i} " * 8)
+        for i in range(messages)
+    )
+    last = conversation.messages.order_by("-id").first()
+    last_id = last.pk if last else 0
+    Conversation.objects.filter(pk=conversation.pk).update(
+        last_message_id=last_id, last_message_at=timezone.now()
+    )
+    ConversationMember.objects.bulk_create(
+        ConversationMember(conversation=conversation, user=member, last_read_message_id=last_id)
+        for member in (peer, user)
+    )
+    page = reverse("collaboration:conversation", args=[conversation.pk])
+    poll = reverse("collaboration:conversation_messages", args=[conversation.pk])
+    return {"page": page, "poll": f"{poll}?after={last_id}&read={last_id}"}
 
 
 def task_probe() -> dict[str, Any]:

@@ -280,7 +280,15 @@ def table(results: dict[str, Any]) -> str:
                 f"  {'page':<10} "
                 + " ".join(f"{c:>{w}}" for c, w in zip(columns, widths, strict=True))
             )
-            for name in ("floor", "profile", "fragment", "search", "following"):
+            for name in (
+                "floor",
+                "profile",
+                "fragment",
+                "search",
+                "following",
+                "conversation",
+                "poll",
+            ):
                 part = pages.get(name) or {}
                 if "rps" not in part:
                     add(f"  {name:<10} {part.get('not_available') or part.get('error') or '-'}")

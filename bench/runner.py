@@ -441,6 +441,13 @@ class Run:
             ("fragment", urls["fragment"]["path"], ["HX-Request: true"], "graph:slice"),
             ("search", urls["search"]["path"], [], "works:researcher_search"),
             ("following", urls["following"]["path"], [cookie], "profiles:following"),
+            ("conversation", urls["conversation"]["path"], [cookie], "collaboration:conversation"),
+            (
+                "poll",
+                urls["poll"]["path"],
+                [cookie, "HX-Request: true"],
+                "collaboration:conversation_messages",
+            ),
         ]
         port = free_port()
         scale = self.scale
@@ -465,7 +472,7 @@ class Run:
                     out[name] = {"not_available": f"{url_name}: {self.probe.get(url_name)}"}
                     continue
                 status = _get_status(port, path, headers)
-                if status != 200:
+                if status not in (200, 204):  # a poll with nothing new answers 204
                     out[name] = {"not_available": f"GET {path} answered {status}"}
                     continue
                 live.append((name, path, headers))
