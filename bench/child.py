@@ -598,8 +598,10 @@ def task_pages(spec: dict[str, Any]) -> dict[str, Any]:
             if not target:
                 continue
             client = Client()
-            if page in ("following", "feed-kinds", "conversation", "poll"):
+            if page in ("following", "feed-kinds"):
                 client.force_login(users["small" if size == "small" else "large"])
+            elif page in ("conversation", "poll"):  # one conversation, its member's
+                client.force_login(users["large"])
             queries[page][size] = _measure(client, target, headers, runs)
     return {
         "authors": {

@@ -73,7 +73,9 @@ async def _exchange(
     writer.write(request)
     head = await reader.readuntil(b"\r\n\r\n")
     status, length, chunked, close = _head(head)
-    if chunked:
+    if status in (204, 304) or 100 <= status < 200:  # no body, whatever the headers say
+        size = 0
+    elif chunked:
         size = await _chunked(reader)
     elif length is not None:
         await reader.readexactly(length)

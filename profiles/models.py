@@ -401,8 +401,16 @@ class AuthorEvent(models.Model):
             ),
         ]
         indexes = [
-            # The feed: each followed author's events, newest first, by keyset.
-            models.Index(fields=["author", "-created_at", "-id"], name="authorevent_feed_idx"),
+            # The feed: each followed author's events, newest first, by keyset. The
+            # kind rides along so that a follow's chosen kinds (Follow.kinds) filter
+            # inside this index-only walk: without it the planner took the kind
+            # index and sorted every event since the follow (37.7 ms against 6.2 ms
+            # at 412 follows and 1 million events).
+            models.Index(
+                fields=["author", "-created_at", "-id"],
+                name="authorevent_feed_idx",
+                include=["kind"],
+            ),
             # The feed filtered by kind: the same walk, one kind at a time.
             models.Index(
                 fields=["author", "kind", "-created_at", "-id"], name="authorevent_kind_idx"
