@@ -88,5 +88,27 @@ def test_an_invitation_accepted_then_messages_both_ways_without_reload(
     screenshot(rosa, "collaboration-conversation")
     assert rosa.evaluate("window.__noReload") is True, "Rosa's page reloaded"
     assert sam.evaluate("window.__noReload") is True, "Sam's page reloaded"
+
+    # Rosa reports the conversation to staff, then blocks Sam, in place.
+    safety = rosa.locator("#safety-actions")
+    safety.get_by_text("Report this conversation to staff").click()
+    safety.get_by_label("Harassment or abuse").check()
+    safety.locator("textarea").fill("Keeps writing at night.")
+    safety.get_by_role("button", name="Send report").click()
+    expect(rosa.locator("#safety-actions")).to_contain_text("You reported this to staff.")
+    rosa.locator("#safety-actions").get_by_text("Block this person").click()
+    rosa.locator("#safety-actions").get_by_role("button", name="Block").click()
+    expect(rosa.locator("#safety-actions")).to_contain_text("You blocked this person")
+    assert rosa.evaluate("window.__noReload") is True, "Rosa's page reloaded"
+
+    # Sam's open page learns the conversation closed; a new invitation is refused
+    # with the words any closed door uses, so the block stays silent.
+    expect(sam.get_by_text("This conversation is closed")).to_be_visible(timeout=15_000)
+    sam.goto(f"{base}/researchers/{record.pk}/invite/")
+    sam.get_by_label("Subject").fill("One more idea")
+    sam.get_by_label("Why the fit is right").fill("A second paper.")
+    sam.get_by_role("button", name="Send invitation").click()
+    expect(sam.get_by_text("not accepting invitations from you")).to_be_visible()
+    expect(sam.get_by_text("block", exact=False)).to_have_count(0)
     rosa.context.close()
     sam.context.close()
