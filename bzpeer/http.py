@@ -1,5 +1,7 @@
+from django.contrib.auth import REDIRECT_FIELD_NAME
 from django.contrib.auth.models import User
-from django.http import HttpRequest
+from django.http import HttpRequest, QueryDict
+from django.utils.http import url_has_allowed_host_and_scheme
 from django_htmx.middleware import HtmxDetails
 
 
@@ -13,3 +15,13 @@ class AuthenticatedHttpRequest(HtmxHttpRequest):
     """A request behind @login_required."""
 
     user: User
+
+
+def safe_next(request: HttpRequest, params: QueryDict, default: str) -> str:
+    """The `next` address in `params` if it stays on this site, else `default`."""
+    next_url = params.get(REDIRECT_FIELD_NAME, "")
+    if next_url and url_has_allowed_host_and_scheme(
+        next_url, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        return next_url
+    return default

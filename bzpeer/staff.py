@@ -15,13 +15,13 @@ from allauth.account.authentication import get_authentication_records
 from allauth.core.exceptions import ImmediateHttpResponse
 from allauth.mfa.models import Authenticator
 from django.contrib import admin
-from django.contrib.auth import REDIRECT_FIELD_NAME
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.utils.http import url_has_allowed_host_and_scheme
 from django_htmx.http import HttpResponseClientRefresh
+
+from bzpeer.http import safe_next
 
 
 class StaffAccess(enum.Enum):
@@ -76,22 +76,15 @@ def _second_factor_page(request: HttpRequest, access: StaffAccess) -> HttpRespon
     )
 
 
-def _safe_next(request: HttpRequest, default: str) -> str:
-    next_url = request.GET.get(REDIRECT_FIELD_NAME, "")
-    if next_url and url_has_allowed_host_and_scheme(
-        next_url, allowed_hosts={request.get_host()}, require_https=request.is_secure()
-    ):
-        return next_url
-    return default
-
-
 class StaffAdminSite(admin.AdminSite):
     def has_permission(self, request: HttpRequest) -> bool:
         return staff_access(request) is StaffAccess.GRANTED
 
     def login(self, request: HttpRequest, extra_context: dict | None = None) -> HttpResponse:
         """No password form here: the site's log-in has the rate limits and the second factor."""
-        next_url = _safe_next(request, default=reverse("admin:index", current_app=self.name))
+        next_url = safe_next(
+            request, request.GET, default=reverse("admin:index", current_app=self.name)
+        )
         if not request.user.is_authenticated:
             return redirect(f"{reverse('account_login')}?{urlencode({'next': next_url})}")
         require_staff(request)

@@ -10,18 +10,16 @@ and with htmx answers the fragment it changed.
 from typing import Any
 
 from django.contrib import messages
-from django.contrib.auth import REDIRECT_FIELD_NAME
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 from django.views.decorators.vary import vary_on_headers
 
 from bzpeer import ratelimit, staff
-from bzpeer.http import AuthenticatedHttpRequest, HtmxHttpRequest
+from bzpeer.http import AuthenticatedHttpRequest, HtmxHttpRequest, safe_next
 from profiles.collaboration import safety, safety_selectors
 from profiles.collaboration.models import Block, Conversation, Invitation, Report
 from profiles.collaboration.safety_forms import (
@@ -55,15 +53,6 @@ def _conversation_of(invitation: Invitation, wanted: bool) -> Conversation | Non
     return Conversation.objects.filter(invitation=invitation).first()
 
 
-def _next_url(request: HttpRequest, default: str) -> str:
-    next_url = request.POST.get(REDIRECT_FIELD_NAME, "")
-    if next_url and url_has_allowed_host_and_scheme(
-        next_url, allowed_hosts={request.get_host()}, require_https=request.is_secure()
-    ):
-        return next_url
-    return default
-
-
 def _controls(
     request: AuthenticatedHttpRequest,
     invitation: Invitation,
@@ -81,7 +70,7 @@ def _controls(
             "conversation": conversation,
             "other_user": _other_party(invitation, request),
             "report_form": report_form,
-            "next": _next_url(request, ""),
+            "next": safe_next(request, request.POST, ""),
         },
         status=status,
     )
@@ -117,7 +106,7 @@ def block(request: AuthenticatedHttpRequest, invitation_id: int) -> HttpResponse
         messages.success(request, "You unblocked this person. They can write to you again.")
     if request.htmx:
         return _controls(request, invitation, conversation)
-    return redirect(_next_url(request, reverse("safety:blocked")))
+    return redirect(safe_next(request, request.POST, reverse("safety:blocked")))
 
 
 @login_required
@@ -221,7 +210,9 @@ def report(request: AuthenticatedHttpRequest, invitation_id: int) -> HttpRespons
     )
     if request.htmx:
         return _controls(request, invitation, conversation)
-    return redirect(_next_url(request, reverse("safety:report", args=[invitation.pk])))
+    return redirect(
+        safe_next(request, request.POST, reverse("safety:report", args=[invitation.pk]))
+    )
 
 
 # Staff
