@@ -2,7 +2,9 @@
 
 A link carries the person's id and the kind, signed with SECRET_KEY (salted
 for this use): it cannot be forged or turned to another person or kind, and
-it keeps working for as long as old mails are read. Mail clients get the same
+it keeps working for as long as old mails are read. It carries no time, so a
+person's link for one kind is always the same: the one in a mail's text and
+the one in its List-Unsubscribe header cannot differ. Mail clients get the same
 URL in List-Unsubscribe with List-Unsubscribe-Post (RFC 8058), so their own
 "unsubscribe" button stops it with one POST. Senders ask `opted_out` before
 they queue a mail of that kind.
@@ -32,12 +34,12 @@ class BadLink(ValueError):
 def token_make(*, user_id: int, kind: str) -> str:
     if kind not in KINDS:
         raise ValueError(f"unknown mail kind {kind!r}")
-    return signing.dumps([user_id, kind], salt=SALT, compress=True)
+    return signing.Signer(salt=SALT).sign_object([user_id, kind], compress=True)
 
 
 def token_read(token: str) -> tuple[int, str]:
     try:
-        user_id, kind = signing.loads(token, salt=SALT)
+        user_id, kind = signing.Signer(salt=SALT).unsign_object(token)
     except (signing.BadSignature, ValueError, TypeError) as error:
         raise BadLink("This link is not valid: it may have been cut short or altered.") from error
     if not isinstance(user_id, int) or kind not in KINDS:
