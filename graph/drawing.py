@@ -199,18 +199,99 @@ class Filters:
             pairs.append(("edge", edge))
         return f"?{urlencode(pairs)}" if pairs else ""
 
-    def keeps(self, node: dict[str, Any]) -> bool:
+    @property
+    def by_year(self) -> bool:
+        return self.year_from is not None or self.year_to is not None
+
+    @property
+    def active(self) -> bool:
+        """Anything hidden: a type unticked or a year range."""
+        return self.by_year or self.types != frozenset(NODE_TYPES)
+
+    def year_ok(self, year: int | None) -> bool:
+        if not self.by_year:
+            return True
+        if year is None:
+            return False
+        if self.year_from is not None and year < self.year_from:
+            return False
+        return self.year_to is None or year <= self.year_to
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "types": [t for t in NODE_TYPES if t in self.types],
+            "year_from": self.year_from,
+            "year_to": self.year_to,
+        }
+
+
+def _within_years(edge: dict[str, Any], filters: Filters) -> dict[str, Any] | None:
+    """A co-author edge counted over the works of the year range; None: they share none there."""
+    if edge["kind"] != "coauthor":
+        return edge
+    years = [(n, w) for year, n, w in edge.get("by_year", []) if filters.year_ok(year)]
+    shared = sum(n for n, _ in years)
+    if not shared:
+        return None
+    within = {**edge, "shared": shared, "weight": round(math.fsum(w for _, w in years), 4)}
+    if "works" in edge:
+        within["works"] = [w for w in edge["works"] if filters.year_ok(w.get("year"))]
+    return within
+
+
+def shown(data: dict[str, Any], filters: Filters) -> dict[str, Any]:
+    """The slice as the filters show it: one consistent set that everything is drawn from.
+
+    Types hide their nodes. A year range keeps the papers of those years and
+    what is reached through them: the co-authors who share one of them with
+    the centre, ties counted over those years alone, the topics of those
+    papers and the institutions of the people kept. Nodes, edges, the ties
+    list, the summary, the text list and graph.json all read the result.
+    """
+    if not data or not filters.active:
+        return data
+    centre = data["centre"]
+    edges: list[dict[str, Any]] = data["edges"]
+    if filters.by_year:
+        edges = [e for e in (_within_years(e, filters) for e in edges) if e is not None]
+    linked: dict[str, set[str]] = {}
+    for e in edges:
+        linked.setdefault(e["source"], set()).add(e["target"])
+        linked.setdefault(e["target"], set()).add(e["source"])
+    in_years = {
+        n["id"] for n in data["nodes"] if n["type"] == "work" and filters.year_ok(n.get("year"))
+    }
+    people = {centre} | {
+        n["id"]
+        for n in data["nodes"]
+        if n["type"] == "person" and (not filters.by_year or centre in linked.get(n["id"], ()))
+    }
+    reached = {"work": in_years, "person": people}
+
+    def keep(node: dict[str, Any]) -> bool:
         if node.get("centre"):
             return True
-        if node["type"] not in self.types:
+        kind = node["type"]
+        if kind not in filters.types:
             return False
-        if node["type"] == "work":
-            year = node.get("year")
-            if self.year_from is not None and (year is None or year < self.year_from):
-                return False
-            if self.year_to is not None and (year is None or year > self.year_to):
-                return False
-        return True
+        if kind in reached:
+            return node["id"] in reached[kind]
+        if not filters.by_year:
+            return True
+        anchors = in_years if kind == "topic" else people
+        return not anchors.isdisjoint(linked.get(node["id"], ()))
+
+    nodes = [n for n in data["nodes"] if keep(n)]
+    kept = {n["id"] for n in nodes}
+    counts = {kind: 0 for kind in NODE_TYPES}
+    for n in nodes:
+        counts[n["type"]] += 1
+    return {
+        "centre": centre,
+        "nodes": nodes,
+        "edges": [e for e in edges if e["source"] in kept and e["target"] in kept],
+        "meta": {**data["meta"], "counts": counts, "filters": filters.as_json()},
+    }
 
 
 def _edge_svg(e: SceneEdge) -> SafeString:
@@ -404,10 +485,13 @@ def build_scene(
     filters: Filters | None = None,
     explorer: bool = False,
 ) -> Scene:
-    """Where everything goes on one frame, after the explorer's filters."""
+    """Where everything goes on one frame: `data` as `shown` gave it for these filters.
+
+    `filters` only shape the links (they keep the filters) and the selected tie.
+    """
     filters = filters or Filters()
     scene = Scene(frame=frame)
-    nodes = [n for n in data.get("nodes", []) if filters.keeps(n)]
+    nodes = data.get("nodes", [])
     visible = {n["id"] for n in nodes}
     centre = data.get("centre", "")
     centre_ties = {
@@ -506,12 +590,11 @@ def build_scene(
     return scene
 
 
-def node_groups(data: dict[str, Any], filters: Filters | None = None) -> list[dict[str, Any]]:
+def node_groups(data: dict[str, Any]) -> list[dict[str, Any]]:
     """The nodes as a text list, by type, for screen readers and for reading."""
-    filters = filters or Filters()
     groups = []
     for kind in NODE_TYPES:
-        members = [n for n in data.get("nodes", []) if n["type"] == kind and filters.keeps(n)]
+        members = [n for n in data.get("nodes", []) if n["type"] == kind]
         if members:
             plural = TYPE_LABELS[kind][1]
             groups.append(
