@@ -155,3 +155,40 @@ def test_claim_with_an_institutional_email_then_staff_approve(
     expect(direct).to_contain_text("Write to my university address.")
     expect(direct.get_by_role("link", name="https://uni.example/~rosa")).to_be_visible()
     screenshot(page, "claimed-profile")
+
+
+def test_log_in_to_claim_lands_on_the_claim_form(page: Page, live_server):
+    """Issue 13, 6: "Log in to claim" keeps its promise after the log-in."""
+    author = seed_like_record()
+    user = get_user_model().objects.create_user("rosa", "rosa@example.org", PASSWORD)
+    EmailAddress.objects.create(user=user, email=user.email, verified=True, primary=True)
+
+    page.goto(f"{live_server.url}/researchers/{author.pk}/")
+    page.get_by_role("link", name="Log in to claim").click()
+    page.get_by_label("Email").fill("rosa@example.org")
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign In").click()
+    screenshot(page, "claims-after-log-in")
+    expect(page.get_by_role("heading", name="Claim Rosa Example")).to_be_visible()
+    expect(page.get_by_role("button", name="Submit claim")).to_be_visible()
+
+
+def test_sign_up_from_log_in_to_claim_lands_on_the_claim_form(page: Page, live_server, mailoutbox):
+    """A newcomer follows "Log in to claim", signs up instead, confirms their email
+    and arrives at the claim form, not at the home page or the profile."""
+    author = seed_like_record()
+
+    page.goto(f"{live_server.url}/researchers/{author.pk}/")
+    page.get_by_role("link", name="Log in to claim").click()
+    # The log-in form's own link, which carries the way back (the header's does not).
+    page.get_by_role("main").get_by_role("link", name="sign up", exact=True).click()
+    page.get_by_label("Email").fill("rosa.new@example.org")
+    page.locator("#id_password1").fill(PASSWORD)
+    page.locator("#id_password2").fill(PASSWORD)
+    page.get_by_role("button", name="Sign Up").click()
+    expect(page.get_by_role("heading", name="Verify Your Email Address")).to_be_visible()
+    link = re.search(r"https?://\S+/accounts/confirm-email/\S+/", mailoutbox[-1].body).group(0)
+    page.goto(link)
+    page.get_by_role("button", name="Confirm").click()
+    screenshot(page, "claims-after-sign-up")
+    expect(page.get_by_role("heading", name="Claim Rosa Example")).to_be_visible()
