@@ -192,3 +192,34 @@ def test_sign_up_from_log_in_to_claim_lands_on_the_claim_form(page: Page, live_s
     page.get_by_role("button", name="Confirm").click()
     screenshot(page, "claims-after-sign-up")
     expect(page.get_by_role("heading", name="Claim Rosa Example")).to_be_visible()
+
+
+def test_a_staff_verified_record_reads_verified_and_why_this_score_shows_the_floor(
+    page: Page, live_server
+):
+    """Issue 13, 7: staff approved a claim on links alone; the quick read said
+    "Partially verified" beside "Verification L3"."""
+    from profiles import services
+
+    author = seed_like_record()
+    claimant = get_user_model().objects.create_user("rosa", "rosa@example.org", PASSWORD)
+    EmailAddress.objects.create(user=claimant, email=claimant.email, verified=True, primary=True)
+    reviewer = get_user_model().objects.create_user("staff", "staff@bzpeer.example", is_staff=True)
+    claim = services.claim_submit(
+        user=claimant,
+        author=author,
+        links=["https://uni.example/~rosa"],
+        statement="",
+        works_mine=[],
+        works_not_mine=[],
+    )
+    services.claim_approve(claim=claim, staff=reviewer)
+
+    page.goto(f"{live_server.url}/researchers/{author.pk}/")
+    page.get_by_text("Why this score").click()
+    screenshot(page, "claims-l3-why-this-score")
+    expect(quick_read(page)).to_contain_text("Verification L3")
+    expect(quick_read(page)).to_contain_text("Trust 60 - Verified")
+    floor = page.get_by_role("row", name=re.compile(r"^Staff verification sets the floor"))
+    expect(floor).to_contain_text("+5")
+    expect(page.get_by_role("row", name=re.compile(r"^Total"))).to_contain_text("60")

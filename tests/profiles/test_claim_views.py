@@ -816,3 +816,18 @@ def test_the_queue_and_the_claim_page_say_needs_another_reviewer(client, staff, 
     force_login_with_totp(client, make_user("second@reviewers.example", staff=True))
     page = text_of(client.get(f"/staff/claims/{own.pk}/"))
     assert "Needs another reviewer" not in page and "Approve claim" in page
+
+
+def test_a_staff_verified_claim_without_other_evidence_reads_verified_and_says_why(
+    client, staff, record
+):
+    """Issue 13, 7: a record approved by staff on links alone read
+    "Trust 55 - Partially verified" beside "Verification L3"."""
+    newcomer = make_user(age_days=1)  # not yet in good standing: no points for that
+    services.claim_approve(claim=claim_with(newcomer, record), staff=staff)
+    text = text_of(client.get(url("researcher_detail", record.pk)))
+    for expected in ("Trust 60 - Verified", "Verification L3", "Claimed"):
+        assert expected in text, expected
+    assert "Partially verified" not in text.split("Why this score")[0]
+    assert re.search(r"Staff verification sets the floor \(L3\) .*\+\d+", text)
+    assert "a claim verified by staff (L3) reads at least 60, Verified" in text
