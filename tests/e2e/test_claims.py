@@ -223,3 +223,56 @@ def test_a_staff_verified_record_reads_verified_and_why_this_score_shows_the_flo
     floor = page.get_by_role("row", name=re.compile(r"^Staff verification sets the floor"))
     expect(floor).to_contain_text("+5")
     expect(page.get_by_role("row", name=re.compile(r"^Total"))).to_contain_text("60")
+
+
+def test_the_owner_marks_a_work_not_theirs_sees_it_listed_and_undoes_it(page: Page, live_server):
+    """Issue 13, 5: a work marked "Not mine" left the profile but its own page still
+    linked the researcher, and the owner had no list of what they had marked."""
+    from profiles import services
+
+    author = seed_like_record()
+    coauthor = AuthorFactory(display_name="Sam Coauthor")
+    work = author.works.get(title="Loss change allocation")
+    AuthorshipFactory(author=coauthor, work=work, position=1)
+    owner = get_user_model().objects.create_user("rosa", "rosa@example.org", PASSWORD)
+    EmailAddress.objects.create(user=owner, email=owner.email, verified=True, primary=True)
+    reviewer = get_user_model().objects.create_user("staff", "staff@bzpeer.example", is_staff=True)
+    claim = services.claim_submit(
+        user=owner,
+        author=author,
+        links=["https://uni.example/~rosa"],
+        statement="",
+        works_mine=[],
+        works_not_mine=[work.pk],
+    )
+    services.claim_approve(claim=claim, staff=reviewer)
+    work_page = f"{live_server.url}/works/{work.pk}/"
+
+    # Anyone reading the work's page sees only the authors who say it is theirs.
+    page.goto(work_page)
+    authors = page.get_by_role("list", name="Authors in published order")
+    screenshot(page, "claims-work-page-not-mine")
+    expect(authors.get_by_role("link", name="Sam Coauthor")).to_be_visible()
+    expect(authors.get_by_role("link", name="Rosa Example")).to_have_count(0)
+
+    page.goto(live_server.url + "/accounts/login/")
+    page.get_by_label("Email").fill("rosa@example.org")
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign In").click()
+    page.goto(f"{live_server.url}/researchers/{author.pk}/")
+    page.get_by_role("link", name="See or undo").click()
+    not_mine = page.get_by_role("region", name="Works you marked not yours")
+    expect(not_mine).to_contain_text("Loss change allocation")
+    screenshot(page, "claims-profile-edit-not-mine")
+
+    # Marked in place (HTMX): the list of works marked not theirs follows.
+    row = page.locator("li.owner-work", has_text="Deconstructing tickets").last
+    row.get_by_role("button", name="Not mine").click()
+    expect(not_mine).to_contain_text("Deconstructing tickets")
+
+    not_mine.locator("li", has_text="Loss change allocation").get_by_role(
+        "button", name="Undo: it is mine"
+    ).click()
+    expect(not_mine).not_to_contain_text("Loss change allocation")
+    page.goto(work_page)
+    expect(authors.get_by_role("link", name="Rosa Example")).to_be_visible()
