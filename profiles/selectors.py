@@ -51,6 +51,7 @@ class WorkCounts:
     total: int
     with_pid: int
     reviewed: int = 0  # confirmed or disputed by a person, disputed ones included
+    disputed: int = 0  # marked "not mine" by the owner: on no page, the owner's editor aside
 
 
 def work_counts(*, author: Author) -> WorkCounts:
@@ -60,9 +61,13 @@ def work_counts(*, author: Author) -> WorkCounts:
         total=Count("id", filter=visible),
         with_pid=Count("id", filter=visible & (~Q(doi="") | ~Q(arxiv_id=""))),
         reviewed=Count("id", filter=~Q(authorships__status=Authorship.Status.ASSERTED)),
+        disputed=Count("id", filter=Q(authorships__status=Authorship.Status.DISPUTED)),
     )
     return WorkCounts(
-        total=counts["total"], with_pid=counts["with_pid"], reviewed=counts["reviewed"]
+        total=counts["total"],
+        with_pid=counts["with_pid"],
+        reviewed=counts["reviewed"],
+        disputed=counts["disputed"],
     )
 
 
@@ -310,6 +315,15 @@ def owner_works(*, author: Author) -> QuerySet[Authorship]:
         Authorship.objects.filter(author=author)
         .select_related("work", "work__source")
         .order_by("-work__publication_year", "-work__publication_date", "-work_id")
+    )
+
+
+def owner_works_not_mine(*, author: Author) -> list[Authorship]:
+    """The works the owner marked not theirs, most recently marked first: few, so all of them."""
+    return list(
+        Authorship.objects.filter(author=author, status=Authorship.Status.DISPUTED)
+        .select_related("work", "work__source")
+        .order_by("-status_changed_at", "-work_id")
     )
 
 

@@ -661,7 +661,12 @@ def _profile_edit_context(
     page = Paginator(selectors.owner_works(author=author), OWNER_WORKS_PER_PAGE).get_page(
         request.GET.get("page")
     )
-    return {"author": author, "form": form, "works_page": page}
+    return {
+        "author": author,
+        "form": form,
+        "works_page": page,
+        "not_mine": selectors.owner_works_not_mine(author=author),
+    }
 
 
 @login_required
@@ -715,10 +720,15 @@ def authorship_status(
     except services.ClaimError as error:
         raise Http404(str(error)) from error
     if request.htmx:
+        # The row, and the list of works marked not theirs, which the change may enter or leave.
         return render(
             request,
-            "profiles/profile_edit.html#work-row",
-            {"author": author, "authorship": authorship},
+            "profiles/profile_edit.html#work-row-response",
+            {
+                "author": author,
+                "authorship": authorship,
+                "not_mine": selectors.owner_works_not_mine(author=author),
+            },
         )
     return redirect(reverse("profiles:profile_edit", args=[author.pk]) + f"#work-{work_id}")
 
