@@ -430,10 +430,20 @@ if not DEBUG:
     SECURE_REFERRER_POLICY = "same-origin"
     # Templates are cached in production by Django's default loaders when DEBUG is off.
 
+# One line per request: the server's own (runserver's django.server logger,
+# gunicorn's --access-logfile) says every answer with its status, so
+# django.request keeps to server errors (with their traceback); its "Not
+# Found: ..." warnings only said each 4xx a second time. Django's "django"
+# logger writes through the root handler only: its own console handler (under
+# DEBUG) printed each of its records twice.
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
-    "loggers": {"django.db.backends": {"level": "INFO"}},
+    "loggers": {
+        "django": {"handlers": [], "level": "INFO"},
+        "django.request": {"level": "ERROR"},
+        "django.db.backends": {"level": "INFO"},
+    },
 }
