@@ -162,3 +162,12 @@ def test_home_lists_recent_works_newest_first_and_undated_last(client):
     ]
     positions = [html.index(title) for title in titles]
     assert positions == sorted(positions)
+
+
+def test_favicon_ico_is_the_site_icon(client):
+    response = client.get("/favicon.ico")
+    assert response.status_code == 200
+    assert response["Content-Type"] in {"image/x-icon", "image/vnd.microsoft.icon"}
+    icon = b"".join(response.streaming_content)
+    # An icon file (reserved 0, type 1) holding at least one image.
+    assert icon[:4] == b"\x00\x00\x01\x00" and icon[4] > 0
