@@ -319,6 +319,9 @@ RATE_LIMITS = {
     # below this, a script hammering the database does not.
     "search": "60/m/ip,1200/h/ip",
 }
+# How long a code mailed to a claimant's institutional address works: the mail
+# and the claim form both say it from here.
+CLAIM_EMAIL_CODE_MINUTES = int(os.environ.get("CLAIM_EMAIL_CODE_MINUTES", "15"))
 # Each statement of a researcher search is cancelled after this long (the
 # visitor is told to try a more specific name), so no search can hold a
 # database connection that other pages wait for.
