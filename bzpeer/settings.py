@@ -243,6 +243,8 @@ AUTHENTICATION_BACKENDS = [
     "allauth.account.auth_backends.AuthenticationBackend",
 ]
 SITE_ID = 1
+# The site's name in pages, mail subjects and greetings, and authenticator apps.
+SITE_NAME = "BZPEER"
 ACCOUNT_LOGIN_METHODS = {"email"}
 ACCOUNT_SIGNUP_FIELDS = ["email*", "password1*", "password2*"]
 ACCOUNT_EMAIL_VERIFICATION = "mandatory"
@@ -250,6 +252,13 @@ ACCOUNT_UNIQUE_EMAIL = True
 ACCOUNT_LOGIN_ON_EMAIL_CONFIRMATION = True
 ACCOUNT_CONFIRM_EMAIL_ON_GET = False
 LOGIN_REDIRECT_URL = "/"
+# allauth names the site by the request's host ("[127.0.0.1:8137] ...") when
+# the Sites framework is not installed.
+ACCOUNT_EMAIL_SUBJECT_PREFIX = f"[{SITE_NAME}] "
+# A person is named by the name they gave at sign-up, else by their address up
+# to the @ (allauth's default is the generated user name).
+ACCOUNT_USER_DISPLAY = "bzpeer.accounts.person_name"
+ACCOUNT_SIGNUP_FORM_CLASS = "bzpeer.accounts.SignupForm"
 # Log-in locks per account and address; allauth's mail goes through the outbox
 # (bzpeer.outbox), like the site's own.
 ACCOUNT_ADAPTER = "bzpeer.accounts.AccountAdapter"
@@ -277,7 +286,7 @@ ACCOUNT_RATE_LIMITS = {
 # A second factor (allauth.mfa): TOTP apps, with recovery codes for a lost
 # phone. Staff pages need a session that used it (bzpeer.staff).
 MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
-MFA_TOTP_ISSUER = "BZPEER"
+MFA_TOTP_ISSUER = SITE_NAME
 
 # ORCID sign-in: how a claimant proves the ORCID iD on an author record
 # (profiles.services.orcid_proven). Register a public API client at

@@ -41,6 +41,65 @@ def test_sign_up_sends_a_verification_email_and_holds_log_in_until_verified(
     assert "_auth_user_id" not in client.session
 
 
+def sign_up(client, capture, email: str, name: str = "", next_url: str = ""):
+    with capture(execute=True):
+        return client.post(
+            reverse("account_signup") + (f"?next={next_url}" if next_url else ""),
+            {"first_name": name, "email": email, "password1": PASSWORD, "password2": PASSWORD},
+        )
+
+
+def ask_for_a_password_reset(client, capture, email: str):
+    with capture(execute=True):
+        return client.post(reverse("account_reset_password"), {"email": email})
+
+
+@pytest.mark.parametrize(
+    ("send", "subject", "greeting"),
+    [
+        (
+            lambda c, capture: sign_up(c, capture, "walker.tester@example.org", "Walker Tester"),
+            "[BZPEER] Please Confirm Your Email Address",
+            "Hello Walker Tester,",
+        ),
+        (
+            lambda c, capture: sign_up(c, capture, "walker.tester@example.org"),
+            "[BZPEER] Please Confirm Your Email Address",
+            "Hello walker.tester,",
+        ),
+        (
+            lambda c, capture: ask_for_a_password_reset(c, capture, "ada@example.org"),
+            "[BZPEER] Password Reset Email",
+            "Hello Ada Lovelace,",
+        ),
+        (
+            lambda c, capture: sign_up(c, capture, "ada@example.org", "Someone Else"),
+            "[BZPEER] Account Already Exists",
+            "Hello Ada Lovelace,",
+        ),
+        (
+            lambda c, capture: ask_for_a_password_reset(c, capture, "nobody@example.org"),
+            "[BZPEER] Unknown Account",
+            "Hello nobody,",
+        ),
+    ],
+    ids=["confirm", "confirm-no-name", "reset", "already-exists", "unknown-account"],
+)
+def test_account_mails_are_titled_by_the_site_and_greet_the_person(
+    client, user, mailoutbox, django_capture_on_commit_callbacks, send, subject, greeting
+):
+    user.first_name = "Ada Lovelace"
+    user.save()
+
+    send(client, django_capture_on_commit_callbacks)
+
+    [mail] = mailoutbox
+    assert mail.subject == subject
+    assert mail.body.startswith(greeting + "\n")
+    assert "user " + user.username not in mail.body and "user walker" not in mail.body
+    assert "testserver" not in mail.subject and "Hello from" not in mail.body
+
+
 def test_password_reset_mails_a_link_that_sets_a_new_password(
     client, user, mailoutbox, django_capture_on_commit_callbacks
 ):
