@@ -5,9 +5,10 @@ greets the person by name.
 """
 
 from typing import Any
+from urllib.parse import urlencode
 
 from allauth.account.adapter import DefaultAccountAdapter
-from allauth.account.models import EmailAddress
+from allauth.account.models import EmailAddress, EmailConfirmation
 from allauth.core import context as allauth_context
 from django import forms
 from django.conf import settings
@@ -16,6 +17,7 @@ from django.contrib.sites.shortcuts import get_current_site
 from django.http import HttpRequest
 
 from bzpeer import ratelimit
+from bzpeer.http import safe_next
 from bzpeer.outbox import services as outbox
 
 
@@ -57,6 +59,25 @@ class AccountAdapter(DefaultAccountAdapter):
         # address from guessing at many accounts.
         account = super()._get_login_attempts_cache_key(request, **credentials)
         return f"{account}:{ratelimit.client_address(request)}"
+
+    def get_email_confirmation_url(
+        self, request: HttpRequest, emailconfirmation: EmailConfirmation
+    ) -> str:
+        """allauth's link, carrying the page the person signed up from (`next`).
+
+        allauth returns there after the confirmation only while the sign-up's
+        pending log-in is in the session: not when the link is opened in
+        another browser (a phone's mail app) or more than 15 minutes later.
+        Only a path on this site is carried; the confirmation view checks it
+        again when it redirects.
+        """
+        url = super().get_email_confirmation_url(request, emailconfirmation)
+        if request is None:
+            return url
+        next_url = safe_next(request, request.POST, "") or safe_next(request, request.GET, "")
+        if next_url.startswith("/") and not next_url.startswith("//"):
+            url += "?" + urlencode({"next": next_url})
+        return url
 
     def send_mail(self, template_prefix: str, email: str, context: dict[str, Any]) -> None:
         """As allauth's, but queued: a mail server or broker that is away never fails sign-up.
