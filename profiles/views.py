@@ -10,6 +10,7 @@ from urllib.parse import urlencode
 from allauth.account.models import EmailAddress
 from allauth.socialaccount.adapter import get_adapter as get_social_adapter
 from allauth.socialaccount.models import SocialAccount
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
@@ -442,6 +443,7 @@ def _email_step_context(
         "email_form": EmailAddressForm(),
         "code_form": EmailCodeForm(),
         "email_error": "",
+        "code_minutes": settings.CLAIM_EMAIL_CODE_MINUTES,
     }
     context.update(overrides)
     if context["verified"] is not None:

@@ -50,7 +50,13 @@ def work_list_recent(*, limit: int) -> list[Work]:
     return list(
         Work.objects.select_related("source")
         .prefetch_related(Prefetch("authorships", queryset=ordered_authorships))
-        .order_by("is_synthetic", "-publication_year", "-id")[:limit]
+        # Newest first: by date, then by year for works known only by their year;
+        # works with neither last (PostgreSQL puts NULLs first in a DESC order).
+        .order_by(
+            F("publication_date").desc(nulls_last=True),
+            F("publication_year").desc(nulls_last=True),
+            "-id",
+        )[:limit]
     )
 
 

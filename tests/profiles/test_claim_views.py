@@ -303,6 +303,22 @@ def test_email_code_without_javascript_redirects_back_to_the_step(
     )
 
 
+@pytest.mark.parametrize("minutes", [15, 20])
+def test_the_claim_form_and_the_code_mail_give_the_code_the_same_time(
+    client, claimant, record, mailoutbox, django_capture_on_commit_callbacks, settings, minutes
+):
+    settings.CLAIM_EMAIL_CODE_MINUTES = minutes
+    client.force_login(claimant)
+    send_and_read_code(client, record, mailoutbox, django_capture_on_commit_callbacks)
+
+    page = text_of(client.get(url("claim_start", record.pk)))
+
+    assert f"It works once, for {minutes} minutes" in page
+    assert f"It works once, for {minutes} minutes." in mailoutbox[-1].body
+    code = EmailCode.objects.get(user=claimant)
+    assert round((code.expires_at - code.created_at) / timedelta(minutes=1)) == minutes
+
+
 def test_email_code_with_htmx_swaps_the_step_in_place(
     client, claimant, record, mailoutbox, django_capture_on_commit_callbacks
 ):
