@@ -9,6 +9,7 @@ smudge; every node keeps its full name in a tooltip and in the list under the
 picture.
 """
 
+import itertools
 import math
 import unicodedata
 from dataclasses import dataclass, field
@@ -72,6 +73,9 @@ class Frame:
     label_chars: dict[str, int]
     # How many nodes of each type may get a label (by rank).
     label_budget: dict[str, int]
+    # A node at radius r of the unit-circle layout is drawn at r ** spread: below
+    # 1 the inner rings move out, making room around the centre for labels.
+    spread: float = 1.0
 
 
 SLICE_FRAMES = (
@@ -96,6 +100,7 @@ SLICE_FRAMES = (
         node_scale=1.45,
         label_chars={"person": 15, "work": 13, "topic": 15, "institution": 15},
         label_budget={"person": 11, "work": 4, "topic": 6, "institution": 4},
+        spread=0.55,
     ),
 )
 EXPLORER_FRAMES = (
@@ -360,7 +365,9 @@ def _wrap(text: str, limit: int, lines: int) -> list[str]:
     while words and len(out) < lines - 1:
         line = words.pop(0)
         while words and len(line) + 1 + len(words[0]) <= limit:
-            if len(line) >= share and len(" ".join(words)) <= limit * (lines - len(out) - 1):
+            longer = len(line) + 1 + len(words[0])
+            rest_fits = len(" ".join(words)) <= limit * (lines - len(out) - 1)
+            if rest_fits and abs(longer - share) >= abs(len(line) - share):
                 break
             line += " " + words.pop(0)
         out.append(truncate(line, limit))
@@ -370,7 +377,7 @@ def _wrap(text: str, limit: int, lines: int) -> list[str]:
 
 
 def _label_variants(label: str, limit: int, most: int) -> list[list[str]]:
-    """The ways to write a label, the most readable first: whole on few lines, then cut."""
+    """The ways to write a label, the most readable first: whole (on fewest lines), then cut."""
     variants: list[list[str]] = []
     for lines in range(1, most + 1):
         variant = _wrap(label, limit, lines)
@@ -379,7 +386,7 @@ def _label_variants(label: str, limit: int, most: int) -> list[list[str]]:
     whole = [v for v in variants if " ".join(v) == label]
     cut = [v for v in variants if v not in whole]
     # Cut ones: those showing more of the label first.
-    return whole[:1] + sorted(cut, key=lambda v: -sum(map(len, v)))
+    return whole + sorted(cut, key=lambda v: -sum(map(len, v)))
 
 
 def _overlaps(a: tuple[float, ...], b: tuple[float, ...], pad: float = 2.0) -> bool:
@@ -500,15 +507,24 @@ def _place_labels(scene: Scene, ranks: dict[str, int]) -> None:
         elif not limit or ranks.get(node.id, 0) > frame.label_budget[node.type]:
             continue
         font = frame.font * (1.1 if node.is_centre else 1.0)
-        gap = font * 0.3
+        # The centre may also stand a little off its node, between the people around it.
+        gaps = [font * step for step in ((0.3, 0.8, 1.3, 1.8) if node.is_centre else (0.3,))]
         others = [box for nid, box in node_boxes if nid != node.id]
         spots = _spots(node, scene)
-        most = 3 if node.type == "work" else 2
-        for lines in _label_variants(node.label, limit, most):
-            width = max(text_width(line, font, bold=node.is_centre) for line in lines)
-            height = font * _LINE_HEIGHT * len(lines)
-            found = None
-            for spot in spots:
+        variants = _label_variants(node.label, limit, 3 if node.type == "work" else 2)
+        found = None
+        sizes = [
+            (
+                lines,
+                max(text_width(line, font, bold=node.is_centre) for line in lines),
+                font * _LINE_HEIGHT * len(lines),
+            )
+            for lines in variants
+        ]
+        # A spot facing outwards on two lines reads better than one facing a
+        # neighbour on one: the label is not taken for the neighbour's.
+        for gap, spot in itertools.product(gaps, spots):
+            for lines, width, height in sizes:
                 box = _label_box(node, spot, width, height, gap)
                 if (
                     box[0] < 2
@@ -521,12 +537,19 @@ def _place_labels(scene: Scene, ranks: dict[str, int]) -> None:
                     continue
                 if any(_overlaps(box, other, pad=1.0) for other in others):
                     continue
-                found = (box, spot)
+                found = (lines, box, spot)
                 break
             if found:
-                _set_label(node, lines, found[0], found[1], font)
-                placed.append(found[0])
                 break
+        if found is None and node.is_centre:
+            # Never seen in practice: the centre is named even over a neighbour.
+            lines = variants[-1]
+            width = max(text_width(line, font, bold=True) for line in lines)
+            spot = (0, 1, 0)
+            found = (lines, _label_box(node, spot, width, font * _LINE_HEIGHT, gaps[0]), spot)
+        if found:
+            _set_label(node, found[0], found[1], found[2], font)
+            placed.append(found[1])
 
 
 def _strongest_peer_ties(data: dict[str, Any], visible: set[str], *, keep: str) -> set[str]:
@@ -580,8 +603,10 @@ def build_scene(
     base = {"person": 7.0, "work": 6.0, "topic": 8.0, "institution": 8.0}
     grow = {"person": 5.0, "work": 3.0, "topic": 3.0, "institution": 3.0}
     for n in nodes:
-        x = round(scene.cx + n["x"] * frame.rx, 1)
-        y = round(scene.cy + n["y"] * frame.ry, 1)
+        radius = math.hypot(n["x"], n["y"])
+        stretch = radius ** (frame.spread - 1) if radius and frame.spread != 1.0 else 1.0
+        x = round(scene.cx + n["x"] * stretch * frame.rx, 1)
+        y = round(scene.cy + n["y"] * stretch * frame.ry, 1)
         kind = n["type"]
         if n.get("centre"):
             size = 20.0
@@ -657,7 +682,10 @@ def build_scene(
     kind_paint = {"about": 0, "affiliated": 1, "authored": 2, "coauthor": 3}
     scene.edges.sort(key=lambda e: (kind_paint[e.kind], e.selected))
 
-    scene.rings = [(round(frame.rx * r, 1), round(frame.ry * r, 1)) for r in (0.4, 0.72, 1.0)]
+    scene.rings = [
+        (round(frame.rx * r**frame.spread, 1), round(frame.ry * r**frame.spread, 1))
+        for r in (0.4, 0.72, 1.0)
+    ]
     ranks = {n["id"]: n.get("rank", 0) for n in nodes}
     _place_labels(scene, ranks)
     return scene
