@@ -148,7 +148,8 @@ def _ready_body_cache_key(graph_slice: GraphSlice) -> str | None:
     if graph_slice.computed_at is None or not services.slice_is_current(graph_slice.data):
         return None
     stamp = graph_slice.computed_at.timestamp()
-    return f"graph:slice-body:v{services.ALGORITHM_VERSION}:{graph_slice.author_id}:{stamp}"
+    version = f"{services.ALGORITHM_VERSION}.{drawing.DRAWING_VERSION}"
+    return f"graph:slice-body:v{version}:{graph_slice.author_id}:{stamp}"
 
 
 @require_safe

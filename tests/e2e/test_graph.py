@@ -274,3 +274,32 @@ def test_the_json_export_downloads_what_the_filters_show(page: Page, live_server
         shown.evaluate_all("nodes => nodes.map(n => n.dataset.node)")
     )
     assert {n["year"] for n in data["nodes"] if n["type"] == "work"} == {2021, 2022, 2023}
+
+
+@pytest.mark.parametrize("width", [390, 1280])
+def test_nothing_below_the_graph_moves_when_the_slice_arrives(
+    browser, live_server, worker, policy_watch, width
+):
+    hattie, _ = small_network()
+    context = new_context(browser, policy_watch, viewport={"width": width, "height": 900})
+    page = context.new_page()
+    below = page.locator("#graph-title").locator(
+        "xpath=ancestor::section[1]/following-sibling::*[1]"
+    )
+    try:
+        page.goto(f"{live_server.url}/researchers/{hattie.pk}/")
+        expect(page.locator("#graph-slice-poll")).to_be_visible()
+        expect(below.get_by_role("heading", name="Published work")).to_be_visible()
+        waiting = below.bounding_box()
+
+        expect(page.locator("#graph-slice svg.graph-svg:visible")).to_be_visible(
+            timeout=BUILD_TIMEOUT
+        )
+        expect(page.locator("#graph-slice-poll")).to_have_count(0)
+        drawn = below.bounding_box()
+        assert waiting and drawn
+        assert drawn["y"] == pytest.approx(waiting["y"], abs=1), (
+            f"the section under the graph moved by {drawn['y'] - waiting['y']:.0f} px"
+        )
+    finally:
+        context.close()
