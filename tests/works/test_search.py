@@ -238,7 +238,19 @@ def test_query_text_is_escaped(client):
     assert "&lt;script&gt;" in html
 
 
-@pytest.mark.parametrize("q", ["100%", "a_b", "back\\slash", "'; drop table x; --", "& | ! :*"])
+@pytest.mark.parametrize(
+    "q",
+    [
+        "100%",
+        "a_b",
+        "back\\slash",
+        "'; drop table x; --",
+        "& | ! :*",
+        # Letters that unaccent turns into tsquery syntax: " 1/2", "'", "(1)", ":"
+        # (U+02BC, U+02D0 are letters to Python: they stay inside a word).
+        "½ o\u02bcbrien ⑴ a\u02d0b",
+    ],
+)
 def test_query_syntax_characters_are_harmless(client, q):
     AuthorFactory.create(display_name="Hattie Zhou")
 
@@ -419,3 +431,61 @@ def test_search_goes_on_and_stays_limited_while_the_cache_is_down(client, settin
 
     assert [response.status_code for response in answers] == [200, 200, 429]
     assert result_names(answers[0]) == ["Hattie Zhou"]
+
+
+# Accented names from the real OpenAlex page in ../shared/data (works-page-1.json).
+@pytest.mark.parametrize(
+    ("name", "q"),
+    [
+        ("Dijana Pešić", "PESIC"),
+        ("Ertuğrul Terzi", "ertugrul"),
+        ("Abdulkad\u0131r Kocak", "kadir"),  # a dotless i
+        ("Emilia Mańko", "manko"),
+        ("Alfonso Ángel-Moreno", "angel"),
+        ("Duygu Durna Çorum", "corum"),
+        ("Séverine O'Brien-Ødegård", "odegard"),
+        ("Marko Kovačević", "kovacevic"),
+        # The other way round: an accent typed where the record has none.
+        ("Marko Kovacevic", "Kovačević"),
+        # A decomposed accent (e + U+0301), as some keyboards send it.
+        ("Frédéric Ariey", "Fre\u0301de\u0301ric Ariey"),
+    ],
+)
+def test_accents_and_case_are_ignored(client, name, q):
+    AuthorFactory.create(display_name=name)
+    AuthorFactory.create(display_name="Ada Lovelace")
+
+    assert result_names(search(client, q)) == [name]
+
+
+def test_an_unaccented_typo_still_finds_the_accented_name(client):
+    AuthorFactory.create(display_name="Dijana Pešić")
+    AuthorFactory.create(display_name="Ada Lovelace")
+
+    assert result_names(search(client, "pesik")) == ["Dijana Pešić"]
+
+
+def test_an_unaccented_name_variant_finds_the_record(client):
+    AuthorFactory.create(display_name="M. Horvat", name_variants=["Marija Kovačević"])
+    AuthorFactory.create(display_name="Ada Lovelace")
+
+    assert result_names(search(client, "kovacevic")) == ["M. Horvat"]
+
+
+def test_unaccented_and_accented_spellings_rank_an_exact_name_first(client):
+    AuthorFactory.create(display_name="Dijana Pesicova")
+    AuthorFactory.create(display_name="Dijana Pešićová")
+    AuthorFactory.create(display_name="Dijana Pešić")
+
+    for q in ("dijana pesic", "Dijana Pešić", "DIJANA PEŠIĆ"):
+        names = result_names(search(client, q))
+        assert names[0] == "Dijana Pešić", q
+        assert sorted(names) == ["Dijana Pesicova", "Dijana Pešić", "Dijana Pešićová"], q
+
+
+def test_as_you_type_prefix_ignores_accents(client):
+    AuthorFactory.create(display_name="Łukasz Żółtowski")
+    AuthorFactory.create(display_name="Ada Lovelace")
+
+    assert result_names(search(client, "lu", **HX)) == ["Łukasz Żółtowski"]
+    assert result_names(search(client, "lukasz zol", **HX)) == ["Łukasz Żółtowski"]
