@@ -159,3 +159,19 @@ def test_a_rate_limited_live_search_says_so_in_place(page: Page, live_server, se
         results.get_by_text("Searches from your address are paused for a minute.")
     ).to_be_visible()
     expect(results.get_by_role("link", name="Hattie Zhou")).to_have_count(0)
+
+
+def test_a_very_long_paste_into_the_header_box_searches_within_the_limit(page: Page, live_server):
+    make_researchers()
+    page.goto(live_server.url + "/")
+    header_box = page.get_by_role("search").first.get_by_label("Search researchers")
+
+    header_box.fill("Hattie Zhou " * 420)  # 5,040 characters, as a paste
+    header_box.press("Enter")
+
+    # The box took the search's 200 characters, like the search page's own box.
+    box = page.get_by_label("Name, or part of a name")
+    expect(box).to_have_value(("Hattie Zhou " * 17)[:200].strip())
+    expect(page.locator("#search-results").get_by_role("link").first).to_have_text("Hattie Zhou")
+    expect(page.get_by_role("status")).to_contain_text("Only the first 8 words were searched for")
+    screenshot(page, "search-long-header-query")

@@ -489,3 +489,26 @@ def test_as_you_type_prefix_ignores_accents(client):
 
     assert result_names(search(client, "lu", **HX)) == ["Łukasz Żółtowski"]
     assert result_names(search(client, "lukasz zol", **HX)) == ["Łukasz Żółtowski"]
+
+
+@pytest.mark.parametrize("url", ["/", "/researchers/", "/researchers/?q=zhou"])
+def test_every_search_box_takes_at_most_the_length_the_search_accepts(client, url):
+    AuthorFactory.create(display_name="Hattie Zhou")
+
+    html = client.get(url).content.decode()
+
+    boxes = re.findall(r'<input[^>]*\bname="q"[^>]*>', html)
+    assert len(boxes) == 2  # the header's and the page's
+    for box in boxes:
+        assert 'maxlength="200"' in box, box
+
+
+def test_an_overlong_query_from_the_header_box_gets_the_search_pages_message(client):
+    # The header box on any page sends its query to the search page like its own box.
+    long_query = "Hattie Zhou " * 420  # 5,040 characters
+
+    response = client.get("/researchers/", {"q": long_query})
+
+    assert response.status_code == 400
+    html = unescape(response.content.decode())
+    assert "That search is too long: use at most 200 characters (it has 5039)." in html
