@@ -223,3 +223,17 @@ def test_enter_during_a_live_search_then_back_and_forward_keep_box_address_and_r
     _agree(page, "ada", "Ada Lovelace")
     page.go_forward()
     _agree(page, "hattie", "Hattie Zhou")
+
+
+def test_typing_a_name_without_its_accents_finds_it_live(page: Page, live_server):
+    AuthorFactory.create(display_name="Marko Kovačević", name_variants=["M. Kovačević"])
+    AuthorFactory.create(display_name="Dijana Pešić")
+    AuthorFactory.create(display_name="Ada Lovelace")
+    page.goto(live_server.url + "/researchers/")
+
+    page.get_by_label("Name, or part of a name").press_sequentially("kovacevic", delay=40)
+
+    results = page.locator("#search-results")
+    expect(page.get_by_role("status")).to_have_text("1 researcher matches “kovacevic”")
+    expect(results.get_by_role("link")).to_have_text(["Marko Kovačević"])
+    screenshot(page, "search-accents")
