@@ -1,3 +1,5 @@
+import unicodedata
+
 from django import forms
 
 QUERY_MAX_LENGTH = 200
@@ -18,5 +20,6 @@ class ResearcherSearchForm(forms.Form):
 
     def clean_q(self) -> str:
         # Collapse runs of whitespace so "hattie   zhou" and "hattie zhou" are
-        # one query (and one cache entry, one pushed URL).
-        return " ".join(self.cleaned_data["q"].split())
+        # one query (and one cache entry, one pushed URL). NFC: a keyboard that
+        # sends "e" and a combining accent means the letter "é" (a word, not two).
+        return unicodedata.normalize("NFC", " ".join(self.cleaned_data["q"].split()))

@@ -9,10 +9,26 @@ records without one coexist).
 
 from django.conf import settings
 from django.contrib.postgres.fields import ArrayField
-from django.contrib.postgres.indexes import GinIndex
+from django.contrib.postgres.indexes import GinIndex, OpClass
 from django.db import models
-from django.db.models import Q
+from django.db.models import F, Func, Q, TextField
+from django.db.models.expressions import Combinable
 from django.db.models.functions import Lower
+
+
+def folded(expression: Combinable) -> Func:
+    """`expression` in lower case without accents, as researcher search compares names.
+
+    works_fold() is IMMUTABLE (works migration 0006), so the trigram indexes on
+    Author are built over it: a search must use these exact expressions for
+    PostgreSQL to read those indexes.
+    """
+    return Func(expression, function="works_fold", output_field=TextField())
+
+
+def author_variants_text() -> Func:
+    """An author's name variants joined by spaces (works migration 0002)."""
+    return Func(F("name_variants"), function="works_author_variants_text", output_field=TextField())
 
 
 def _unique_when_set(field: str, name: str) -> models.UniqueConstraint:
@@ -134,8 +150,16 @@ class Author(Record):
             _unique_when_set("orcid", "author_orcid_uniq"),
         ]
         indexes = [
-            GinIndex(fields=["display_name"], opclasses=["gin_trgm_ops"], name="author_name_trgm"),
             GinIndex(fields=["name_variants"], name="author_variants_gin"),
+            # Researcher search (works.selectors.author_search).
+            GinIndex(
+                OpClass(folded(F("display_name")), name="gin_trgm_ops"),
+                name="author_name_fold_trgm",
+            ),
+            GinIndex(
+                OpClass(folded(author_variants_text()), name="gin_trgm_ops"),
+                name="author_variants_fold_trgm",
+            ),
         ]
 
     def __str__(self) -> str:

@@ -6,13 +6,14 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.contrib.postgres.lookups import TrigramWordSimilar
-from django.contrib.postgres.search import SearchQuery, SearchVector, TrigramWordSimilarity
+from django.contrib.postgres.search import SearchQuery, SearchVector
 from django.core.paginator import Page, Paginator
 from django.db import OperationalError, connection, transaction
 from django.db.models import (
     Case,
     Count,
     F,
+    FloatField,
     Func,
     IntegerField,
     Lookup,
@@ -25,10 +26,20 @@ from django.db.models import (
     Value,
     When,
 )
-from django.db.models.functions import Coalesce, Greatest
+from django.db.models.functions import Coalesce, Concat, Greatest, Replace
+from django.db.models.lookups import Exact
 from django.shortcuts import get_object_or_404
 
-from works.models import Author, Authorship, Institution, Topic, Work, WorkTopic
+from works.models import (
+    Author,
+    Authorship,
+    Institution,
+    Topic,
+    Work,
+    WorkTopic,
+    author_variants_text,
+    folded,
+)
 
 
 def author_list_featured(*, limit: int) -> list[Author]:
@@ -135,30 +146,39 @@ def author_query_parse(query: str, *, max_words: int) -> AuthorQuery:
     )
 
 
-class _ILike(Lookup):
-    """`lhs ILIKE rhs`: Django's istartswith is UPPER(..) LIKE, which no index serves."""
+class _Like(Lookup):
+    """`lhs LIKE rhs`, which a trigram index serves (Django's startswith is LIKE rhs || '%')."""
 
-    lookup_name = "ilike"
+    lookup_name = "like"
 
     def as_sql(self, compiler: Any, connection: Any) -> tuple[str, list[Any]]:
         lhs, lhs_params = self.process_lhs(compiler, connection)
         rhs, rhs_params = self.process_rhs(compiler, connection)
-        return f"{lhs} ILIKE {rhs}", [*lhs_params, *rhs_params]
-
-
-def _variants_text() -> Func:
-    # Must stay the exact expression of the author_variants_trgm index
-    # (works migration 0002) for PostgreSQL to use that index.
-    return Func(F("name_variants"), function="works_author_variants_text", output_field=TextField())
+        return f"{lhs} LIKE {rhs}", [*lhs_params, *rhs_params]
 
 
 def _prefix_tsquery(words: tuple[str, ...]) -> SearchQuery | None:
-    """Every word of the query as a prefix: "hat zh" -> 'hat:* & zh:*'."""
-    if not words:
-        return None
-    return SearchQuery(
-        " & ".join(f"{word}:*" for word in words), search_type="raw", config="simple"
-    )
+    """Every word of the query, folded, as a prefix: "hat žh" -> 'hat':* & 'zh':*.
+
+    Each word is folded by PostgreSQL (as the names are) and then quoted: unaccent
+    turns a few letters into tsquery syntax ("½" -> " 1/2", U+02BC -> "'").
+    """
+    query: SearchQuery | None = None
+    for word in words:
+        quoted = Concat(
+            Value("'"),
+            Replace(folded(Value(word)), Value("'"), Value("''"), output_field=TextField()),
+            Value("':*"),
+            output_field=TextField(),
+        )
+        part = SearchQuery(quoted, search_type="raw", config="simple")
+        query = part if query is None else query & part
+    return query
+
+
+def _word_similarity(query: Func, text: Func) -> Func:
+    # TrigramWordSimilarity takes the query as a plain string; here it is folded in SQL.
+    return Func(query, text, function="word_similarity", output_field=FloatField())
 
 
 def _visible_works_count() -> Coalesce:
@@ -175,37 +195,37 @@ def _visible_works_count() -> Coalesce:
 def author_search(*, query: AuthorQuery) -> QuerySet[Author]:
     """Researchers whose name or a name variant matches `query`, best match first.
 
-    Which rows match is decided only by conditions the trigram indexes answer
-    (author_name_trgm, author_variants_trgm), so PostgreSQL reads a BitmapOr of
-    index scans and never the whole table: word similarity (pg_trgm's `%>`,
-    threshold pg_trgm.word_similarity_threshold, 0.6 by default) tolerates typos
-    ("hatie zhou") and word order; ILIKE 'q%' keeps every name that starts with
-    the query however short it is ("h." for "H. Zhou"). Full-text search over the
+    Names and query are compared folded (lower case, accents removed: works_fold),
+    so "kovacevic" finds "Kovačević" and "PESIC" finds "Pešić". Which rows match
+    is decided only by conditions the trigram indexes on the folded text answer
+    (author_name_fold_trgm, author_variants_fold_trgm), so PostgreSQL reads a
+    BitmapOr of index scans and never the whole table: word similarity (pg_trgm's
+    `%>`, threshold pg_trgm.word_similarity_threshold, 0.6 by default) tolerates
+    typos ("hatie zhou") and word order; LIKE 'q%' keeps every name that starts
+    with the query however short it is ("h." for "H. Zhou"). Full-text search over the
     name and its variants then ranks the candidates: an exact name first, then
     names where every query word starts a word, then by similarity. Real records
     come before generated ones on ties.
     """
-    variants = _variants_text()
+    # The exact expressions of the trigram indexes on Author, so PostgreSQL reads them.
+    name = folded(F("display_name"))
+    variants = folded(author_variants_text())
     text = query.text
     escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    matches = Q(_ILike(F("display_name"), f"{escaped}%"))
+    matches = Q(_Like(name, folded(Value(f"{escaped}%"))))
     score: Any = Value(0.0)
     if query.match:
-        matches |= TrigramWordSimilar(F("display_name"), query.match) | TrigramWordSimilar(
-            variants, query.match
-        )
-        score = Greatest(
-            TrigramWordSimilarity(query.match, "display_name"),
-            TrigramWordSimilarity(query.match, variants),
-        )
-    tiers = [When(display_name__iexact=text, then=Value(0))]
+        match = folded(Value(query.match))
+        matches |= TrigramWordSimilar(name, match) | TrigramWordSimilar(variants, match)
+        score = Greatest(_word_similarity(match, name), _word_similarity(match, variants))
+    tiers = [When(Exact(name, folded(Value(text))), then=Value(0))]
     tsquery = _prefix_tsquery(query.words)
     if tsquery is not None:
         tiers.append(When(_vector=tsquery, then=Value(1)))
     return (
         Author.objects.filter(matches, merged_into__isnull=True)
         .select_related("last_known_institution")
-        .alias(_vector=SearchVector("display_name", variants, config="simple"))
+        .alias(_vector=SearchVector(name, variants, config="simple"))
         .annotate(
             match_tier=Case(*tiers, default=Value(2)),
             match_score=score,

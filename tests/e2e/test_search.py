@@ -159,3 +159,81 @@ def test_a_rate_limited_live_search_says_so_in_place(page: Page, live_server, se
         results.get_by_text("Searches from your address are paused for a minute.")
     ).to_be_visible()
     expect(results.get_by_role("link", name="Hattie Zhou")).to_have_count(0)
+
+
+def test_a_very_long_paste_into_the_header_box_searches_within_the_limit(page: Page, live_server):
+    make_researchers()
+    page.goto(live_server.url + "/")
+    header_box = page.get_by_role("search").first.get_by_label("Search researchers")
+
+    header_box.fill("Hattie Zhou " * 420)  # 5,040 characters, as a paste
+    header_box.press("Enter")
+
+    # The box took the search's 200 characters, like the search page's own box.
+    box = page.get_by_label("Name, or part of a name")
+    expect(box).to_have_value(("Hattie Zhou " * 17)[:200].strip())
+    expect(page.locator("#search-results").get_by_role("link").first).to_have_text("Hattie Zhou")
+    expect(page.get_by_role("status")).to_contain_text("Only the first 8 words were searched for")
+    screenshot(page, "search-long-header-query")
+
+
+def _agree(page: Page, query: str, first_result: str) -> None:
+    """The address, the box, the status line and the results all speak of `query`."""
+    expect(page).to_have_url(
+        re.compile(r"/researchers/\?q=" + query.replace(" ", r"(\+|%20)") + "$")
+    )
+    expect(page.get_by_label("Name, or part of a name")).to_have_value(query)
+    expect(page.get_by_role("status")).to_contain_text(f"“{query}”")
+    expect(page.locator("#search-results").get_by_role("link").first).to_have_text(first_result)
+    expect(page).to_have_title(f"“{query}”: researchers · BZPEER")
+
+
+def test_enter_during_a_live_search_then_back_and_forward_keep_box_address_and_results_together(
+    page: Page, live_server
+):
+    make_researchers()
+    page.goto(live_server.url + "/researchers/")
+    box = page.get_by_label("Name, or part of a name")
+
+    box.press_sequentially("wei zhou", delay=40)
+    _agree(page, "wei zhou", "Wei Zhou")
+
+    # Searches now take a moment, so Enter comes while the live search is under way.
+    def slow(route):
+        page.wait_for_timeout(300)
+        route.continue_()
+
+    page.route(re.compile(r"/researchers/\?q="), slow)
+    box.fill("")
+    with page.expect_request(re.compile(r"\?q=ada$")):
+        box.press_sequentially("ada", delay=40)
+    box.press("Enter")
+    _agree(page, "ada", "Ada Lovelace")
+    page.unroute(re.compile(r"/researchers/\?q="))
+
+    box.fill("hattie")
+    _agree(page, "hattie", "Hattie Zhou")
+    screenshot(page, "search-after-enter")
+
+    page.go_back()
+    _agree(page, "ada", "Ada Lovelace")
+    page.go_back()
+    _agree(page, "wei zhou", "Wei Zhou")
+    page.go_forward()
+    _agree(page, "ada", "Ada Lovelace")
+    page.go_forward()
+    _agree(page, "hattie", "Hattie Zhou")
+
+
+def test_typing_a_name_without_its_accents_finds_it_live(page: Page, live_server):
+    AuthorFactory.create(display_name="Marko Kovačević", name_variants=["M. Kovačević"])
+    AuthorFactory.create(display_name="Dijana Pešić")
+    AuthorFactory.create(display_name="Ada Lovelace")
+    page.goto(live_server.url + "/researchers/")
+
+    page.get_by_label("Name, or part of a name").press_sequentially("kovacevic", delay=40)
+
+    results = page.locator("#search-results")
+    expect(page.get_by_role("status")).to_have_text("1 researcher matches “kovacevic”")
+    expect(results.get_by_role("link")).to_have_text(["Marko Kovačević"])
+    screenshot(page, "search-accents")

@@ -238,7 +238,19 @@ def test_query_text_is_escaped(client):
     assert "&lt;script&gt;" in html
 
 
-@pytest.mark.parametrize("q", ["100%", "a_b", "back\\slash", "'; drop table x; --", "& | ! :*"])
+@pytest.mark.parametrize(
+    "q",
+    [
+        "100%",
+        "a_b",
+        "back\\slash",
+        "'; drop table x; --",
+        "& | ! :*",
+        # Letters that unaccent turns into tsquery syntax: " 1/2", "'", "(1)", ":"
+        # (U+02BC, U+02D0 are letters to Python: they stay inside a word).
+        "½ o\u02bcbrien ⑴ a\u02d0b",
+    ],
+)
 def test_query_syntax_characters_are_harmless(client, q):
     AuthorFactory.create(display_name="Hattie Zhou")
 
@@ -419,3 +431,84 @@ def test_search_goes_on_and_stays_limited_while_the_cache_is_down(client, settin
 
     assert [response.status_code for response in answers] == [200, 200, 429]
     assert result_names(answers[0]) == ["Hattie Zhou"]
+
+
+# Accented names from the real OpenAlex page in ../shared/data (works-page-1.json).
+@pytest.mark.parametrize(
+    ("name", "q"),
+    [
+        ("Dijana Pešić", "PESIC"),
+        ("Ertuğrul Terzi", "ertugrul"),
+        ("Abdulkad\u0131r Kocak", "kadir"),  # a dotless i
+        ("Emilia Mańko", "manko"),
+        ("Alfonso Ángel-Moreno", "angel"),
+        ("Duygu Durna Çorum", "corum"),
+        ("Séverine O'Brien-Ødegård", "odegard"),
+        ("Marko Kovačević", "kovacevic"),
+        # The other way round: an accent typed where the record has none.
+        ("Marko Kovacevic", "Kovačević"),
+        # A decomposed accent (e + U+0301), as some keyboards send it.
+        ("Frédéric Ariey", "Fre\u0301de\u0301ric Ariey"),
+    ],
+)
+def test_accents_and_case_are_ignored(client, name, q):
+    AuthorFactory.create(display_name=name)
+    AuthorFactory.create(display_name="Ada Lovelace")
+
+    assert result_names(search(client, q)) == [name]
+
+
+def test_an_unaccented_typo_still_finds_the_accented_name(client):
+    AuthorFactory.create(display_name="Dijana Pešić")
+    AuthorFactory.create(display_name="Ada Lovelace")
+
+    assert result_names(search(client, "pesik")) == ["Dijana Pešić"]
+
+
+def test_an_unaccented_name_variant_finds_the_record(client):
+    AuthorFactory.create(display_name="M. Horvat", name_variants=["Marija Kovačević"])
+    AuthorFactory.create(display_name="Ada Lovelace")
+
+    assert result_names(search(client, "kovacevic")) == ["M. Horvat"]
+
+
+def test_unaccented_and_accented_spellings_rank_an_exact_name_first(client):
+    AuthorFactory.create(display_name="Dijana Pesicova")
+    AuthorFactory.create(display_name="Dijana Pešićová")
+    AuthorFactory.create(display_name="Dijana Pešić")
+
+    for q in ("dijana pesic", "Dijana Pešić", "DIJANA PEŠIĆ"):
+        names = result_names(search(client, q))
+        assert names[0] == "Dijana Pešić", q
+        assert sorted(names) == ["Dijana Pesicova", "Dijana Pešić", "Dijana Pešićová"], q
+
+
+def test_as_you_type_prefix_ignores_accents(client):
+    AuthorFactory.create(display_name="Łukasz Żółtowski")
+    AuthorFactory.create(display_name="Ada Lovelace")
+
+    assert result_names(search(client, "lu", **HX)) == ["Łukasz Żółtowski"]
+    assert result_names(search(client, "lukasz zol", **HX)) == ["Łukasz Żółtowski"]
+
+
+@pytest.mark.parametrize("url", ["/", "/researchers/", "/researchers/?q=zhou"])
+def test_every_search_box_takes_at_most_the_length_the_search_accepts(client, url):
+    AuthorFactory.create(display_name="Hattie Zhou")
+
+    html = client.get(url).content.decode()
+
+    boxes = re.findall(r'<input[^>]*\bname="q"[^>]*>', html)
+    assert len(boxes) == 2  # the header's and the page's
+    for box in boxes:
+        assert 'maxlength="200"' in box, box
+
+
+def test_an_overlong_query_from_the_header_box_gets_the_search_pages_message(client):
+    # The header box on any page sends its query to the search page like its own box.
+    long_query = "Hattie Zhou " * 420  # 5,040 characters
+
+    response = client.get("/researchers/", {"q": long_query})
+
+    assert response.status_code == 400
+    html = unescape(response.content.decode())
+    assert "That search is too long: use at most 200 characters (it has 5039)." in html
