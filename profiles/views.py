@@ -22,7 +22,7 @@ from django.views.decorators.http import require_http_methods, require_POST, req
 from django.views.decorators.vary import vary_on_headers
 from django_htmx.http import HttpResponseClientRedirect
 
-from bzpeer import pagecache, ratelimit, staff
+from bzpeer import pagecache, paging, ratelimit, staff
 from bzpeer.http import AuthenticatedHttpRequest, HtmxHttpRequest
 from profiles import selectors, services
 from profiles.collaboration import selectors as collaboration_selectors
@@ -82,16 +82,6 @@ def _person_json_ld(
     return mark_safe(json.dumps(data, ensure_ascii=False).translate(_JSON_SCRIPT_ESCAPES))
 
 
-def _page_number(request: HttpRequest) -> int:
-    try:
-        page = int(request.GET.get("page", "1"))
-    except ValueError as exc:
-        raise Http404("Page numbers are whole numbers from 1.") from exc
-    if page < 1:
-        raise Http404("Page numbers are whole numbers from 1.")
-    return page
-
-
 @require_safe
 @vary_on_headers("HX-Request")
 @pagecache.anonymous_page_cache(params=("page",))
@@ -101,17 +91,19 @@ def researcher_detail(request: HtmxHttpRequest, author_id: int) -> HttpResponse:
         return redirect(
             "profiles:researcher_detail", author_id=author.merged_into_id, permanent=True
         )
-    page = _page_number(request)
     counts = selectors.work_counts(author=author)
+    choice = paging.page_choice(
+        request.GET.get("page"), num_pages=-(-counts.total // selectors.WORKS_PER_PAGE)
+    )
+    page = choice.number
     works = selectors.works_page(author=author, page=page, total=counts.total)
-    if page > 1 and not works:
-        raise Http404("That page of works does not exist.")
     has_more = page * selectors.WORKS_PER_PAGE < counts.total
     template = "profiles/researcher_detail.html"
     context: dict[str, object] = {
         "author": author,
         "works": works,
         "page": page,
+        "page_note": choice.note,
         "next_page": page + 1 if has_more else None,
         "counts": counts,
     }
@@ -608,10 +600,11 @@ OWNER_WORKS_PER_PAGE = 50
 def _profile_edit_context(
     request: AuthenticatedHttpRequest, author: Author, form: ProfileSettingsForm
 ) -> dict[str, Any]:
-    page = Paginator(selectors.owner_works(author=author), OWNER_WORKS_PER_PAGE).get_page(
-        request.GET.get("page")
+    page, page_note = paging.page_with_note(
+        Paginator(selectors.owner_works(author=author), OWNER_WORKS_PER_PAGE),
+        request.GET.get("page"),
     )
-    return {"author": author, "form": form, "works_page": page}
+    return {"author": author, "form": form, "works_page": page, "page_note": page_note}
 
 
 @login_required
@@ -708,7 +701,9 @@ def staff_claims(request: HtmxHttpRequest) -> HttpResponse:
     data.setdefault("state", Claim.State.PENDING)  # the queue opens on what waits for a decision
     form = QueueFilterForm(data)
     claims = selectors.staff_claim_queue(filters=_queue_filters(form))
-    page = Paginator(claims, STAFF_CLAIMS_PER_PAGE).get_page(request.GET.get("page"))
+    page, page_note = paging.page_with_note(
+        Paginator(claims, STAFF_CLAIMS_PER_PAGE), request.GET.get("page")
+    )
     conflicts = selectors.claim_review_conflicts(claims=page, reviewer=reviewer)
     template = "staff/claims.html"
     if request.htmx:
@@ -721,6 +716,7 @@ def staff_claims(request: HtmxHttpRequest) -> HttpResponse:
         {
             "form": form,
             "page": page,
+            "page_note": page_note,
             "rows": [(claim, conflicts.get(claim.pk)) for claim in page],
             "query": query.urlencode(),
             "median_decision": selectors.claim_median_decision_time(),
