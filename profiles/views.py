@@ -534,6 +534,14 @@ def _claim_page_context(claim: Claim) -> dict[str, Any]:
 
 @login_required
 @require_safe
+def claim_list(request: AuthenticatedHttpRequest) -> HttpResponse:
+    """The person's own claims and where each one stands (the header's "Your claims")."""
+    claims = selectors.claims_for_user(user=request.user)
+    return render(request, "profiles/claim_list.html", {"claims": claims})
+
+
+@login_required
+@require_safe
 def claim_detail(request: AuthenticatedHttpRequest, claim_id: int) -> HttpResponse:
     claim = _get_claim_for_user(request, claim_id)
     return render(request, "profiles/claim_detail.html", _claim_page_context(claim))
