@@ -28,7 +28,7 @@ def test_sign_up_verify_email_then_follow_and_unfollow_in_place(
     page.locator("#id_password1").fill(PASSWORD)
     page.locator("#id_password2").fill(PASSWORD)
     screenshot(page, "signup")
-    page.get_by_role("button", name="Sign Up").click()
+    page.get_by_role("button", name="Sign up", exact=True).click()
     expect(page.get_by_role("heading", name="Verify Your Email Address")).to_be_visible()
 
     assert len(mailoutbox) == 1
@@ -63,7 +63,7 @@ def test_anonymous_follow_logs_in_and_comes_back_following(page: Page, live_serv
     screenshot(page, "login")
     page.get_by_label("Email").fill(user.email)
     page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign In").click()
+    page.get_by_role("button", name="Log in", exact=True).click()
 
     expect(page).to_have_url(f"{live_server.url}/researchers/{author.pk}/")
     expect(page.get_by_text("You now follow Grace Example.")).to_be_visible()
