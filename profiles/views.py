@@ -108,7 +108,7 @@ def researcher_detail(request: HtmxHttpRequest, author_id: int) -> HttpResponse:
         "counts": counts,
     }
     if request.htmx and page > 1:
-        return render(request, template + "#works-page", context)
+        return render(request, template + "#works-more", context)
 
     # The page's two costly reads are the same for every visitor (signed-in
     # ones get live pages): kept with the author's cached pages.
@@ -290,9 +290,11 @@ def following(request: AuthenticatedHttpRequest) -> HttpResponse:
     }
     if request.htmx and not request.htmx.history_restore_request:
         # The filter form swaps the whole feed; "Show more" appends a page.
-        fragment = "feed-body" if request.htmx.target == "feed-body" else "feed-page"
+        fragment = "feed-body" if request.htmx.target == "feed-body" else "feed-more"
         if fragment == "feed-body":
             context["follows_any"] = Follow.objects.filter(user=request.user).exists()
+        else:
+            context["loaded"] = len(page.events)
         return render(request, f"profiles/following.html#{fragment}", context)
     # The sidebar names the most recent follows only: at 500 follows, drawing
     # every one cost ten times the feed itself.
