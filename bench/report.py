@@ -286,6 +286,7 @@ def table(results: dict[str, Any]) -> str:
                 "fragment",
                 "search",
                 "following",
+                "feed-drawn",
                 "conversation",
                 "poll",
             ):

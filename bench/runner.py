@@ -435,12 +435,16 @@ class Run:
             raise NotAvailable("the page preparation (queries section) failed")
         urls = prepared["urls"]
         cookie = f"Cookie: {prepared['cookie']}"
+        # A browser sends its CSRF cookie too: the feed it was drawn for is kept for it.
+        # Without one, every request is a new CSRF secret and the feed is drawn afresh.
+        browser = f"Cookie: {prepared['cookie']}; {prepared['csrf']['cookie']}"
         endpoints: list[tuple[str, str | None, list[str], str]] = [
             ("floor", "/bench/floor/", [], ""),
             ("profile", urls["profile"]["path"], [], "profiles:researcher_detail"),
             ("fragment", urls["fragment"]["path"], ["HX-Request: true"], "graph:slice"),
             ("search", urls["search"]["path"], [], "works:researcher_search"),
-            ("following", urls["following"]["path"], [cookie], "profiles:following"),
+            ("following", urls["following"]["path"], [browser], "profiles:following"),
+            ("feed-drawn", urls["following"]["path"], [cookie], "profiles:following"),
             ("conversation", urls["conversation"]["path"], [cookie], "collaboration:conversation"),
             (
                 "poll",

@@ -27,6 +27,8 @@ BASE_DIR = Path(__file__).resolve().parent.parent
 DATA_DIR = Path(os.environ.get("BZPEER_DATA_DIR", BASE_DIR / ".data"))
 PG_DIR = DATA_DIR / "pg"
 PYTHON = sys.executable
+# How often `run` looks for children that ended, to wait on them.
+REAP_SECONDS = 1.0
 
 
 def log(message: str) -> None:
@@ -167,7 +169,7 @@ def run(port: int, env: dict[str, str]) -> int:
     )
     children.append(web)
     try:
-        return web.wait()
+        return _wait_reaping(web, children)
     except KeyboardInterrupt:
         return 0
     finally:
@@ -179,6 +181,22 @@ def run(port: int, env: dict[str, str]) -> int:
                 child.wait(timeout=15)
             except subprocess.TimeoutExpired:
                 child.kill()
+
+
+def _wait_reaping(web: subprocess.Popen[bytes], children: list[subprocess.Popen[bytes]]) -> int:
+    """Wait for the web server to end, waiting on every other child as it ends.
+
+    A child nobody waits on stays a zombie in the process table until the
+    launcher exits: the slice build ends minutes into a session that lasts all day.
+    """
+    while True:
+        try:
+            return web.wait(timeout=REAP_SECONDS)
+        except subprocess.TimeoutExpired:
+            for child in children:
+                if child is not web and child.returncode is None and child.poll() is not None:
+                    command = " ".join(str(arg) for arg in child.args[1:])  # type: ignore[index]
+                    log(f"{command} ended (exit code {child.returncode})")
 
 
 def _interrupt(signum: int, frame: object) -> None:

@@ -243,6 +243,8 @@ AUTHENTICATION_BACKENDS = [
     "allauth.account.auth_backends.AuthenticationBackend",
 ]
 SITE_ID = 1
+# The site's name in pages, mail subjects and greetings, and authenticator apps.
+SITE_NAME = "BZPEER"
 ACCOUNT_LOGIN_METHODS = {"email"}
 ACCOUNT_SIGNUP_FIELDS = ["email*", "password1*", "password2*"]
 ACCOUNT_EMAIL_VERIFICATION = "mandatory"
@@ -250,6 +252,13 @@ ACCOUNT_UNIQUE_EMAIL = True
 ACCOUNT_LOGIN_ON_EMAIL_CONFIRMATION = True
 ACCOUNT_CONFIRM_EMAIL_ON_GET = False
 LOGIN_REDIRECT_URL = "/"
+# allauth names the site by the request's host ("[127.0.0.1:8137] ...") when
+# the Sites framework is not installed.
+ACCOUNT_EMAIL_SUBJECT_PREFIX = f"[{SITE_NAME}] "
+# A person is named by the name they gave at sign-up, else by their address up
+# to the @ (allauth's default is the generated user name).
+ACCOUNT_USER_DISPLAY = "bzpeer.accounts.person_name"
+ACCOUNT_SIGNUP_FORM_CLASS = "bzpeer.accounts.SignupForm"
 # Log-in locks per account and address; allauth's mail goes through the outbox
 # (bzpeer.outbox), like the site's own.
 ACCOUNT_ADAPTER = "bzpeer.accounts.AccountAdapter"
@@ -277,7 +286,7 @@ ACCOUNT_RATE_LIMITS = {
 # A second factor (allauth.mfa): TOTP apps, with recovery codes for a lost
 # phone. Staff pages need a session that used it (bzpeer.staff).
 MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
-MFA_TOTP_ISSUER = "BZPEER"
+MFA_TOTP_ISSUER = SITE_NAME
 
 # ORCID sign-in: how a claimant proves the ORCID iD on an author record
 # (profiles.services.orcid_proven). Register a public API client at
@@ -319,6 +328,9 @@ RATE_LIMITS = {
     # below this, a script hammering the database does not.
     "search": "60/m/ip,1200/h/ip",
 }
+# How long a code mailed to a claimant's institutional address works: the mail
+# and the claim form both say it from here.
+CLAIM_EMAIL_CODE_MINUTES = int(os.environ.get("CLAIM_EMAIL_CODE_MINUTES", "15"))
 # Each statement of a researcher search is cancelled after this long (the
 # visitor is told to try a more specific name), so no search can hold a
 # database connection that other pages wait for.
@@ -382,6 +394,9 @@ USE_TZ = True
 STATIC_URL = "static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
 STATIC_ROOT = BASE_DIR / "staticfiles"
+# Files browsers ask for at the site's root (/favicon.ico), served by whitenoise
+# under runserver and gunicorn alike.
+WHITENOISE_ROOT = BASE_DIR / "static" / "root"
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {
@@ -430,10 +445,20 @@ if not DEBUG:
     SECURE_REFERRER_POLICY = "same-origin"
     # Templates are cached in production by Django's default loaders when DEBUG is off.
 
+# One line per request: the server's own (runserver's django.server logger,
+# gunicorn's --access-logfile) says every answer with its status, so
+# django.request keeps to server errors (with their traceback); its "Not
+# Found: ..." warnings only said each 4xx a second time. Django's "django"
+# logger writes through the root handler only: its own console handler (under
+# DEBUG) printed each of its records twice.
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
-    "loggers": {"django.db.backends": {"level": "INFO"}},
+    "loggers": {
+        "django": {"handlers": [], "level": "INFO"},
+        "django.request": {"level": "ERROR"},
+        "django.db.backends": {"level": "INFO"},
+    },
 }

@@ -9,7 +9,9 @@ smudge; every node keeps its full name in a tooltip and in the list under the
 picture.
 """
 
+import itertools
 import math
+import unicodedata
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
@@ -19,6 +21,10 @@ from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
 
+# Part of the cache key of drawn fragments: bump when the drawing changes, so
+# that fragments drawn by the old code are not served for a week.
+DRAWING_VERSION = 2
+
 NODE_TYPES = ("person", "work", "topic", "institution")
 TYPE_LABELS = {
     "person": ("person", "people"),
@@ -27,14 +33,31 @@ TYPE_LABELS = {
     "institution": ("institution", "institutions"),
 }
 TYPE_TITLES = {"person": "Person", "work": "Paper", "topic": "Topic", "institution": "Institution"}
-# Labels drawn first win their place: the centre, the people, then the rest.
-_LABEL_ORDER = {"person": 0, "topic": 1, "institution": 2, "work": 3}
+# Labels drawn first win their place: the centre, the people, their papers, then the rest.
+_LABEL_ORDER = {"person": 0, "work": 1, "topic": 2, "institution": 3}
 # Ties between two co-authors drawn per person (their strongest): a group that
 # all wrote together would otherwise fill the ring with a clique.
 PEER_TIES_DRAWN = 3
-# Average advance of a character, as a share of the font size (system-ui).
-_CHAR_WIDTH = 0.58
-_BOLD_CHAR_WIDTH = 0.64
+# Advances of the printable ASCII characters (space to tilde) in hundredths of
+# the font size: DejaVu Sans at weight 500 (drawn as Book) and at 750 (Bold).
+_ADVANCES = (
+    32, 40, 46, 84, 64, 95, 78, 27, 39, 39, 50, 84, 32, 36, 32, 34, 64, 64, 64, 64, 64, 64,
+    64, 64, 64, 64, 34, 34, 84, 84, 84, 53, 100, 68, 69, 70, 77, 63, 58, 77, 75, 29, 29, 66,
+    56, 86, 75, 79, 60, 79, 69, 63, 61, 73, 68, 99, 69, 61, 69, 39, 34, 39, 84, 50, 50, 61,
+    63, 55, 63, 62, 35, 63, 63, 28, 28, 58, 28, 97, 63, 61, 63, 63, 41, 52, 39, 63, 59, 82,
+    59, 59, 52, 64, 34, 64, 84,
+)  # fmt: skip
+_BOLD_ADVANCES = (
+    35, 46, 52, 84, 70, 100, 87, 31, 46, 46, 52, 84, 38, 42, 38, 37, 70, 70, 70, 70, 70, 70,
+    70, 70, 70, 70, 40, 40, 84, 84, 84, 58, 100, 77, 76, 73, 83, 68, 68, 82, 84, 37, 37, 77,
+    64, 100, 84, 85, 73, 85, 77, 72, 68, 81, 77, 110, 77, 72, 73, 46, 37, 46, 84, 50, 50, 67,
+    72, 59, 72, 68, 44, 72, 71, 34, 34, 67, 34, 104, 71, 69, 72, 72, 49, 60, 48, 71, 65, 92,
+    65, 65, 58, 71, 37, 71, 84,
+)  # fmt: skip
+# A label's lines are this far apart, and its first baseline this far below its top
+# (shares of the font size).
+_LINE_HEIGHT = 1.2
+_ASCENT = 0.95
 
 
 @dataclass(frozen=True)
@@ -50,6 +73,9 @@ class Frame:
     label_chars: dict[str, int]
     # How many nodes of each type may get a label (by rank).
     label_budget: dict[str, int]
+    # A node at radius r of the unit-circle layout is drawn at r ** spread: below
+    # 1 the inner rings move out, making room around the centre for labels.
+    spread: float = 1.0
 
 
 SLICE_FRAMES = (
@@ -67,13 +93,14 @@ SLICE_FRAMES = (
     Frame(
         name="narrow",
         width=600,
-        height=760,
+        height=860,
         rx=232,
-        ry=300,
+        ry=345,
         font=24,
         node_scale=1.45,
-        label_chars={"person": 15, "work": 0, "topic": 14, "institution": 14},
-        label_budget={"person": 8, "work": 0, "topic": 3, "institution": 2},
+        label_chars={"person": 15, "work": 13, "topic": 15, "institution": 15},
+        label_budget={"person": 11, "work": 4, "topic": 6, "institution": 4},
+        spread=0.55,
     ),
 )
 EXPLORER_FRAMES = (
@@ -124,6 +151,8 @@ class SceneNode:
     text_y: float = 0.0
     font: float = 0.0
     anchor: str = "middle"
+    # The label's lines and their baselines (one or two).
+    lines: list[tuple[str, float]] = field(default_factory=list)
     # In the explorer a person's node re-centres the graph on them (htmx).
     recentre: bool = False
 
@@ -199,18 +228,99 @@ class Filters:
             pairs.append(("edge", edge))
         return f"?{urlencode(pairs)}" if pairs else ""
 
-    def keeps(self, node: dict[str, Any]) -> bool:
+    @property
+    def by_year(self) -> bool:
+        return self.year_from is not None or self.year_to is not None
+
+    @property
+    def active(self) -> bool:
+        """Anything hidden: a type unticked or a year range."""
+        return self.by_year or self.types != frozenset(NODE_TYPES)
+
+    def year_ok(self, year: int | None) -> bool:
+        if not self.by_year:
+            return True
+        if year is None:
+            return False
+        if self.year_from is not None and year < self.year_from:
+            return False
+        return self.year_to is None or year <= self.year_to
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "types": [t for t in NODE_TYPES if t in self.types],
+            "year_from": self.year_from,
+            "year_to": self.year_to,
+        }
+
+
+def _within_years(edge: dict[str, Any], filters: Filters) -> dict[str, Any] | None:
+    """A co-author edge counted over the works of the year range; None: they share none there."""
+    if edge["kind"] != "coauthor":
+        return edge
+    years = [(n, w) for year, n, w in edge.get("by_year", []) if filters.year_ok(year)]
+    shared = sum(n for n, _ in years)
+    if not shared:
+        return None
+    within = {**edge, "shared": shared, "weight": round(math.fsum(w for _, w in years), 4)}
+    if "works" in edge:
+        within["works"] = [w for w in edge["works"] if filters.year_ok(w.get("year"))]
+    return within
+
+
+def shown(data: dict[str, Any], filters: Filters) -> dict[str, Any]:
+    """The slice as the filters show it: one consistent set that everything is drawn from.
+
+    Types hide their nodes. A year range keeps the papers of those years and
+    what is reached through them: the co-authors who share one of them with
+    the centre, ties counted over those years alone, the topics of those
+    papers and the institutions of the people kept. Nodes, edges, the ties
+    list, the summary, the text list and graph.json all read the result.
+    """
+    if not data or not filters.active:
+        return data
+    centre = data["centre"]
+    edges: list[dict[str, Any]] = data["edges"]
+    if filters.by_year:
+        edges = [e for e in (_within_years(e, filters) for e in edges) if e is not None]
+    linked: dict[str, set[str]] = {}
+    for e in edges:
+        linked.setdefault(e["source"], set()).add(e["target"])
+        linked.setdefault(e["target"], set()).add(e["source"])
+    in_years = {
+        n["id"] for n in data["nodes"] if n["type"] == "work" and filters.year_ok(n.get("year"))
+    }
+    people = {centre} | {
+        n["id"]
+        for n in data["nodes"]
+        if n["type"] == "person" and (not filters.by_year or centre in linked.get(n["id"], ()))
+    }
+    reached = {"work": in_years, "person": people}
+
+    def keep(node: dict[str, Any]) -> bool:
         if node.get("centre"):
             return True
-        if node["type"] not in self.types:
+        kind = node["type"]
+        if kind not in filters.types:
             return False
-        if node["type"] == "work":
-            year = node.get("year")
-            if self.year_from is not None and (year is None or year < self.year_from):
-                return False
-            if self.year_to is not None and (year is None or year > self.year_to):
-                return False
-        return True
+        if kind in reached:
+            return node["id"] in reached[kind]
+        if not filters.by_year:
+            return True
+        anchors = in_years if kind == "topic" else people
+        return not anchors.isdisjoint(linked.get(node["id"], ()))
+
+    nodes = [n for n in data["nodes"] if keep(n)]
+    kept = {n["id"] for n in nodes}
+    counts = {kind: 0 for kind in NODE_TYPES}
+    for n in nodes:
+        counts[n["type"]] += 1
+    return {
+        "centre": centre,
+        "nodes": nodes,
+        "edges": [e for e in edges if e["source"] in kept and e["target"] in kept],
+        "meta": {**data["meta"], "counts": counts, "filters": filters.as_json()},
+    }
 
 
 def _edge_svg(e: SceneEdge) -> SafeString:
@@ -303,10 +413,61 @@ def _shape(kind: str, x: float, y: float, size: float) -> tuple[str, str]:
     return "polygon", " ".join(f"{px:.1f},{py:.1f}" for px, py in pts)
 
 
-def _box(x: float, y: float, width: float, height: float, anchor: str) -> tuple[float, ...]:
-    """A label's box from its text position (baseline) and anchor."""
-    left = {"start": x, "middle": x - width / 2, "end": x - width}[anchor]
-    return (left, y - height * 0.8, left + width, y + height * 0.25)
+def text_width(text: str, font: float, *, bold: bool = False) -> float:
+    """How wide `text` is drawn at `font` units, by the per-character advances of DejaVu Sans.
+
+    DejaVu Sans is what system-ui falls back to on Linux and is wider than
+    the system fonts of phones and desktops, so labels that fit with it fit
+    everywhere. A flat average per character was off by a third either way
+    ("Illini" against "MMWW"), which let labels run into nodes.
+    """
+    table = _BOLD_ADVANCES if bold else _ADVANCES
+    total = 0
+    for char in text:
+        code = ord(char)
+        if 32 <= code < 127:
+            total += table[code - 32]
+        elif char == "…":
+            total += 100
+        else:
+            total += 100 if unicodedata.east_asian_width(char) in "WF" else 72
+    return total * font / 100
+
+
+def _wrap(text: str, limit: int, lines: int) -> list[str]:
+    """`text` on `lines` lines of at most `limit` characters, broken at spaces, the last cut.
+
+    Lines are balanced (each about an equal share of the text) so that a
+    title does not leave one word dangling on its own line.
+    """
+    words = text.split()
+    share = max(len(text) / lines, 1)
+    out: list[str] = []
+    while words and len(out) < lines - 1:
+        line = words.pop(0)
+        while words and len(line) + 1 + len(words[0]) <= limit:
+            longer = len(line) + 1 + len(words[0])
+            rest_fits = len(" ".join(words)) <= limit * (lines - len(out) - 1)
+            if rest_fits and abs(longer - share) >= abs(len(line) - share):
+                break
+            line += " " + words.pop(0)
+        out.append(truncate(line, limit))
+    if words:
+        out.append(truncate(" ".join(words), limit))
+    return out
+
+
+def _label_variants(label: str, limit: int, most: int) -> list[list[str]]:
+    """The ways to write a label, the most readable first: whole (on fewest lines), then cut."""
+    variants: list[list[str]] = []
+    for lines in range(1, most + 1):
+        variant = _wrap(label, limit, lines)
+        if variant not in variants:
+            variants.append(variant)
+    whole = [v for v in variants if " ".join(v) == label]
+    cut = [v for v in variants if v not in whole]
+    # Cut ones: those showing more of the label first.
+    return whole + sorted(cut, key=lambda v: -sum(map(len, v)))
 
 
 def _overlaps(a: tuple[float, ...], b: tuple[float, ...], pad: float = 2.0) -> bool:
@@ -315,11 +476,106 @@ def _overlaps(a: tuple[float, ...], b: tuple[float, ...], pad: float = 2.0) -> b
     )
 
 
-def _place_labels(scene: Scene, ranks: dict[str, int]) -> None:
+# Where a label may sit around its node, as (horizontal, vertical, reach):
+# the side of the node its box touches (0: centred on that axis); a label
+# above or below may also reach out to one side (-1 left, 1 right) instead
+# of being centred, which lets it clear a neighbour or the frame's edge.
+Spot = tuple[int, int, int]
+_SPOTS: tuple[Spot, ...] = (
+    (1, 0, 0),
+    (-1, 0, 0),
+    (0, 1, 0),
+    (0, -1, 0),
+    (0, 1, 1),
+    (0, 1, -1),
+    (0, -1, 1),
+    (0, -1, -1),
+    (1, 1, 0),
+    (-1, 1, 0),
+    (1, -1, 0),
+    (-1, -1, 0),
+)
+
+
+def _spots(node: SceneNode, scene: Scene) -> list[Spot]:
+    """Spots to try, those facing away from the centre first: labels go outwards."""
     frame = scene.frame
-    node_boxes = {
-        n.id: (n.x - n.size, n.y - n.size, n.x + n.size, n.y + n.size) for n in scene.nodes
-    }
+    dx, dy = node.x - scene.cx, node.y - scene.cy
+    if node.is_centre or not (dx or dy):
+        out_x, out_y = 0.0, 1.0
+    else:
+        angle = math.atan2(dy / frame.ry, dx / frame.rx)
+        out_x, out_y = math.cos(angle), math.sin(angle)
+
+    def facing(spot: Spot) -> float:
+        sx, sy, reach = spot
+        # Facing outwards scores up to 1; a label reaching out sideways
+        # counts a third as much as its side; corners come last of equals.
+        x = sx or reach / 3
+        return -(x * out_x + sy * out_y) / math.hypot(x, sy) + 0.05 * bool(reach or (sx and sy))
+
+    return sorted(_SPOTS, key=facing)
+
+
+def _label_box(
+    node: SceneNode, spot: Spot, width: float, height: float, gap: float
+) -> tuple[float, float, float, float]:
+    sx, sy, reach = spot
+    side = node.size + gap
+    if sx and sy:
+        # A corner: the box's nearest corner sits off the node's diagonal.
+        side = node.size * 0.75 + gap
+    if sx > 0:
+        left = node.x + side
+    elif sx < 0:
+        left = node.x - side - width
+    elif reach > 0:
+        left = node.x - node.size
+    elif reach < 0:
+        left = node.x + node.size - width
+    else:
+        left = node.x - width / 2
+    if sy > 0:
+        top = node.y + (side if sx else node.size + gap * 0.5)
+    elif sy < 0:
+        top = node.y - (side if sx else node.size + gap * 0.5) - height
+    else:
+        top = node.y - height / 2
+    return (left, top, left + width, top + height)
+
+
+def _set_label(
+    node: SceneNode, lines: list[str], box: tuple[float, ...], spot: Spot, font: float
+) -> None:
+    # Anchored on the side nearest the node, so that a font wider than the
+    # estimate grows away from it.
+    sx, _, reach = spot
+    if sx > 0 or (not sx and reach > 0):
+        anchor, x = "start", box[0]
+    elif sx < 0 or reach < 0:
+        anchor, x = "end", box[2]
+    else:
+        anchor, x = "middle", (box[0] + box[2]) / 2
+    node.text, node.anchor, node.font = " ".join(lines), anchor, round(font, 1)
+    node.text_x = round(x, 1)
+    node.text_y = round(box[1] + font * _ASCENT, 1)
+    node.lines = [
+        (line, round(box[1] + font * (_ASCENT + _LINE_HEIGHT * i), 1))
+        for i, line in enumerate(lines)
+    ]
+
+
+def _place_labels(scene: Scene, ranks: dict[str, int]) -> None:
+    """Give labels to as many nodes as fit, by rank, none over another label or node.
+
+    Each label tries one line, then two, on every side of its node, outwards
+    first. A node left without one is still named by its tooltip (SVG title,
+    which is also its accessible name) and in the list under the drawing.
+    """
+    frame = scene.frame
+    node_boxes = [
+        (n.id, (n.x - n.size, n.y - n.size, n.x + n.size, n.y + n.size)) for n in scene.nodes
+    ]
     placed: list[tuple[float, ...]] = []
     order = sorted(
         scene.nodes,
@@ -327,49 +583,54 @@ def _place_labels(scene: Scene, ranks: dict[str, int]) -> None:
     )
     for node in order:
         limit = frame.label_chars[node.type]
-        if not node.is_centre and (
-            not limit or ranks.get(node.id, 0) > frame.label_budget[node.type]
-        ):
+        if node.is_centre:
+            limit = max(limit, 24)
+        elif not limit or ranks.get(node.id, 0) > frame.label_budget[node.type]:
             continue
         font = frame.font * (1.1 if node.is_centre else 1.0)
-        text = truncate(node.label, max(limit, 24) if node.is_centre else limit)
-        width = len(text) * font * (_BOLD_CHAR_WIDTH if node.is_centre else _CHAR_WIDTH)
-        gap = node.size + font * 0.35
-        dx, dy = node.x - scene.cx, node.y - scene.cy
-        angle = math.atan2(dy / frame.ry, dx / frame.rx) if (dx or dy) else math.pi / 2
-        side = "start" if math.cos(angle) >= 0 else "end"
-        other = "end" if side == "start" else "start"
-        sign = 1 if side == "start" else -1
-        below = (node.x, node.y + gap + font * 0.8, "middle")
-        above = (node.x, node.y - gap, "middle")
-        beside = (node.x + sign * gap, node.y + font * 0.35, side)
-        across = (node.x - sign * gap, node.y + font * 0.35, other)
-        if node.is_centre:
-            candidates = [below, above]
-        elif abs(math.cos(angle)) > 0.4:
-            candidates = [beside, below if math.sin(angle) >= 0 else above, across]
-        else:
-            candidates = [below if math.sin(angle) >= 0 else above, beside, across]
-        if node.is_centre:
-            # The centre is always named, over whatever is beneath.
-            candidates = [*candidates, candidates[0]]
-        for attempt, (tx, ty, anchor) in enumerate(candidates):
-            box = _box(tx, ty, width, font * 1.2, anchor)
-            if node.is_centre and attempt == len(candidates) - 1:
-                node.text, node.anchor, node.font = text, anchor, round(font, 1)
-                node.text_x, node.text_y = round(tx, 1), round(ty, 1)
-                placed.append(box)
+        # The centre may also stand a little off its node, between the people around it.
+        gaps = [font * step for step in ((0.3, 0.8, 1.3, 1.8) if node.is_centre else (0.3,))]
+        others = [box for nid, box in node_boxes if nid != node.id]
+        spots = _spots(node, scene)
+        variants = _label_variants(node.label, limit, 3 if node.type == "work" else 2)
+        found = None
+        sizes = [
+            (
+                lines,
+                max(text_width(line, font, bold=node.is_centre) for line in lines),
+                font * _LINE_HEIGHT * len(lines),
+            )
+            for lines in variants
+        ]
+        # A spot facing outwards on two lines reads better than one facing a
+        # neighbour on one: the label is not taken for the neighbour's.
+        for gap, spot in itertools.product(gaps, spots):
+            for lines, width, height in sizes:
+                box = _label_box(node, spot, width, height, gap)
+                if (
+                    box[0] < 2
+                    or box[1] < 2
+                    or box[2] > frame.width - 2
+                    or box[3] > frame.height - 2
+                ):
+                    continue
+                if any(_overlaps(box, other) for other in placed):
+                    continue
+                if any(_overlaps(box, other, pad=1.0) for other in others):
+                    continue
+                found = (lines, box, spot)
                 break
-            if box[0] < 2 or box[1] < 2 or box[2] > frame.width - 2 or box[3] > frame.height - 2:
-                continue
-            if any(_overlaps(box, other_box) for other_box in placed):
-                continue
-            if any(_overlaps(box, nb, pad=0) for nid, nb in node_boxes.items() if nid != node.id):
-                continue
-            node.text, node.anchor, node.font = text, anchor, round(font, 1)
-            node.text_x, node.text_y = round(tx, 1), round(ty, 1)
-            placed.append(box)
-            break
+            if found:
+                break
+        if found is None and node.is_centre:
+            # Never seen in practice: the centre is named even over a neighbour.
+            lines = variants[-1]
+            width = max(text_width(line, font, bold=True) for line in lines)
+            spot = (0, 1, 0)
+            found = (lines, _label_box(node, spot, width, font * _LINE_HEIGHT, gaps[0]), spot)
+        if found:
+            _set_label(node, found[0], found[1], found[2], font)
+            placed.append(found[1])
 
 
 def _strongest_peer_ties(data: dict[str, Any], visible: set[str], *, keep: str) -> set[str]:
@@ -404,10 +665,13 @@ def build_scene(
     filters: Filters | None = None,
     explorer: bool = False,
 ) -> Scene:
-    """Where everything goes on one frame, after the explorer's filters."""
+    """Where everything goes on one frame: `data` as `shown` gave it for these filters.
+
+    `filters` only shape the links (they keep the filters) and the selected tie.
+    """
     filters = filters or Filters()
     scene = Scene(frame=frame)
-    nodes = [n for n in data.get("nodes", []) if filters.keeps(n)]
+    nodes = data.get("nodes", [])
     visible = {n["id"] for n in nodes}
     centre = data.get("centre", "")
     centre_ties = {
@@ -423,8 +687,10 @@ def build_scene(
     base = {"person": 7.0, "work": 6.0, "topic": 8.0, "institution": 8.0}
     grow = {"person": 5.0, "work": 3.0, "topic": 3.0, "institution": 3.0}
     for n in nodes:
-        x = round(scene.cx + n["x"] * frame.rx, 1)
-        y = round(scene.cy + n["y"] * frame.ry, 1)
+        radius = math.hypot(n["x"], n["y"])
+        stretch = radius ** (frame.spread - 1) if radius and frame.spread != 1.0 else 1.0
+        x = round(scene.cx + n["x"] * stretch * frame.rx, 1)
+        y = round(scene.cy + n["y"] * stretch * frame.ry, 1)
         kind = n["type"]
         if n.get("centre"):
             size = 20.0
@@ -500,18 +766,20 @@ def build_scene(
     kind_paint = {"about": 0, "affiliated": 1, "authored": 2, "coauthor": 3}
     scene.edges.sort(key=lambda e: (kind_paint[e.kind], e.selected))
 
-    scene.rings = [(round(frame.rx * r, 1), round(frame.ry * r, 1)) for r in (0.4, 0.72, 1.0)]
+    scene.rings = [
+        (round(frame.rx * r**frame.spread, 1), round(frame.ry * r**frame.spread, 1))
+        for r in (0.4, 0.72, 1.0)
+    ]
     ranks = {n["id"]: n.get("rank", 0) for n in nodes}
     _place_labels(scene, ranks)
     return scene
 
 
-def node_groups(data: dict[str, Any], filters: Filters | None = None) -> list[dict[str, Any]]:
+def node_groups(data: dict[str, Any]) -> list[dict[str, Any]]:
     """The nodes as a text list, by type, for screen readers and for reading."""
-    filters = filters or Filters()
     groups = []
     for kind in NODE_TYPES:
-        members = [n for n in data.get("nodes", []) if n["type"] == kind and filters.keeps(n)]
+        members = [n for n in data.get("nodes", []) if n["type"] == kind]
         if members:
             plural = TYPE_LABELS[kind][1]
             groups.append(

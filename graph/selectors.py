@@ -75,6 +75,8 @@ class TieRow:
     shared: int
     strength: float
     works: tuple[tuple[int, str, int | None], ...]
+    # (year, team size) of every shared work: the explorer counts a tie over a year range.
+    dated: tuple[tuple[int | None, int], ...]
 
 
 @dataclass(frozen=True)
@@ -306,7 +308,7 @@ def _ties(
         for (a, b), shared in sorted(pairs.items()):
             if len(shared) > 1:
                 # Most recent first (as PostgreSQL's json_agg gave them).
-                shared.sort(key=lambda w: (_recency(facts[w][1]), -w))
+                shared.sort(key=lambda w: (recency(facts[w][1]), -w))
             strength = math.fsum(newman_weight(facts[w][2]) for w in shared)
             rows.append(
                 TieRow(
@@ -316,13 +318,14 @@ def _ties(
                     # Rounded as the stored hash has always been.
                     strength=round(strength, 9),
                     works=tuple((w, facts[w][0], facts[w][1]) for w in shared[:EDGE_WORKS]),
+                    dated=tuple((facts[w][1], facts[w][2]) for w in shared),
                 )
             )
         ties[centre] = tuple(rows)
     return ties
 
 
-def _recency(year: int | None) -> int:
+def recency(year: int | None) -> int:
     # Newest first, then works without a year: PostgreSQL's DESC NULLS LAST.
     return -year if year is not None else 1
 

@@ -38,7 +38,7 @@ from graph.selectors import SliceInput, newman_weight
 logger = logging.getLogger(__name__)
 
 # Bump when the output of slice_compute changes: every slice is rebuilt.
-ALGORITHM_VERSION = 2
+ALGORITHM_VERSION = 3
 
 NODE_TYPES = ("person", "work", "topic", "institution")
 _PREFIX = {"person": "a", "work": "w", "topic": "t", "institution": "i"}
@@ -114,6 +114,19 @@ def _edge_works(works: Iterable[tuple[int, str, int | None]]) -> list[tuple[int,
     return ordered[: selectors.EDGE_WORKS]
 
 
+def _by_year(dated: Iterable[tuple[int | None, float]]) -> list[tuple[int | None, int, float]]:
+    """(year, works, tie strength) per year, newest first and undated last."""
+    count: dict[int | None, int] = defaultdict(int)
+    weight: dict[int | None, list[float]] = defaultdict(list)
+    for year, w in dated:
+        count[year] += 1
+        weight[year].append(w)
+    return [
+        (year, count[year], round(math.fsum(weight[year]), 6))
+        for year in sorted(count, key=selectors.recency)
+    ]
+
+
 def slice_graph(inputs: SliceInput) -> nx.Graph:
     """The typed, weighted graph around the centre.
 
@@ -146,12 +159,20 @@ def slice_graph(inputs: SliceInput) -> nx.Graph:
             weight=strength[pk],
             shared=len(shared[pk]),
             works=_edge_works((w, *titles[w]) for w in shared[pk]),
+            by_year=_by_year((titles[w][1], newman_weight(team[w])) for w in shared[pk]),
         )
     for tie in inputs.ties:
         a, b = node_id("person", tie.a), node_id("person", tie.b)
         if a in graph and b in graph:
+            dated = [(year, newman_weight(size)) for year, size in tie.dated]
             graph.add_edge(
-                a, b, kind="coauthor", weight=tie.strength, shared=tie.shared, works=list(tie.works)
+                a,
+                b,
+                kind="coauthor",
+                weight=tie.strength,
+                shared=tie.shared,
+                works=list(tie.works),
+                by_year=_by_year(dated),
             )
 
     for work in inputs.works:
@@ -472,6 +493,8 @@ def slice_serialise(
             if attrs["kind"] == "coauthor":
                 edge["shared"] = attrs["shared"]
                 if edge_works:
+                    # [year, works, strength]: the explorer's year range recounts the tie.
+                    edge["by_year"] = [list(row) for row in attrs["by_year"]]
                     edge["works"] = [
                         {"id": pk, "title": title, "year": year, "url": _url("work", pk)}
                         for pk, title, year in attrs["works"]

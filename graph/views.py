@@ -14,6 +14,8 @@ from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils.cache import add_never_cache_headers
+from django.utils.http import content_disposition_header
+from django.utils.text import slugify
 from django.views.decorators.http import require_POST, require_safe
 from django.views.decorators.vary import vary_on_headers
 from django_htmx.http import HttpResponseStopPolling
@@ -146,7 +148,8 @@ def _ready_body_cache_key(graph_slice: GraphSlice) -> str | None:
     if graph_slice.computed_at is None or not services.slice_is_current(graph_slice.data):
         return None
     stamp = graph_slice.computed_at.timestamp()
-    return f"graph:slice-body:v{services.ALGORITHM_VERSION}:{graph_slice.author_id}:{stamp}"
+    version = f"{services.ALGORITHM_VERSION}.{drawing.DRAWING_VERSION}"
+    return f"graph:slice-body:v{version}:{graph_slice.author_id}:{stamp}"
 
 
 @require_safe
@@ -202,6 +205,11 @@ def slice_retry(request: HtmxHttpRequest, author_id: int) -> HttpResponse:
 @vary_on_headers("HX-Request")
 @_follow_merges("graph:explorer")
 def explorer(request: HtmxHttpRequest, author_id: int) -> HttpResponse:
+    """The explorer page; for htmx, its section with the page's title and a line to announce.
+
+    Invalid filters answer 400 with the whole explorer (unfiltered) and the
+    message in the form: the page's htmx-config swaps that answer in.
+    """
     form = ExplorerFilterForm(request.GET)
     try:
         graph_slice = _get_slice_for_page(author_id, explorer=True)
@@ -210,21 +218,27 @@ def explorer(request: HtmxHttpRequest, author_id: int) -> HttpResponse:
     filters = form.filters()
     data = graph_slice.explorer_data
     state = _state(graph_slice, data)
+    author = graph_slice.author
+    query = filters.query()
     context: dict[str, Any] = {
-        "author": graph_slice.author,
+        "author": author,
         "graph_slice": graph_slice,
         "state": state,
         "form": form,
         "filters": filters,
-        "query": filters.query(),
+        "query": query,
         "here": reverse("graph:explorer", args=[author_id]),
+        "json_url": reverse("graph:json", args=[author_id]) + query,
         "poll_id": EXPLORER_POLL_ID,
+        "announcement": f"Building the graph around {author.display_name}.",
     }
     if state == "ready":
+        data = drawing.shown(data, filters)
         edge = drawing.selected_edge(data, filters.edge)
         if edge:
             edge["more"] = edge["shared"] - len(edge["works"])
-        groups = drawing.node_groups(data, filters)
+        groups = drawing.node_groups(data)
+        counts = drawing.count_phrase(data["meta"]["counts"])
         context |= {
             "scenes": [
                 drawing.build_scene(data, frame, filters=filters, explorer=True)
@@ -232,13 +246,23 @@ def explorer(request: HtmxHttpRequest, author_id: int) -> HttpResponse:
             ],
             "groups": groups,
             "node_total": sum(group["count"] for group in groups),
-            "counts": drawing.count_phrase(data["meta"]["counts"]),
+            "counts": counts,
             "totals": data["meta"]["totals"],
             "edge": edge,
             "ties": drawing.coauthor_ties(data, filters)[:12],
+            "announcement": (
+                f"Graph centred on {author.display_name}"
+                f"{', with the filters' if filters.active else ''}: {counts}."
+            ),
         }
+    elif state == "failed":
+        context["announcement"] = f"The graph around {author.display_name} could not be built."
+    if form.errors:
+        context["announcement"] = " ".join(
+            str(error) for errors in form.errors.values() for error in errors
+        )
     stop = _is_poll(request, EXPLORER_POLL_ID) and state != "building"
-    response = _render(request, "graph/explorer.html", "explorer", context, stop=stop)
+    response = _render(request, "graph/explorer.html", "explorer-swap", context, stop=stop)
     if form.errors:
         response.status_code = 400
     return response
@@ -247,12 +271,24 @@ def explorer(request: HtmxHttpRequest, author_id: int) -> HttpResponse:
 @require_safe
 @_follow_merges("graph:json")
 def graph_json(request: HtmxHttpRequest, author_id: int) -> JsonResponse:
-    """The explorer's stored slice as JSON; 202 while it is being built."""
+    """What the explorer shows with these filters, as a JSON download; 202 while being built."""
+    form = ExplorerFilterForm(request.GET)
+    if not form.is_valid():
+        return JsonResponse(
+            {"errors": {field: list(errors) for field, errors in form.errors.items()}}, status=400
+        )
     graph_slice = _get_slice_for_page(author_id, explorer=True)
     data = graph_slice.explorer_data
     state = _state(graph_slice, data)
     if state == "ready":
-        return JsonResponse(data, json_dumps_params={"ensure_ascii": False})
+        response = JsonResponse(
+            drawing.shown(data, form.filters()), json_dumps_params={"ensure_ascii": False}
+        )
+        name = slugify(graph_slice.author.display_name) or f"researcher-{author_id}"
+        response["Content-Disposition"] = (
+            content_disposition_header(as_attachment=True, filename=f"{name}-graph.json") or ""
+        )
+        return response
     response = JsonResponse(
         {"author": author_id, "status": state}, status=202 if state == "building" else 503
     )

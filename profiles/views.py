@@ -1,3 +1,4 @@
+import hashlib
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -9,12 +10,15 @@ from urllib.parse import urlencode
 from allauth.account.models import EmailAddress
 from allauth.socialaccount.adapter import get_adapter as get_social_adapter
 from allauth.socialaccount.models import SocialAccount
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.db.models import Count, Window
 from django.http import Http404, HttpRequest, HttpResponse
+from django.middleware.csrf import get_token
 from django.shortcuts import get_object_or_404, redirect, render
+from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.safestring import mark_safe
@@ -23,6 +27,7 @@ from django.views.decorators.vary import vary_on_headers
 from django_htmx.http import HttpResponseClientRedirect
 
 from bzpeer import pagecache, paging, ratelimit, staff
+from bzpeer.cache import shared_get_or_build
 from bzpeer.http import AuthenticatedHttpRequest, HtmxHttpRequest
 from profiles import selectors, services
 from profiles.collaboration import selectors as collaboration_selectors
@@ -265,6 +270,39 @@ def _feed_kinds(request: HttpRequest) -> list[str]:
     return [value for value, _ in FEED_KINDS if value in asked]
 
 
+# A user's rendered feed is kept while nothing it is drawn from changes
+# (selectors.feed_state): rendering 30 events and 25 followed researchers with
+# their settings was about 25 of the page's 32 ms. The expiry covers what no
+# event announces (a researcher renamed by an import).
+FEED_CACHE_SECONDS = 60
+
+
+def _feed_html(
+    request: AuthenticatedHttpRequest,
+    *,
+    template: str,
+    variant: str,
+    context: Callable[[], dict[str, Any]],
+) -> str:
+    """The rendered feed, or one of its fragments, for this user: from the cache when
+    what it is drawn from has not changed since it was rendered, else rendered and kept."""
+    # The forms' CSRF tokens are masked with the visitor's secret: a page is
+    # kept per secret, so one rendered before a log-in never posts with an old one.
+    get_token(request)
+    parts = (
+        str(request.user.pk),
+        variant,
+        selectors.feed_state(user=request.user),
+        request.META["CSRF_COOKIE"],
+    )
+    key = "feed:" + hashlib.sha256("\n".join(parts).encode()).hexdigest()
+    return shared_get_or_build(
+        key,
+        lambda: render_to_string(template, context(), request=request),
+        timeout=FEED_CACHE_SECONDS,
+    )
+
+
 @login_required
 @require_safe
 @vary_on_headers("HX-Request")
@@ -279,35 +317,48 @@ def following(request: AuthenticatedHttpRequest) -> HttpResponse:
         return HttpResponse(str(error), status=400, content_type="text/plain; charset=utf-8")
     # Every kind asked for is no filter at all: the same page and the same index.
     filtered = kinds if len(kinds) < len(FEED_KINDS) else []
-    page = selectors.feed_page(user=request.user, before=before, kinds=filtered)
-    context: dict[str, Any] = {
-        "days": _feed_days(page.events, before),
-        "next_cursor": page.next_cursor,
-        "before": before,
-        "kinds": filtered,
-        "kind_choices": FEED_KINDS,
-        "kind_query": urlencode([("kind", kind) for kind in filtered]),
-    }
+    fragment = "feed-content"
     if request.htmx and not request.htmx.history_restore_request:
         # The filter form swaps the whole feed; "Show more" appends a page.
         fragment = "feed-body" if request.htmx.target == "feed-body" else "feed-more"
+
+    def context() -> dict[str, Any]:
+        page = selectors.feed_page(user=request.user, before=before, kinds=filtered)
+        values: dict[str, Any] = {
+            "days": _feed_days(page.events, before),
+            "next_cursor": page.next_cursor,
+            "before": before,
+            "kinds": filtered,
+            "kind_choices": FEED_KINDS,
+            "kind_query": urlencode([("kind", kind) for kind in filtered]),
+        }
         if fragment == "feed-body":
-            context["follows_any"] = Follow.objects.filter(user=request.user).exists()
-        else:
-            context["loaded"] = len(page.events)
-        return render(request, f"profiles/following.html#{fragment}", context)
-    # The sidebar names the most recent follows only: at 500 follows, drawing
-    # every one cost ten times the feed itself.
-    follows = list(
-        Follow.objects.filter(user=request.user)
-        .select_related("author", "author__last_known_institution")
-        .annotate(total=Window(Count("id")))
-        .order_by("-created_at", "-id")[:FOLLOWS_SHOWN]
+            values["follows_any"] = Follow.objects.filter(user=request.user).exists()
+        elif fragment == "feed-more":
+            values["loaded"] = len(page.events)
+        elif fragment == "feed-content":
+            # The sidebar names the most recent follows only: at 500 follows,
+            # drawing every one cost ten times the feed itself.
+            follows = list(
+                Follow.objects.filter(user=request.user)
+                .select_related("author", "author__last_known_institution")
+                .annotate(total=Window(Count("id")))
+                .order_by("-created_at", "-id")[:FOLLOWS_SHOWN]
+            )
+            values["follows"] = follows
+            values["follows_total"] = follows[0].total if follows else 0
+            values["follows_any"] = bool(follows)
+        return values
+
+    html = _feed_html(
+        request,
+        template=f"profiles/following.html#{fragment}",
+        variant=f"{fragment}|{','.join(filtered)}|{before or ''}",
+        context=context,
     )
-    context["follows"] = follows
-    context["follows_total"] = follows[0].total if follows else 0
-    context["follows_any"] = bool(follows)
-    return render(request, "profiles/following.html", context)
+    if fragment != "feed-content":
+        return HttpResponse(html)
+    return render(request, "profiles/following.html", {"feed_content": mark_safe(html)})
 
 
 def _get_follow_for_user(request: AuthenticatedHttpRequest, author_id: int) -> Follow:
@@ -386,6 +437,7 @@ def _email_step_context(
         "email_form": EmailAddressForm(),
         "code_form": EmailCodeForm(),
         "email_error": "",
+        "code_minutes": settings.CLAIM_EMAIL_CODE_MINUTES,
     }
     context.update(overrides)
     if context["verified"] is not None:
@@ -614,7 +666,13 @@ def _profile_edit_context(
         Paginator(selectors.owner_works(author=author), OWNER_WORKS_PER_PAGE),
         request.GET.get("page"),
     )
-    return {"author": author, "form": form, "works_page": page, "page_note": page_note}
+    return {
+        "author": author,
+        "form": form,
+        "works_page": page,
+        "page_note": page_note,
+        "not_mine": selectors.owner_works_not_mine(author=author),
+    }
 
 
 @login_required
@@ -668,10 +726,15 @@ def authorship_status(
     except services.ClaimError as error:
         raise Http404(str(error)) from error
     if request.htmx:
+        # The row, and the list of works marked not theirs, which the change may enter or leave.
         return render(
             request,
-            "profiles/profile_edit.html#work-row",
-            {"author": author, "authorship": authorship},
+            "profiles/profile_edit.html#work-row-response",
+            {
+                "author": author,
+                "authorship": authorship,
+                "not_mine": selectors.owner_works_not_mine(author=author),
+            },
         )
     return redirect(reverse("profiles:profile_edit", args=[author.pk]) + f"#work-{work_id}")
 

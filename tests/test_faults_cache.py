@@ -13,7 +13,7 @@ import redis
 from django.core.cache import cache, caches
 from django.urls import reverse
 
-from profiles.models import Claim, Follow
+from profiles.models import AuthorEvent, Claim, Follow
 from tests.factories import AuthorFactory, AuthorshipFactory, InstitutionFactory, WorkFactory
 from tests.graph.test_views import HTMX, ready, researcher, slice_url
 from tests.profiles.conftest import PASSWORD, make_user
@@ -193,6 +193,24 @@ def test_the_profile_page_is_built_live_for_anonymous_and_signed_in_visitors(
     response = client.get(page(record))
     assert response.status_code == 200
     assert "Rosa Example" in text_of(response)
+
+
+def test_the_following_feed_is_drawn_live_and_kept_again_once_redis_is_back(client, outage, record):
+    user = make_user()
+    Follow.objects.create(user=user, author=record)
+    work = WorkFactory(title="Work while away")
+    AuthorshipFactory(author=record, work=work)
+    AuthorEvent.objects.create(author=record, kind=AuthorEvent.Kind.NEW_WORK, work=work)
+    client.force_login(user)
+    client.get(reverse("profiles:following"))  # kept while Redis was up
+    outage.begin()
+    for _ in range(2):
+        response = client.get(reverse("profiles:following"))
+        assert response.status_code == 200
+        assert "Work while away" in text_of(response)
+    outage.end()
+    client.get(reverse("profiles:following"))
+    assert outage.redis().keys("bzpeer:*feed:*")
 
 
 def test_a_follow_counts_and_shows(client, outage, record):

@@ -102,3 +102,90 @@ def test_a_terminated_launcher_stops_its_command_and_the_database(data_dir):
     finally:
         if launcher.poll() is None:
             launcher.kill()
+
+
+# `make run`: the children it starts
+
+
+FAKE_MANAGE = """
+import os, sys, time
+from pathlib import Path
+
+command = sys.argv[1]
+pid_file = Path(__file__).parent / "slices.pid"
+if command == "build_graph_slices":
+    pid_file.write_text(str(os.getpid()))
+    sys.exit(0)
+if command == "runserver":
+    # The web server stands in for a session: it ends once its sibling, the
+    # finished slice build, is gone from the process table (reaped), and
+    # fails if it is still there, a zombie, after half a minute.
+    deadline = time.monotonic() + 30
+    while not pid_file.exists():
+        time.sleep(0.05)
+    pid = int(pid_file.read_text())
+    while time.monotonic() < deadline:
+        if not Path(f"/proc/{pid}").exists():
+            sys.exit(0)
+        time.sleep(0.05)
+    print(f"child {pid} is still a zombie", flush=True)
+    sys.exit(1)
+"""
+
+
+def test_run_reaps_the_slice_build_when_it_ends_so_no_zombie_stays(tmp_path, monkeypatch):
+    from bzpeer import dev
+
+    (tmp_path / "manage.py").write_text(FAKE_MANAGE)
+    monkeypatch.setattr(dev, "BASE_DIR", tmp_path)
+    monkeypatch.setattr(dev, "DATA_DIR", tmp_path)
+    monkeypatch.setattr(dev, "manage", lambda *args, env: None)
+    env = {k: v for k, v in os.environ.items() if k != "REDIS_URL"}
+
+    assert dev.run(8000, env) == 0
+
+
+@pytest.mark.django_db
+def test_runserver_logs_a_404_once(tmp_path):
+    """The server's request line says it; django.request does not say it again."""
+    import socket
+    import urllib.error
+    import urllib.request
+    from urllib.parse import urlsplit
+
+    from django.db import connection
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    url = urlsplit(os.environ["DATABASE_URL"])._replace(path="/" + connection.settings_dict["NAME"])
+    env = {**os.environ, "DATABASE_URL": url.geturl(), "DEBUG": "1"}
+    output = tmp_path / "runserver.log"
+    with output.open("wb") as sink:
+        server = subprocess.Popen(
+            [sys.executable, "manage.py", "runserver", "--noreload", f"127.0.0.1:{port}"],
+            cwd=BASE_DIR,
+            env=env,
+            stdout=sink,
+            stderr=subprocess.STDOUT,
+        )
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                urllib.request.urlopen(f"http://127.0.0.1:{port}/no-such-page/", timeout=10)
+            except urllib.error.HTTPError as answer:
+                assert answer.code == 404
+                break
+            except OSError:
+                assert time.monotonic() < deadline and server.poll() is None, output.read_text()
+                time.sleep(0.2)
+        # The request line is written once the answer is sent: wait for it.
+        while "/no-such-page/" not in output.read_text() and time.monotonic() < deadline:
+            time.sleep(0.05)
+    finally:
+        server.terminate()
+        server.wait(timeout=15)
+    lines = [line for line in output.read_text().splitlines() if "/no-such-page/" in line]
+    assert len(lines) == 1, lines
+    assert '"GET /no-such-page/ HTTP/1.1" 404' in lines[0]

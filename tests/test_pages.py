@@ -1,3 +1,5 @@
+from datetime import date
+
 import pytest
 from django.urls import reverse
 
@@ -119,3 +121,53 @@ def test_database_error_answers_the_unavailable_page(failing_site):
     assert response["Retry-After"] == "30"
     assert "no-store" in response["Cache-Control"]
     assert b"temporarily unavailable" in response.content
+
+
+def test_home_lists_recent_works_newest_first_and_undated_last(client):
+    WorkFactory(title="Undated note", publication_year=None, publication_date=None)
+    WorkFactory(
+        title="Preprint of 2020",
+        type="preprint",
+        publication_year=2020,
+        publication_date=date(2020, 3, 1),
+    )
+    WorkFactory(title="Year-only 2024", publication_year=2024, publication_date=None)
+    WorkFactory(
+        title="Article of May 2025", publication_year=2025, publication_date=date(2025, 5, 2)
+    )
+    WorkFactory(
+        title="Preprint of 2022",
+        type="preprint",
+        publication_year=2022,
+        publication_date=date(2022, 1, 9),
+    )
+    WorkFactory(
+        title="Demo work of 2025",
+        publication_year=2025,
+        is_synthetic=True,
+        publication_date=date(2025, 1, 20),
+    )
+
+    html = client.get("/").content.decode()
+
+    titles = [
+        "Article of May 2025",
+        "Demo work of 2025",
+        "Preprint of 2022",
+        "Preprint of 2020",
+        # Works without a date come after the dated ones, by year, and those
+        # with no year at all last.
+        "Year-only 2024",
+        "Undated note",
+    ]
+    positions = [html.index(title) for title in titles]
+    assert positions == sorted(positions)
+
+
+def test_favicon_ico_is_the_site_icon(client):
+    response = client.get("/favicon.ico")
+    assert response.status_code == 200
+    assert response["Content-Type"] in {"image/x-icon", "image/vnd.microsoft.icon"}
+    icon = b"".join(response.streaming_content)
+    # An icon file (reserved 0, type 1) holding at least one image.
+    assert icon[:4] == b"\x00\x00\x01\x00" and icon[4] > 0

@@ -191,6 +191,13 @@ class Work(Record):
                 models.F("id").desc(),
                 name="work_year_idx",
             ),
+            # The home page's "Recent works": the newest ten without sorting every work.
+            models.Index(
+                models.F("publication_date").desc(nulls_last=True),
+                models.F("publication_year").desc(nulls_last=True),
+                models.F("id").desc(),
+                name="work_recent_idx",
+            ),
         ]
 
     def __str__(self) -> str:

@@ -42,11 +42,21 @@ def author_list_featured(*, limit: int) -> list[Author]:
 
 
 def work_list_recent(*, limit: int) -> list[Work]:
-    ordered_authorships = Authorship.objects.select_related("author").order_by("position")
+    ordered_authorships = (
+        Authorship.objects.filter(status__in=_VISIBLE_AUTHORSHIP_STATUSES)
+        .select_related("author")
+        .order_by("position")
+    )
     return list(
         Work.objects.select_related("source")
         .prefetch_related(Prefetch("authorships", queryset=ordered_authorships))
-        .order_by("is_synthetic", "-publication_year", "-id")[:limit]
+        # Newest first: by date, then by year for works known only by their year;
+        # works with neither last (PostgreSQL puts NULLs first in a DESC order).
+        .order_by(
+            F("publication_date").desc(nulls_last=True),
+            F("publication_year").desc(nulls_last=True),
+            "-id",
+        )[:limit]
     )
 
 
@@ -60,7 +70,12 @@ def record_counts() -> dict[str, int]:
 
 
 def work_get_for_page(*, work_id: int) -> Work:
-    ordered_authorships = Authorship.objects.select_related("author").order_by("position")
+    """A work with its authors in order, less those who said it is not theirs."""
+    ordered_authorships = (
+        Authorship.objects.filter(status__in=_VISIBLE_AUTHORSHIP_STATUSES)
+        .select_related("author")
+        .order_by("position")
+    )
     return get_object_or_404(
         Work.objects.select_related("source").prefetch_related(
             Prefetch("authorships", queryset=ordered_authorships)

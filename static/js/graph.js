@@ -145,6 +145,33 @@
     });
   });
 
+  // Re-centring or selecting a tie swaps the whole explorer, the pressed link
+  // with it, and focus would fall to <body>. htmx keeps it on an element whose
+  // id comes back (the filters' inputs); otherwise it moves to the new
+  // content's heading: the works of the selected tie, or the new centre's
+  // name (WAI-ARIA APG). A poll, which nobody pressed, moves nothing.
+  var focusAfterSwap = null;
+  document.addEventListener("htmx:beforeSwap", function (event) {
+    var explorer = document.getElementById("explorer");
+    var elt = event.detail.requestConfig && event.detail.requestConfig.elt;
+    var pressed = elt && elt !== explorer && explorer && explorer.contains(elt);
+    focusAfterSwap = explorer && (pressed || explorer.contains(document.activeElement))
+      ? explorer.getAttribute("data-centre")
+      : null;
+  });
+  document.addEventListener("htmx:afterSettle", function () {
+    if (focusAfterSwap === null) return;
+    var centreBefore = focusAfterSwap;
+    focusAfterSwap = null;
+    var active = document.activeElement;
+    if (active && active !== document.body && document.documentElement.contains(active)) return;
+    var explorer = document.getElementById("explorer");
+    if (!explorer) return;
+    var tie = explorer.getAttribute("data-centre") === centreBefore && document.getElementById("graph-edge-title");
+    var heading = tie || document.getElementById("explorer-title");
+    if (heading) heading.focus();
+  });
+
   function enhance(root) {
     (root.querySelectorAll ? root : document).querySelectorAll(".graph-zoom[hidden]").forEach(function (bar) {
       bar.hidden = false;

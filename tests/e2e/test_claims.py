@@ -155,3 +155,124 @@ def test_claim_with_an_institutional_email_then_staff_approve(
     expect(direct).to_contain_text("Write to my university address.")
     expect(direct.get_by_role("link", name="https://uni.example/~rosa")).to_be_visible()
     screenshot(page, "claimed-profile")
+
+
+def test_log_in_to_claim_lands_on_the_claim_form(page: Page, live_server):
+    """Issue 13, 6: "Log in to claim" keeps its promise after the log-in."""
+    author = seed_like_record()
+    user = get_user_model().objects.create_user("rosa", "rosa@example.org", PASSWORD)
+    EmailAddress.objects.create(user=user, email=user.email, verified=True, primary=True)
+
+    page.goto(f"{live_server.url}/researchers/{author.pk}/")
+    page.get_by_role("link", name="Log in to claim").click()
+    page.get_by_label("Email").fill("rosa@example.org")
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign In").click()
+    screenshot(page, "claims-after-log-in")
+    expect(page.get_by_role("heading", name="Claim Rosa Example")).to_be_visible()
+    expect(page.get_by_role("button", name="Submit claim")).to_be_visible()
+
+
+def test_sign_up_from_log_in_to_claim_lands_on_the_claim_form(page: Page, live_server, mailoutbox):
+    """A newcomer follows "Log in to claim", signs up instead, confirms their email
+    and arrives at the claim form, not at the home page or the profile."""
+    author = seed_like_record()
+
+    page.goto(f"{live_server.url}/researchers/{author.pk}/")
+    page.get_by_role("link", name="Log in to claim").click()
+    # The log-in form's own link, which carries the way back (the header's does not).
+    page.get_by_role("main").get_by_role("link", name="sign up", exact=True).click()
+    page.get_by_label("Email").fill("rosa.new@example.org")
+    page.locator("#id_password1").fill(PASSWORD)
+    page.locator("#id_password2").fill(PASSWORD)
+    page.get_by_role("button", name="Sign Up").click()
+    expect(page.get_by_role("heading", name="Verify Your Email Address")).to_be_visible()
+    link = re.search(r"https?://\S+/accounts/confirm-email/\S+/", mailoutbox[-1].body).group(0)
+    page.goto(link)
+    page.get_by_role("button", name="Confirm").click()
+    screenshot(page, "claims-after-sign-up")
+    expect(page.get_by_role("heading", name="Claim Rosa Example")).to_be_visible()
+
+
+def test_a_staff_verified_record_reads_verified_and_why_this_score_shows_the_floor(
+    page: Page, live_server
+):
+    """Issue 13, 7: staff approved a claim on links alone; the quick read said
+    "Partially verified" beside "Verification L3"."""
+    from profiles import services
+
+    author = seed_like_record()
+    claimant = get_user_model().objects.create_user("rosa", "rosa@example.org", PASSWORD)
+    EmailAddress.objects.create(user=claimant, email=claimant.email, verified=True, primary=True)
+    reviewer = get_user_model().objects.create_user("staff", "staff@bzpeer.example", is_staff=True)
+    claim = services.claim_submit(
+        user=claimant,
+        author=author,
+        links=["https://uni.example/~rosa"],
+        statement="",
+        works_mine=[],
+        works_not_mine=[],
+    )
+    services.claim_approve(claim=claim, staff=reviewer)
+
+    page.goto(f"{live_server.url}/researchers/{author.pk}/")
+    page.get_by_text("Why this score").click()
+    screenshot(page, "claims-l3-why-this-score")
+    expect(quick_read(page)).to_contain_text("Verification L3")
+    expect(quick_read(page)).to_contain_text("Trust 60 - Verified")
+    floor = page.get_by_role("row", name=re.compile(r"^Staff verification sets the floor"))
+    expect(floor).to_contain_text("+5")
+    expect(page.get_by_role("row", name=re.compile(r"^Total"))).to_contain_text("60")
+
+
+def test_the_owner_marks_a_work_not_theirs_sees_it_listed_and_undoes_it(page: Page, live_server):
+    """Issue 13, 5: a work marked "Not mine" left the profile but its own page still
+    linked the researcher, and the owner had no list of what they had marked."""
+    from profiles import services
+
+    author = seed_like_record()
+    coauthor = AuthorFactory(display_name="Sam Coauthor")
+    work = author.works.get(title="Loss change allocation")
+    AuthorshipFactory(author=coauthor, work=work, position=1)
+    owner = get_user_model().objects.create_user("rosa", "rosa@example.org", PASSWORD)
+    EmailAddress.objects.create(user=owner, email=owner.email, verified=True, primary=True)
+    reviewer = get_user_model().objects.create_user("staff", "staff@bzpeer.example", is_staff=True)
+    claim = services.claim_submit(
+        user=owner,
+        author=author,
+        links=["https://uni.example/~rosa"],
+        statement="",
+        works_mine=[],
+        works_not_mine=[work.pk],
+    )
+    services.claim_approve(claim=claim, staff=reviewer)
+    work_page = f"{live_server.url}/works/{work.pk}/"
+
+    # Anyone reading the work's page sees only the authors who say it is theirs.
+    page.goto(work_page)
+    authors = page.get_by_role("list", name="Authors in published order")
+    screenshot(page, "claims-work-page-not-mine")
+    expect(authors.get_by_role("link", name="Sam Coauthor")).to_be_visible()
+    expect(authors.get_by_role("link", name="Rosa Example")).to_have_count(0)
+
+    page.goto(live_server.url + "/accounts/login/")
+    page.get_by_label("Email").fill("rosa@example.org")
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign In").click()
+    page.goto(f"{live_server.url}/researchers/{author.pk}/")
+    page.get_by_role("link", name="See or undo").click()
+    not_mine = page.get_by_role("region", name="Works you marked not yours")
+    expect(not_mine).to_contain_text("Loss change allocation")
+    screenshot(page, "claims-profile-edit-not-mine")
+
+    # Marked in place (HTMX): the list of works marked not theirs follows.
+    row = page.locator("li.owner-work", has_text="Deconstructing tickets").last
+    row.get_by_role("button", name="Not mine").click()
+    expect(not_mine).to_contain_text("Deconstructing tickets")
+
+    not_mine.locator("li", has_text="Loss change allocation").get_by_role(
+        "button", name="Undo: it is mine"
+    ).click()
+    expect(not_mine).not_to_contain_text("Loss change allocation")
+    page.goto(work_page)
+    expect(authors.get_by_role("link", name="Rosa Example")).to_be_visible()

@@ -58,6 +58,7 @@ def small_input() -> SliceInput:
             shared=2,
             strength=1.5,
             works=((99, "Bo and Cy alone", 2022), (10, "Paper with Bo and Cy", 2021)),
+            dated=((2022, 2), (2021, 3)),
         ),
     )
     return SliceInput(
@@ -148,6 +149,9 @@ def test_slice_of_a_known_graph_has_the_expected_nodes_and_ranks():
     assert [w["id"] for w in explorer_edges[("a:1", "a:2")]["works"]] == [10, 11]
     peers = explorer_edges[("a:2", "a:3")]
     assert [w["id"] for w in peers["works"]] == [99, 10]
+    # Per year, newest first: [year, works, strength], so that a year range recounts a tie.
+    assert explorer_edges[("a:1", "a:2")]["by_year"] == [[2021, 1, 0.5], [2020, 1, 1.0]]
+    assert peers["by_year"] == [[2022, 1, 1.0], [2021, 1, 0.5]]
     assert peers["works"][0]["url"] == "/works/99/"
     assert ("a:1", "w:10", "authored") in edges
     assert ("w:10", "t:70", "about") in edges

@@ -247,7 +247,9 @@ def test_explorer_page_and_its_htmx_panel(client, django_assert_num_queries):
     with django_assert_num_queries(1):
         panel = client.get(explorer_url(grace.pk), **HTMX)
     fragment = panel.content.decode()
-    assert fragment.lstrip().startswith('<section id="explorer"')
+    # The page's title first (htmx sets the document's title from it), then the section.
+    assert fragment.lstrip().startswith("<title>Graph explorer · Grace Example · BZPEER</title>")
+    assert '<section id="explorer"' in fragment
     assert "<html" not in fragment
 
 
@@ -281,6 +283,107 @@ def test_explorer_rejects_a_backwards_year_range(client):
     response = client.get(explorer_url(grace.pk), {"year_from": 2020, "year_to": 2010})
     assert response.status_code == 400
     assert "The first year comes after the last one." in response.content.decode()
+
+
+def test_explorer_ships_htmx_without_the_debug_error_page(client, settings):
+    # django-htmx's debug script writes any 400 answer over the whole document.
+    settings.DEBUG = True
+    grace, _ = researcher()
+    ready(grace)
+    html = client.get(explorer_url(grace.pk)).content.decode()
+    assert "django_htmx/htmx-2.min.js" in html
+    assert "data-debug" not in html
+    assert "django-htmx.js" not in html
+
+
+def test_a_backwards_year_range_keeps_the_explorer_and_says_why_in_the_form(client):
+    grace, _ = researcher()
+    ready(grace)
+    response = client.get(explorer_url(grace.pk), {"year_from": 2023, "year_to": 2020}, **HTMX)
+    assert response.status_code == 400
+    html = response.content.decode()
+    # The whole explorer comes back (htmx swaps it in place), the message inside the form.
+    assert '<section id="explorer"' in html and "<html" not in html
+    assert "data-zoomable" in html
+    form = html[html.index('<form id="graph-filters"') : html.index("</form>")]
+    assert "The first year comes after the last one." in form
+    assert 'value="2023"' in form and 'value="2020"' in form
+    assert form.count('aria-invalid="true"') == 2
+    # The page tells htmx to swap a 400 answer in rather than drop it.
+    page = client.get(explorer_url(grace.pk)).content.decode()
+    assert '{"code":"^400$","swap":true,"error":false}' in page
+
+
+def texts(html: str, pattern: str) -> list[str]:
+    return [re.sub(r"\s+", " ", t).strip() for t in re.findall(pattern, html, re.S)]
+
+
+def ties_listed(html: str) -> list[tuple[frozenset[str], str]]:
+    """The "Strongest ties" list: (the two people, "n works") per line."""
+    if "tie-list" not in html:
+        return []
+    start = html.index('class="tie-list"')
+    block = html[start : html.index("</ol>", start)]
+    dash = "\N{EN DASH}"
+    return [
+        (frozenset({a, b}), n)
+        for a, b, n in re.findall(
+            rf">([^<>]+) {dash} ([^<>]+)</a> <span class=\"muted\">([^<]+)</span>", block
+        )
+    ]
+
+
+def test_a_year_range_keeps_only_the_people_and_ties_of_its_papers(client):
+    # Paper 0 (2015): Coauthors 0 and 1; Paper 1 (2016): 1 and 2; Paper 2 (2017): 2 and 0.
+    grace, people = researcher()
+    ready(grace)
+    html = client.get(explorer_url(grace.pk), {"year_from": 2017}).content.decode()
+    assert "1 paper, 3 people, 1 topic, 0 institutions" in html
+    assert f'data-node="a:{people[1].pk}"' not in html
+    assert "Coauthor 1" not in html
+    ties = ties_listed(html)
+    assert len(ties) == 3
+    assert set(ties) == {
+        (frozenset({"Grace Example", "Coauthor 0"}), "1 work"),
+        (frozenset({"Grace Example", "Coauthor 2"}), "1 work"),
+        (frozenset({"Coauthor 0", "Coauthor 2"}), "1 work"),
+    }
+    assert "List the 5 nodes shown" in html
+    # A tooltip counts the works in the range too.
+    assert "<title>Coauthor 0: 1 shared work</title>" in html
+    # Unfiltered, the same people share two works each.
+    everything = client.get(explorer_url(grace.pk)).content.decode()
+    assert "3 papers, 4 people, 1 topic, 0 institutions" in everything
+    assert "<title>Coauthor 0: 2 shared works</title>" in everything
+
+
+def test_with_no_type_ticked_only_the_centre_remains_and_no_tie_is_listed(client):
+    grace, _ = researcher()
+    ready(grace)
+    html = client.get(explorer_url(grace.pk), {"filtered": 1}).content.decode()
+    assert html.count('class="gnode ') == 2  # the centre, in each of the two frames
+    assert "Strongest ties" not in html
+    assert ties_listed(html) == []
+    assert "0 papers, 1 person, 0 topics, 0 institutions" in html
+    assert "List the 1 nodes shown" in html or "List the 1 node shown" in html
+
+
+def test_an_htmx_recentre_names_the_new_centre_in_the_title_and_announces_it(client):
+    grace, people = researcher()
+    ready(grace)
+    ready(people[0])
+    html = client.get(explorer_url(people[0].pk), **HTMX).content.decode()
+    # htmx takes a <title> at the root of the answer as the document's title.
+    assert html.lstrip().startswith("<title>Graph explorer · Coauthor 0 · BZPEER</title>")
+    assert '<h1 id="explorer-title" tabindex="-1">Coauthor 0</h1>' in html
+    status = re.search(r'<p id="explorer-status" hx-swap-oob="innerHTML">(.*?)</p>', html, re.S)
+    assert status and "Graph centred on Coauthor 0" in status.group(1)
+    # The full page has the (empty) live region outside the part htmx swaps.
+    page = client.get(explorer_url(people[0].pk)).content.decode()
+    assert page.count("<title>Graph explorer · Coauthor 0 · BZPEER</title>") == 1
+    region = page.index('id="explorer-status"')
+    assert page.index('<section id="explorer"') > region or page.index("</section>\n", region)
+    assert 'role="status"' in page[region - 200 : region + 200]
 
 
 def test_selecting_a_tie_lists_the_works_behind_it(client):
@@ -324,6 +427,46 @@ def test_graph_json_exports_the_stored_explorer_slice(client):
     assert {"id", "type", "label", "url", "x", "y", "score", "rank"} <= set(data["nodes"][0])
     coauthor = next(e for e in data["edges"] if e["kind"] == "coauthor")
     assert {"source", "target", "weight", "shared", "works"} <= set(coauthor)
+
+
+def test_graph_json_exports_what_the_filters_show_as_a_download(client):
+    grace, _ = researcher()
+    ready(grace)
+    response = client.get(f"/researchers/{grace.pk}/graph.json", {"year_from": 2017})
+    assert response.status_code == 200
+    assert response["Content-Disposition"] == 'attachment; filename="grace-example-graph.json"'
+    data = response.json()
+    works = [n for n in data["nodes"] if n["type"] == "work"]
+    assert [w["year"] for w in works] == [2017]
+    people_shown = {n["label"] for n in data["nodes"] if n["type"] == "person"}
+    assert people_shown == {"Grace Example", "Coauthor 0", "Coauthor 2"}
+    assert {e["shared"] for e in data["edges"] if e["kind"] == "coauthor"} == {1}
+    assert data["meta"]["counts"] == {"person": 3, "work": 1, "topic": 1, "institution": 0}
+    assert data["meta"]["filters"] == {
+        "types": ["person", "work", "topic", "institution"],
+        "year_from": 2017,
+        "year_to": None,
+    }
+
+
+def test_graph_json_rejects_a_backwards_year_range(client):
+    grace, _ = researcher()
+    ready(grace)
+    response = client.get(
+        f"/researchers/{grace.pk}/graph.json", {"year_from": 2023, "year_to": 2020}
+    )
+    assert response.status_code == 400
+    assert response.json() == {"errors": {"__all__": ["The first year comes after the last one."]}}
+
+
+def test_the_json_link_follows_the_filters(client):
+    grace, _ = researcher()
+    ready(grace)
+    html = client.get(explorer_url(grace.pk), {"filtered": 1, "show": "person", "year_to": 2016})
+    assert (
+        f'href="/researchers/{grace.pk}/graph.json?filtered=1&amp;show=person&amp;year_to=2016"'
+        in html.content.decode()
+    )
 
 
 def test_graph_json_of_an_unbuilt_slice_is_202(client, django_capture_on_commit_callbacks):

@@ -73,10 +73,10 @@ CASES = [
         "Claimed",
     ),
     (
-        "staff approved a claim backed by links only",
+        "staff approved a claim backed by links only: staff's verification sets the floor",
         facts(ClaimFacts(approved=True, **NEW)),
-        45,
-        "Partially verified",
+        60,
+        "Verified",
         Level.L3,
         "Claimed",
     ),
@@ -137,10 +137,41 @@ CASES = [
     (
         "an approved claim from an old account in good standing",
         facts(ClaimFacts(approved=True, **OLD)),
-        50,
-        "Partially verified",
+        60,
+        "Verified",
         Level.L3,
         "Claimed",
+    ),
+    (
+        "an approved owner of a generated record, contested: still staff-verified",
+        facts(ClaimFacts(approved=True, contested=True), is_synthetic=True),
+        60,
+        "Verified",
+        Level.L3,
+        "Claimed",
+    ),
+    (
+        "automatic evidence on a generated record reads at least partially verified",
+        facts(ClaimFacts(pending=True, institutional_email=True), is_synthetic=True),
+        30,
+        "Partially verified",
+        Level.L2,
+        "Claim pending",
+    ),
+    (
+        "a strong record with automatic evidence waits for staff below Verified",
+        facts(
+            ClaimFacts(pending=True, orcid_proven=True, institutional_email=True, **OLD),
+            has_orcid=True,
+            has_affiliation=True,
+            has_openalex_id=True,
+            works_with_pid=12,
+            works_total=12,
+        ),
+        59,
+        "Partially verified",
+        Level.L2,
+        "Claim pending",
     ),
     (
         "a generated record never goes below 0",
@@ -210,3 +241,53 @@ def test_contested_penalty_is_a_negative_signal():
     trust = trust_evaluate(facts(ClaimFacts(pending=True, contested=True)))
     penalty = next(s for s in trust.signals if s.name == "Contested record")
     assert penalty.earned and penalty.is_penalty and penalty.points == -10
+
+
+LEVEL_LABELS = {
+    Level.L0: {"Unverified", "Partially verified"},
+    Level.L1: {"Unverified", "Partially verified"},
+    Level.L2: {"Partially verified"},
+    Level.L3: {"Verified", "Highly trusted"},
+}
+
+
+@pytest.mark.parametrize(("what", "given"), [(case[0], case[1]) for case in CASES])
+def test_the_label_never_tells_another_story_than_the_level(what, given):
+    """Issue 13, 7: "Trust 50 - Partially verified" beside a staff-verified L3."""
+    trust = trust_evaluate(given)
+    assert trust.label in LEVEL_LABELS[trust.level], what
+
+
+def test_the_seed_record_needs_no_bound():
+    trust = trust_evaluate(facts())
+    assert trust.headline == "Trust 15 - Unverified"
+    assert trust.level_label == "Verification L1"
+    assert not any("floor" in s.name or "staff yet" in s.name for s in trust.signals)
+
+
+def test_staff_verification_floor_is_a_signal_that_says_how_many_points_and_why():
+    trust = trust_evaluate(facts(ClaimFacts(approved=True, **NEW)))
+    assert trust.headline == "Trust 60 - Verified" and trust.level_label == "Verification L3"
+    floor = trust.signals[-1]
+    assert floor.name == "Staff verification sets the floor (L3)"
+    assert floor.earned and floor.points == 15
+    assert "lift the 45 of the signals above to 60" in floor.why
+    assert trust.score == sum(s.points for s in trust.signals if s.earned)
+
+
+def test_a_record_staff_have_not_verified_is_held_below_verified():
+    trust = trust_evaluate(
+        facts(
+            ClaimFacts(pending=True, orcid_proven=True, institutional_email=True, **OLD),
+            has_orcid=True,
+            has_affiliation=True,
+            has_openalex_id=True,
+            works_with_pid=12,
+            works_total=12,
+        )
+    )
+    assert trust.headline == "Trust 59 - Partially verified"
+    assert trust.level_label == "Verification L2"
+    cap = trust.signals[-1]
+    assert cap.name == "Not verified by staff yet" and cap.is_penalty and cap.points == -6
+    assert "held at 59" in cap.why

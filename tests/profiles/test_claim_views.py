@@ -303,6 +303,22 @@ def test_email_code_without_javascript_redirects_back_to_the_step(
     )
 
 
+@pytest.mark.parametrize("minutes", [15, 20])
+def test_the_claim_form_and_the_code_mail_give_the_code_the_same_time(
+    client, claimant, record, mailoutbox, django_capture_on_commit_callbacks, settings, minutes
+):
+    settings.CLAIM_EMAIL_CODE_MINUTES = minutes
+    client.force_login(claimant)
+    send_and_read_code(client, record, mailoutbox, django_capture_on_commit_callbacks)
+
+    page = text_of(client.get(url("claim_start", record.pk)))
+
+    assert f"It works once, for {minutes} minutes" in page
+    assert f"It works once, for {minutes} minutes." in mailoutbox[-1].body
+    code = EmailCode.objects.get(user=claimant)
+    assert round((code.expires_at - code.created_at) / timedelta(minutes=1)) == minutes
+
+
 def test_email_code_with_htmx_swaps_the_step_in_place(
     client, claimant, record, mailoutbox, django_capture_on_commit_callbacks
 ):
@@ -826,3 +842,96 @@ def test_the_queue_and_the_claim_page_say_needs_another_reviewer(client, staff, 
     force_login_with_totp(client, make_user("second@reviewers.example", staff=True))
     page = text_of(client.get(f"/staff/claims/{own.pk}/"))
     assert "Needs another reviewer" not in page and "Approve claim" in page
+
+
+def test_a_staff_verified_claim_without_other_evidence_reads_verified_and_says_why(
+    client, staff, record
+):
+    """Issue 13, 7: a record approved by staff on links alone read
+    "Trust 55 - Partially verified" beside "Verification L3"."""
+    newcomer = make_user(age_days=1)  # not yet in good standing: no points for that
+    services.claim_approve(claim=claim_with(newcomer, record), staff=staff)
+    text = text_of(client.get(url("researcher_detail", record.pk)))
+    for expected in ("Trust 60 - Verified", "Verification L3", "Claimed"):
+        assert expected in text, expected
+    assert "Partially verified" not in text.split("Why this score")[0]
+    assert re.search(r"Staff verification sets the floor \(L3\) .*\+\d+", text)
+    assert "a claim verified by staff (L3) reads at least 60, Verified" in text
+
+
+# Issue 13, 5: what the owner decides about a work shows the same everywhere,
+# and the owner can see and undo it.
+
+
+def test_a_work_the_owner_marked_not_theirs_leaves_the_work_page_until_they_undo_it(
+    client, claimant, owned
+):
+    authorship = Authorship.objects.filter(author=owned).select_related("work").first()
+    work_page = reverse("works:work_detail", args=[authorship.work_id])
+    researcher_link = f'href="{url("researcher_detail", owned.pk)}"'
+    assert researcher_link in client.get(work_page).content.decode()
+
+    client.force_login(claimant)
+    client.post(url("authorship_status", owned.pk, authorship.work_id), {"status": "disputed"})
+    client.logout()
+    html = client.get(work_page).content.decode()
+    assert researcher_link not in html and owned.display_name not in html
+
+    client.force_login(claimant)
+    edit = text_of(client.get(url("profile_edit", owned.pk)))
+    not_mine = edit.split("Works you marked not yours", 1)[1].split("All works on", 1)[0]
+    assert authorship.work.title in not_mine and "Undo: it is mine" in not_mine
+    response = client.post(
+        url("authorship_status", owned.pk, authorship.work_id), {"status": "confirmed"}
+    )
+    assert response.status_code == 302
+    client.logout()
+    assert researcher_link in client.get(work_page).content.decode()
+    assert authorship.work.title in text_of(client.get(url("researcher_detail", owned.pk)))
+
+
+def test_the_owner_sees_on_their_page_how_many_works_they_marked_not_theirs(
+    client, claimant, owned
+):
+    work_id = Authorship.objects.filter(author=owned).first().work_id
+    client.force_login(claimant)
+    assert "not yours" not in text_of(client.get(url("researcher_detail", owned.pk)))
+    client.post(url("authorship_status", owned.pk, work_id), {"status": "disputed"})
+    html = client.get(url("researcher_detail", owned.pk)).content.decode()
+    assert "You marked 1 work not yours" in text_of(client.get(url("researcher_detail", owned.pk)))
+    assert f'href="{url("profile_edit", owned.pk)}#not-mine"' in html
+    client.logout()
+    assert "not yours" not in text_of(client.get(url("researcher_detail", owned.pk)))
+
+
+def test_disputing_with_htmx_also_updates_the_not_mine_list(client, claimant, owned):
+    authorship = Authorship.objects.filter(author=owned).select_related("work").first()
+    client.force_login(claimant)
+    response = client.post(
+        url("authorship_status", owned.pk, authorship.work_id), {"status": "disputed"}, headers=HTMX
+    )
+    html = response.content.decode()
+    assert f'id="work-{authorship.work_id}"' in html
+    not_mine = re.search(
+        r'<section id="not-mine"[^>]*hx-swap-oob="true"[^>]*>(.*?)</section>', html, re.S
+    )
+    assert not_mine and authorship.work.title in not_mine.group(1)
+    assert "Undo: it is mine" in not_mine.group(1)
+
+
+def test_the_graph_follows_the_owner_s_decision_and_its_undo(
+    client, claimant, owned, django_capture_on_commit_callbacks
+):
+    authorship = Authorship.objects.filter(author=owned).first()
+    node = f"w:{authorship.work_id}"
+    explorer_json = reverse("graph:json", args=[owned.pk])
+    with django_capture_on_commit_callbacks(execute=True):
+        client.get(reverse("graph:slice", args=[owned.pk]))
+    assert node in {n["id"] for n in client.get(explorer_json).json()["nodes"]}
+
+    client.force_login(claimant)
+    for status, present in (("disputed", False), ("confirmed", True)):
+        with django_capture_on_commit_callbacks(execute=True):
+            client.post(url("authorship_status", owned.pk, authorship.work_id), {"status": status})
+        nodes = {n["id"] for n in client.get(explorer_json).json()["nodes"]}
+        assert (node in nodes) is present, status

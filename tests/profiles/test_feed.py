@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 from django.core.management import call_command
 from django.db import connection
+from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
@@ -438,13 +439,97 @@ def test_the_feed_costs_the_same_queries_for_1_and_50_follows(
             assert shown == ["new_work"] * min(follows, 30)
         else:
             assert len(shown) == min(2 * follows, 30)
+        with django_assert_num_queries(QUERIES_CACHED):
+            again = client.get(FEED + query)
+        assert kinds_shown(again) == shown
 
     load(1)
     load(50)
 
 
-# session, user, feed events, followed researchers, the header's inbox count
-QUERIES = 5
+# session, user, what the feed is drawn from, feed events, followed researchers,
+# the header's inbox count
+QUERIES = 6
+# the same page again, from the cache: session, user, what it is drawn from, inbox count
+QUERIES_CACHED = 4
+
+
+# A rendered feed is kept while what it is drawn from stays the same
+
+
+def test_a_kept_feed_shows_a_new_event_at_once(client):
+    user = make_user()
+    author = AuthorFactory(display_name="Kept Author")
+    follow(user, author)
+    event(author, work=WorkFactory(title="First work"))
+    client.force_login(user)
+    assert titles(client.get(FEED)) == ["First work"]
+
+    event(author, work=WorkFactory(title="Second work"))
+
+    assert titles(client.get(FEED)) == ["Second work", "First work"]
+
+
+def test_a_kept_feed_follows_a_follow_an_unfollow_and_changed_choices(client):
+    user = make_user()
+    ada, bob = AuthorFactory(display_name="Ada Kept"), AuthorFactory(display_name="Bob Kept")
+    follow(user, ada)
+    event(ada, work=WorkFactory(title="Work of Ada"))
+    event(bob, work=WorkFactory(title="Work of Bob"), ago=timedelta(hours=1))
+    client.force_login(user)
+    assert titles(client.get(FEED)) == ["Work of Ada"]
+
+    bob_follow = follow(user, bob)
+    assert titles(client.get(FEED)) == ["Work of Ada", "Work of Bob"]
+
+    Follow.objects.filter(pk=bob_follow.pk).update(kinds=[AuthorEvent.Kind.CLAIM_VERIFIED])
+    assert titles(client.get(FEED)) == ["Work of Ada"]
+
+    Follow.objects.filter(user=user, author=ada).delete()
+    assert titles(client.get(FEED)) == []
+
+
+def test_a_kept_feed_is_never_another_persons(client):
+    author = AuthorFactory(display_name="Shared Author")
+    ada, bob = make_user(), make_user()
+    follow(ada, author)
+    follow(bob, author, ago=timedelta(hours=2))
+    event(author, work=WorkFactory(title="Old work"), ago=timedelta(days=2))
+    event(author, work=WorkFactory(title="New work"))
+    client.force_login(ada)
+    assert titles(client.get(FEED)) == ["New work", "Old work"]
+
+    client.force_login(bob)
+    assert titles(client.get(FEED)) == ["New work"], "only what happened since Bob followed"
+
+
+def test_the_forms_of_a_kept_feed_post_with_the_visitors_own_token(settings):
+    client = Client(enforce_csrf_checks=True)
+    user = make_user()
+    author = AuthorFactory(display_name="Token Author")
+    follow(user, author)
+    client.force_login(user)
+    client.get(FEED)
+    assert client.get(FEED).status_code == 200  # from the cache
+    # A new CSRF secret (a new browser, a log-in): the page kept for the old one would
+    # carry tokens this visitor's cookie no longer matches.
+    del client.cookies[settings.CSRF_COOKIE_NAME]
+    kept = client.get(FEED).content.decode()
+    settings_form = reverse("profiles:follow_settings", args=[author.pk])
+    token = re.search(
+        rf'action="{settings_form}"[^>]*>\s*<input type="hidden" name="csrfmiddlewaretoken" '
+        r'value="([^"]+)"',
+        kept,
+    ).group(1)
+
+    response = client.post(
+        settings_form,
+        {"csrfmiddlewaretoken": token, "news": ["works"], "delivery": "weekly"},
+    )
+
+    assert response.status_code == 302
+    assert Follow.objects.get(user=user, author=author).delivery == "weekly"
+    assert 'value="weekly" checked' in client.get(FEED).content.decode()
 
 
 # Filters by kind
