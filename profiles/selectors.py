@@ -335,6 +335,15 @@ def claim_live_for_user(*, author: Author, user: AbstractBaseUser) -> Claim | No
     )
 
 
+def claims_for_user(*, user: AbstractBaseUser) -> list[Claim]:
+    """Every claim the person made, newest first, with the record each one is on."""
+    return list(
+        Claim.objects.filter(claimant_id=user.pk)
+        .select_related("author")
+        .order_by("-created_at", "-id")
+    )
+
+
 def claim_queue_position(*, claim: Claim) -> int | None:
     """1 for the oldest pending claim; None once decided."""
     if claim.state != Claim.State.PENDING:

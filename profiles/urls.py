@@ -23,6 +23,7 @@ urlpatterns = [
         views.authorship_status,
         name="authorship_status",
     ),
+    path("claims/", views.claim_list, name="claim_list"),
     path("claims/<int:claim_id>/", views.claim_detail, name="claim_detail"),
     path("claims/<int:claim_id>/withdraw/", views.claim_withdraw, name="claim_withdraw"),
     path("staff/claims/", views.staff_claims, name="staff_claims"),

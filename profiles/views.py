@@ -26,7 +26,7 @@ from django.views.decorators.http import require_http_methods, require_POST, req
 from django.views.decorators.vary import vary_on_headers
 from django_htmx.http import HttpResponseClientRedirect
 
-from bzpeer import pagecache, ratelimit, staff
+from bzpeer import pagecache, paging, ratelimit, staff
 from bzpeer.cache import shared_get_or_build
 from bzpeer.http import AuthenticatedHttpRequest, HtmxHttpRequest
 from profiles import selectors, services
@@ -87,16 +87,6 @@ def _person_json_ld(
     return mark_safe(json.dumps(data, ensure_ascii=False).translate(_JSON_SCRIPT_ESCAPES))
 
 
-def _page_number(request: HttpRequest) -> int:
-    try:
-        page = int(request.GET.get("page", "1"))
-    except ValueError as exc:
-        raise Http404("Page numbers are whole numbers from 1.") from exc
-    if page < 1:
-        raise Http404("Page numbers are whole numbers from 1.")
-    return page
-
-
 @require_safe
 @vary_on_headers("HX-Request")
 @pagecache.anonymous_page_cache(params=("page",))
@@ -106,22 +96,24 @@ def researcher_detail(request: HtmxHttpRequest, author_id: int) -> HttpResponse:
         return redirect(
             "profiles:researcher_detail", author_id=author.merged_into_id, permanent=True
         )
-    page = _page_number(request)
     counts = selectors.work_counts(author=author)
+    choice = paging.page_choice(
+        request.GET.get("page"), num_pages=-(-counts.total // selectors.WORKS_PER_PAGE)
+    )
+    page = choice.number
     works = selectors.works_page(author=author, page=page, total=counts.total)
-    if page > 1 and not works:
-        raise Http404("That page of works does not exist.")
     has_more = page * selectors.WORKS_PER_PAGE < counts.total
     template = "profiles/researcher_detail.html"
     context: dict[str, object] = {
         "author": author,
         "works": works,
         "page": page,
+        "page_note": choice.note,
         "next_page": page + 1 if has_more else None,
         "counts": counts,
     }
     if request.htmx and page > 1:
-        return render(request, template + "#works-page", context)
+        return render(request, template + "#works-more", context)
 
     # The page's two costly reads are the same for every visitor (signed-in
     # ones get live pages): kept with the author's cached pages.
@@ -328,7 +320,7 @@ def following(request: AuthenticatedHttpRequest) -> HttpResponse:
     fragment = "feed-content"
     if request.htmx and not request.htmx.history_restore_request:
         # The filter form swaps the whole feed; "Show more" appends a page.
-        fragment = "feed-body" if request.htmx.target == "feed-body" else "feed-page"
+        fragment = "feed-body" if request.htmx.target == "feed-body" else "feed-more"
 
     def context() -> dict[str, Any]:
         page = selectors.feed_page(user=request.user, before=before, kinds=filtered)
@@ -342,6 +334,8 @@ def following(request: AuthenticatedHttpRequest) -> HttpResponse:
         }
         if fragment == "feed-body":
             values["follows_any"] = Follow.objects.filter(user=request.user).exists()
+        elif fragment == "feed-more":
+            values["loaded"] = len(page.events)
         elif fragment == "feed-content":
             # The sidebar names the most recent follows only: at 500 follows,
             # drawing every one cost ten times the feed itself.
@@ -594,6 +588,14 @@ def _claim_page_context(claim: Claim) -> dict[str, Any]:
 
 @login_required
 @require_safe
+def claim_list(request: AuthenticatedHttpRequest) -> HttpResponse:
+    """The person's own claims and where each one stands (the header's "Your claims")."""
+    claims = selectors.claims_for_user(user=request.user)
+    return render(request, "profiles/claim_list.html", {"claims": claims})
+
+
+@login_required
+@require_safe
 def claim_detail(request: AuthenticatedHttpRequest, claim_id: int) -> HttpResponse:
     claim = _get_claim_for_user(request, claim_id)
     return render(request, "profiles/claim_detail.html", _claim_page_context(claim))
@@ -660,13 +662,15 @@ OWNER_WORKS_PER_PAGE = 50
 def _profile_edit_context(
     request: AuthenticatedHttpRequest, author: Author, form: ProfileSettingsForm
 ) -> dict[str, Any]:
-    page = Paginator(selectors.owner_works(author=author), OWNER_WORKS_PER_PAGE).get_page(
-        request.GET.get("page")
+    page, page_note = paging.page_with_note(
+        Paginator(selectors.owner_works(author=author), OWNER_WORKS_PER_PAGE),
+        request.GET.get("page"),
     )
     return {
         "author": author,
         "form": form,
         "works_page": page,
+        "page_note": page_note,
         "not_mine": selectors.owner_works_not_mine(author=author),
     }
 
@@ -770,7 +774,9 @@ def staff_claims(request: HtmxHttpRequest) -> HttpResponse:
     data.setdefault("state", Claim.State.PENDING)  # the queue opens on what waits for a decision
     form = QueueFilterForm(data)
     claims = selectors.staff_claim_queue(filters=_queue_filters(form))
-    page = Paginator(claims, STAFF_CLAIMS_PER_PAGE).get_page(request.GET.get("page"))
+    page, page_note = paging.page_with_note(
+        Paginator(claims, STAFF_CLAIMS_PER_PAGE), request.GET.get("page")
+    )
     conflicts = selectors.claim_review_conflicts(claims=page, reviewer=reviewer)
     template = "staff/claims.html"
     if request.htmx:
@@ -783,6 +789,7 @@ def staff_claims(request: HtmxHttpRequest) -> HttpResponse:
         {
             "form": form,
             "page": page,
+            "page_note": page_note,
             "rows": [(claim, conflicts.get(claim.pk)) for claim in page],
             "query": query.urlencode(),
             "median_decision": selectors.claim_median_decision_time(),

@@ -221,6 +221,12 @@ PROJECT = [
         PUT=(LOGIN, 405, 405, 405, 405),
     ),
     url(
+        "profiles:claim_list",
+        GET=(LOGIN, 200, 200, 200, 200),
+        POST=(LOGIN, 405, 405, 405, 405),
+        PUT=(LOGIN, 405, 405, 405, 405),
+    ),
+    url(
         "profiles:claim_detail",
         case="the pending claim",
         GET=(LOGIN, 404, 200, 404, 200),

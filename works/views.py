@@ -5,7 +5,7 @@ from django.shortcuts import render
 from django.views.decorators.http import require_safe
 from django.views.decorators.vary import vary_on_headers
 
-from bzpeer import ratelimit
+from bzpeer import paging, ratelimit
 from bzpeer.http import HtmxHttpRequest
 from works import selectors
 from works.forms import ResearcherSearchForm
@@ -28,9 +28,8 @@ def _fragment(request: HtmxHttpRequest) -> bool:
     return bool(request.htmx) and not request.htmx.history_restore_request
 
 
-def _page(paginator: Paginator, request: HttpRequest) -> Page:
-    # get_page() turns a missing, malformed or too-large ?page= into a real page.
-    return paginator.get_page(request.GET.get("page"))
+def _page(paginator: Paginator, request: HttpRequest) -> tuple[Page, str]:
+    return paging.page_with_note(paginator, request.GET.get("page"))
 
 
 @require_safe
@@ -90,10 +89,11 @@ def researcher_search(request: HtmxHttpRequest) -> HttpResponse:
 def topic_detail(request: HtmxHttpRequest, topic_id: int) -> HttpResponse:
     topic = selectors.topic_get_for_page(topic_id=topic_id)
     paginator = Paginator(selectors.topic_works(topic=topic), TOPIC_WORKS_PAGE_SIZE)
-    works = _page(paginator, request)
+    works, page_note = _page(paginator, request)
     context: dict[str, object] = {
         "topic": topic,
         "works": works,
+        "page_note": page_note,
         "works_page_range": paginator.get_elided_page_range(works.number, on_each_side=2),
     }
     if _fragment(request):
@@ -113,7 +113,7 @@ def institution_detail(request: HtmxHttpRequest, institution_id: int) -> HttpRes
         selectors.institution_researchers(institution=institution),
         INSTITUTION_RESEARCHERS_PAGE_SIZE,
     )
-    researchers = _page(paginator, request)
+    researchers, page_note = _page(paginator, request)
     template_name = "works/institution_detail.html"
     if _fragment(request):
         template_name += "#researchers"
@@ -123,6 +123,7 @@ def institution_detail(request: HtmxHttpRequest, institution_id: int) -> HttpRes
         {
             "institution": institution,
             "researchers": researchers,
+            "page_note": page_note,
             "researchers_page_range": paginator.get_elided_page_range(
                 researchers.number, on_each_side=2
             ),

@@ -18,7 +18,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 from django.views.decorators.vary import vary_on_headers
 
-from bzpeer import ratelimit, staff
+from bzpeer import paging, ratelimit, staff
 from bzpeer.http import AuthenticatedHttpRequest, HtmxHttpRequest, safe_next
 from profiles.collaboration import safety, safety_selectors
 from profiles.collaboration.models import Block, Conversation, Invitation, Report
@@ -235,8 +235,9 @@ def staff_reports(request: HtmxHttpRequest) -> HttpResponse:
     staff.require_staff(request)
     form = ReportFilterForm(request.GET)
     state = form.cleaned_data["state"] if form.is_valid() else ""
-    page = Paginator(safety_selectors.staff_reports(state=state), STAFF_REPORTS_PER_PAGE).get_page(
-        request.GET.get("page")
+    page, page_note = paging.page_with_note(
+        Paginator(safety_selectors.staff_reports(state=state), STAFF_REPORTS_PER_PAGE),
+        request.GET.get("page"),
     )
     template = "staff/reports.html"
     if request.htmx:
@@ -250,6 +251,7 @@ def staff_reports(request: HtmxHttpRequest) -> HttpResponse:
             "form": form,
             "state": state,
             "page": page,
+            "page_note": page_note,
             "query": query.urlencode(),
             "open_count": Report.objects.filter(decision="").count(),
         },

@@ -300,6 +300,13 @@ def test_the_staff_list_shows_open_reports_first(staff_client, sender):
     assert f"Report {first.pk}:" in decided and f"Report {second.pk}:" not in decided
 
 
+def test_the_staff_list_page_that_does_not_exist_shows_the_first_with_a_note(staff_client, sender):
+    report = reported(sender)
+    page = text_of(staff_client.get(reverse("safety:staff_reports") + "?page=0"))
+    assert "There is no page 0; showing page 1, the first." in page
+    assert f"Report {report.pk}:" in page
+
+
 def test_the_staff_list_with_htmx_answers_the_list_only(staff_client, sender):
     reported(sender)
     response = staff_client.get(reverse("safety:staff_reports") + "?state=open", headers=HTMX)

@@ -47,9 +47,9 @@ def test_staff_use_the_admin_under_the_policy(page: Page, live_server):
     page.goto(live_server.url + "/admin/login/")
     page.get_by_label("Email").fill(staff.email)
     page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign In").click()
+    page.get_by_role("button", name="Log in", exact=True).click()
     page.get_by_placeholder("Code").fill(totp_code(totp_secret))
-    page.get_by_role("button", name="Sign In").click()
+    page.get_by_role("button", name="Log in", exact=True).click()
     expect(page.get_by_role("heading", name="Site administration")).to_be_visible()
     # The admin's own stylesheet applies: the header bar is coloured.
     header = page.locator("#header")

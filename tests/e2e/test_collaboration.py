@@ -17,7 +17,7 @@ def log_in(context: BrowserContext, base: str, email: str) -> Page:
     page.goto(base + "/accounts/login/")
     page.get_by_label("Email").fill(email)
     page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign In").click()
+    page.get_by_role("button", name="Log in", exact=True).click()
     expect(page.get_by_role("link", name="Inbox")).to_be_visible()
     return page
 

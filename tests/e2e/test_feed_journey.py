@@ -52,7 +52,7 @@ def test_follow_then_import_a_new_work_of_theirs_and_see_it_in_the_feed(
     page.goto(f"{live_server.url}/accounts/login/")
     page.get_by_label("Email").fill(user.email)
     page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign In").click()
+    page.get_by_role("button", name="Log in", exact=True).click()
     page.goto(f"{live_server.url}/researchers/{author.pk}/")
     page.locator("#follow-form button").click()
     expect(page.locator("#follow-form button")).to_contain_text("Following")

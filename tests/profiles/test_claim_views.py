@@ -607,6 +607,16 @@ def test_staff_queue_filter_with_htmx_returns_the_list_only(client, staff):
     assert response["Vary"] and "HX-Request" in response["Vary"]
 
 
+def test_staff_queue_page_that_does_not_exist_shows_the_last_with_a_note(client, staff):
+    claim_with(make_user(), AuthorFactory(display_name="Queued Record"))
+    force_login_with_totp(client, staff)
+    response = client.get("/staff/claims/?page=7")
+    assert response.status_code == 200 and response.context["page"].number == 1
+    text = text_of(response)
+    assert "There is no page 7; showing page 1, the last." in text
+    assert "Queued Record" in text
+
+
 def test_staff_detail_shows_evidence_flags_and_audit_log(client, staff, record):
     claim = claim_with(
         make_user("someone@example.org", age_days=0.1), record, statement="It is me."

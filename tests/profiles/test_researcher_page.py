@@ -152,10 +152,40 @@ def test_page_two_without_javascript_is_a_full_page(client):
     assert len(response.context["works"]) == 5
 
 
-@pytest.mark.parametrize("page", ["0", "abc", "9"])
-def test_bad_page_numbers_answer_404(client, page):
-    author, _ = author_with_works(3)
-    assert client.get(page_url(author) + f"?page={page}").status_code == 404
+@pytest.mark.parametrize(
+    ("asked", "shown", "note"),
+    [
+        ("999", 2, "There is no page 999; showing page 2, the last."),
+        ("3", 2, "There is no page 3; showing page 2, the last."),
+        ("0", 1, "There is no page 0; showing page 1, the first."),
+        ("-1", 1, "There is no page -1; showing page 1, the first."),
+        ("abc", 1, "There is no page “abc”; showing page 1, the first."),
+    ],
+)
+def test_a_page_of_works_that_does_not_exist_shows_the_nearest_with_a_note(
+    client, asked, shown, note
+):
+    author, _ = author_with_works(25)
+    response = client.get(page_url(author) + f"?page={asked}")
+    assert response.status_code == 200
+    assert response.context["page"] == shown
+    assert len(response.context["works"]) == (5 if shown == 2 else 20)
+    text = text_of(response)
+    assert note in text
+    assert author.display_name in text
+
+
+def test_a_record_without_works_shows_its_only_page_for_any_page_number(client):
+    author = AuthorFactory()
+    response = client.get(page_url(author) + "?page=4")
+    assert response.status_code == 200
+    assert "There is no page 4; showing page 1, the last." in text_of(response)
+    assert "No works imported for this record." in text_of(response)
+
+
+def test_a_page_that_exists_has_no_note(client):
+    author, _ = author_with_works(25)
+    assert 'id="page-note"' not in client.get(page_url(author) + "?page=2").content.decode()
 
 
 def test_disputed_authorship_is_not_on_the_page(client):

@@ -137,6 +137,18 @@ def test_topic_page_paginates_works_and_counts_everything(client):
     assert "Paper number 00" in second
 
 
+def test_topic_page_that_does_not_exist_shows_the_nearest_with_a_note(client):
+    topic = TopicFactory.create()
+    for i in range(25):
+        work_on(topic, title=f"Paper number {i:02d}", publication_year=2000 + i)
+
+    last = client.get(topic_url(topic, page=0)).content.decode()
+    assert "There is no page 0; showing page 1, the first." in last
+    assert last.count('class="work"') == 20
+    # get_page() used to show the last page for 0 or -1: the first is the nearest.
+    assert "Paper number 24" in last
+
+
 def test_topic_page_caps_researchers_and_says_how_many_there_are(client):
     topic = TopicFactory.create()
     for _ in range(23):
