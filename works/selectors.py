@@ -30,6 +30,7 @@ from django.db.models.functions import Coalesce, Concat, Greatest, Replace
 from django.db.models.lookups import Exact
 from django.shortcuts import get_object_or_404
 
+from bzpeer import paging
 from works.models import (
     Author,
     Authorship,
@@ -247,8 +248,9 @@ _QUERY_CANCELED = "57014"
 
 def author_search_page(
     *, query: AuthorQuery, number: str | None, per_page: int, timeout_ms: int
-) -> Page:
-    """One page of author_search (its count and rows read now), each statement cut off
+) -> tuple[Page, str]:
+    """One page of author_search (its count and rows read now), and the note that says
+    when it is not the page asked for (bzpeer.paging); each statement cut off
     after `timeout_ms`: a search that still costs too much fails alone, and quickly,
     rather than holding a connection while every other page waits for one.
 
@@ -259,8 +261,7 @@ def author_search_page(
         with transaction.atomic():
             with connection.cursor() as cursor:
                 cursor.execute(f"SET LOCAL statement_timeout = {int(timeout_ms)}")
-            # get_page() turns a missing, malformed or too-large number into a real page.
-            page = paginator.get_page(number)
+            page, note = paging.page_with_note(paginator, number)
             page.object_list = list(page.object_list)
             # It only read: rolling back ends the timeout with the search, inside
             # a caller's transaction too (a savepoint), where a commit would not.
@@ -269,7 +270,7 @@ def author_search_page(
         if getattr(error.__cause__, "sqlstate", None) == _QUERY_CANCELED:
             raise SearchTooSlow from error
         raise
-    return page
+    return page, note
 
 
 def topic_get_for_page(*, topic_id: int) -> Topic:

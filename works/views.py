@@ -69,7 +69,7 @@ def researcher_search(request: HtmxHttpRequest) -> HttpResponse:
     context["dropped"] = bounded.dropped
     context["searched"] = bounded.text
     try:
-        page_obj = selectors.author_search_page(
+        page_obj, page_note = selectors.author_search_page(
             query=bounded,
             number=request.GET.get("page"),
             per_page=SEARCH_PAGE_SIZE,
@@ -78,6 +78,7 @@ def researcher_search(request: HtmxHttpRequest) -> HttpResponse:
     except selectors.SearchTooSlow:
         return render(request, template_name, context | {"timed_out": True}, status=503)
     context["page_obj"] = page_obj
+    context["page_note"] = page_note
     context["page_range"] = page_obj.paginator.get_elided_page_range(
         page_obj.number, on_each_side=2
     )

@@ -133,7 +133,7 @@ def test_results_are_paginated_twenty_per_page_with_page_links(client):
     assert len(all_names) == 45
 
 
-def test_a_page_number_past_the_end_shows_the_last_page(client):
+def test_a_page_number_past_the_end_shows_the_last_page_and_says_so(client):
     for i in range(21):
         AuthorFactory.create(display_name=f"Zhou Person{i:02d}")
 
@@ -141,6 +141,19 @@ def test_a_page_number_past_the_end_shows_the_last_page(client):
 
     assert response.status_code == 200
     assert len(result_names(response)) == 1
+    assert "There is no page 99; showing page 2, the last." in response.content.decode()
+
+
+@pytest.mark.parametrize("number", ["0", "-1", "abc"])
+def test_a_page_number_before_the_first_shows_the_first_page_and_says_so(client, number):
+    for i in range(21):
+        AuthorFactory.create(display_name=f"Zhou Person{i:02d}")
+
+    response = search(client, "zhou", params={"page": number})
+
+    assert response.status_code == 200
+    assert len(result_names(response)) == 20, "the first page, not the last"
+    assert "showing page 1, the first." in response.content.decode()
 
 
 def test_htmx_request_gets_only_the_results_fragment(client):
