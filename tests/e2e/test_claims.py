@@ -194,26 +194,33 @@ def test_sign_up_from_log_in_to_claim_lands_on_the_claim_form(page: Page, live_s
     expect(page.get_by_role("heading", name="Claim Rosa Example")).to_be_visible()
 
 
+def approved_on_links_alone(author, *, works_not_mine=()):
+    """Rosa's claim on `author`, with a link as its only evidence, approved by staff."""
+    from profiles import services
+
+    owner = get_user_model().objects.create_user("rosa", "rosa@example.org", PASSWORD)
+    EmailAddress.objects.create(user=owner, email=owner.email, verified=True, primary=True)
+    reviewer = get_user_model().objects.create_user("staff", "staff@bzpeer.example", is_staff=True)
+    claim = services.claim_submit(
+        user=owner,
+        author=author,
+        links=["https://uni.example/~rosa"],
+        statement="",
+        works_mine=[],
+        works_not_mine=list(works_not_mine),
+    )
+    services.claim_approve(claim=claim, staff=reviewer)
+    return owner
+
+
 def test_a_staff_verified_record_reads_verified_and_why_this_score_shows_the_floor(
     page: Page, live_server
 ):
     """Issue 13, 7: staff approved a claim on links alone; the quick read said
     "Partially verified" beside "Verification L3"."""
-    from profiles import services
 
     author = seed_like_record()
-    claimant = get_user_model().objects.create_user("rosa", "rosa@example.org", PASSWORD)
-    EmailAddress.objects.create(user=claimant, email=claimant.email, verified=True, primary=True)
-    reviewer = get_user_model().objects.create_user("staff", "staff@bzpeer.example", is_staff=True)
-    claim = services.claim_submit(
-        user=claimant,
-        author=author,
-        links=["https://uni.example/~rosa"],
-        statement="",
-        works_mine=[],
-        works_not_mine=[],
-    )
-    services.claim_approve(claim=claim, staff=reviewer)
+    approved_on_links_alone(author)
 
     page.goto(f"{live_server.url}/researchers/{author.pk}/")
     page.get_by_text("Why this score").click()
@@ -228,24 +235,12 @@ def test_a_staff_verified_record_reads_verified_and_why_this_score_shows_the_flo
 def test_the_owner_marks_a_work_not_theirs_sees_it_listed_and_undoes_it(page: Page, live_server):
     """Issue 13, 5: a work marked "Not mine" left the profile but its own page still
     linked the researcher, and the owner had no list of what they had marked."""
-    from profiles import services
 
     author = seed_like_record()
     coauthor = AuthorFactory(display_name="Sam Coauthor")
     work = author.works.get(title="Loss change allocation")
     AuthorshipFactory(author=coauthor, work=work, position=1)
-    owner = get_user_model().objects.create_user("rosa", "rosa@example.org", PASSWORD)
-    EmailAddress.objects.create(user=owner, email=owner.email, verified=True, primary=True)
-    reviewer = get_user_model().objects.create_user("staff", "staff@bzpeer.example", is_staff=True)
-    claim = services.claim_submit(
-        user=owner,
-        author=author,
-        links=["https://uni.example/~rosa"],
-        statement="",
-        works_mine=[],
-        works_not_mine=[work.pk],
-    )
-    services.claim_approve(claim=claim, staff=reviewer)
+    approved_on_links_alone(author, works_not_mine=[work.pk])
     work_page = f"{live_server.url}/works/{work.pk}/"
 
     # Anyone reading the work's page sees only the authors who say it is theirs.
