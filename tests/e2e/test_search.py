@@ -16,6 +16,11 @@ from tests.works.factories_search import WorkTopicFactory
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
 
+def search_status(page: Page):
+    """The search's own status line (a live region), not the site's polite announcer."""
+    return page.locator('#search-status[role="status"]')
+
+
 def make_researchers():
     hattie = AuthorFactory.create(
         display_name="Hattie Zhou",
@@ -36,7 +41,7 @@ def test_typing_a_misspelt_name_shows_results_live_and_leads_to_the_profile(
     hattie = make_researchers()
 
     page.goto(live_server.url + "/researchers/")
-    expect(page.get_by_role("status")).to_have_text("Type a name to search.")
+    expect(search_status(page)).to_have_text("Type a name to search.")
     # Survives only if the results arrive without a page load.
     page.evaluate("window.__beforeTyping = 'still here'")
 
@@ -44,8 +49,8 @@ def test_typing_a_misspelt_name_shows_results_live_and_leads_to_the_profile(
 
     results = page.locator("#search-results")
     expect(results.get_by_role("link").first).to_have_text("Hattie Zhou")
-    expect(page.get_by_role("status")).to_contain_text("match")
-    expect(page.get_by_role("status")).to_contain_text("“hatie zhou”")
+    expect(search_status(page)).to_contain_text("match")
+    expect(search_status(page)).to_contain_text("“hatie zhou”")
     expect(results.get_by_text("Ada Lovelace")).to_have_count(0)
     expect(results.get_by_text("2 works · Mila - Quebec AI Institute")).to_be_visible()
     expect(page).to_have_url(re.compile(r"/researchers/\?q=hatie(\+|%20)zhou$"))
@@ -100,14 +105,14 @@ def test_result_pages_change_in_place_and_the_back_button_returns(page: Page, li
 
     expect(results.locator("li.card")).to_have_count(5)
     expect(page).to_have_url(re.compile(r"page=2$"))
-    expect(page.get_by_role("status")).to_contain_text("page 2 of 2")
+    expect(search_status(page)).to_contain_text("page 2 of 2")
     assert page.evaluate("window.__beforePaging") == "still here"
     screenshot(page, "search-page-2")
 
     page.go_back()
 
     expect(results.locator("li.card")).to_have_count(20)
-    expect(page.get_by_role("status")).to_contain_text("page 1 of 2")
+    expect(search_status(page)).to_contain_text("page 1 of 2")
 
 
 def test_visitor_follows_a_result_to_its_institution_and_a_topic(page: Page, live_server):
@@ -152,7 +157,7 @@ def test_a_rate_limited_live_search_says_so_in_place(page: Page, live_server, se
     box.fill("wei zhou")
 
     # htmx swaps the 429 fragment in: the message replaces the old results.
-    expect(page.get_by_role("status")).to_have_text(
+    expect(search_status(page)).to_have_text(
         "Too many searches from your address: wait a minute and try again."
     )
     expect(
@@ -173,7 +178,7 @@ def test_a_very_long_paste_into_the_header_box_searches_within_the_limit(page: P
     box = page.get_by_label("Name, or part of a name")
     expect(box).to_have_value(("Hattie Zhou " * 17)[:200].strip())
     expect(page.locator("#search-results").get_by_role("link").first).to_have_text("Hattie Zhou")
-    expect(page.get_by_role("status")).to_contain_text("Only the first 8 words were searched for")
+    expect(search_status(page)).to_contain_text("Only the first 8 words were searched for")
     screenshot(page, "search-long-header-query")
 
 
@@ -183,7 +188,7 @@ def _agree(page: Page, query: str, first_result: str) -> None:
         re.compile(r"/researchers/\?q=" + query.replace(" ", r"(\+|%20)") + "$")
     )
     expect(page.get_by_label("Name, or part of a name")).to_have_value(query)
-    expect(page.get_by_role("status")).to_contain_text(f"“{query}”")
+    expect(search_status(page)).to_contain_text(f"“{query}”")
     expect(page.locator("#search-results").get_by_role("link").first).to_have_text(first_result)
     expect(page).to_have_title(f"“{query}”: researchers · BZPEER")
 
@@ -234,6 +239,6 @@ def test_typing_a_name_without_its_accents_finds_it_live(page: Page, live_server
     page.get_by_label("Name, or part of a name").press_sequentially("kovacevic", delay=40)
 
     results = page.locator("#search-results")
-    expect(page.get_by_role("status")).to_have_text("1 researcher matches “kovacevic”")
+    expect(search_status(page)).to_have_text("1 researcher matches “kovacevic”")
     expect(results.get_by_role("link")).to_have_text(["Marko Kovačević"])
     screenshot(page, "search-accents")
