@@ -404,7 +404,7 @@ def task_naive(
                 weight=strength,
                 shared=shared,
                 works=[],
-                by_year=[],
+                dated=[],
             )
     load_s = time.perf_counter() - started
 

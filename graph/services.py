@@ -114,16 +114,22 @@ def _edge_works(works: Iterable[tuple[int, str, int | None]]) -> list[tuple[int,
     return ordered[: selectors.EDGE_WORKS]
 
 
-def _by_year(dated: Iterable[tuple[int | None, float]]) -> list[tuple[int | None, int, float]]:
-    """(year, works, tie strength) per year, newest first and undated last."""
-    count: dict[int | None, int] = defaultdict(int)
-    weight: dict[int | None, list[float]] = defaultdict(list)
-    for year, w in dated:
-        count[year] += 1
-        weight[year].append(w)
+def _by_year(dated: Iterable[tuple[int | None, int]]) -> list[tuple[int | None, int, float]]:
+    """(year, works, tie strength) per year from (year, team size) per shared work, newest
+    first and undated last. Called for every co-author edge the explorer keeps: plain
+    dicts and sums (most edges have one to three works), rounded as the stored data is."""
+    per_year: dict[int | None, list[float]] = {}
+    for year, size in dated:
+        weight = newman_weight(size)
+        row = per_year.get(year)
+        if row is None:
+            per_year[year] = [1, weight]
+        else:
+            row[0] += 1
+            row[1] += weight
     return [
-        (year, count[year], round(math.fsum(weight[year]), 6))
-        for year in sorted(count, key=selectors.recency)
+        (year, int(per_year[year][0]), round(per_year[year][1], 6))
+        for year in sorted(per_year, key=selectors.recency)
     ]
 
 
@@ -159,12 +165,13 @@ def slice_graph(inputs: SliceInput) -> nx.Graph:
             weight=strength[pk],
             shared=len(shared[pk]),
             works=_edge_works((w, *titles[w]) for w in shared[pk]),
-            by_year=_by_year((titles[w][1], newman_weight(team[w])) for w in shared[pk]),
+            # (year, team size) of each shared work, counted per year only for the
+            # edges the explorer keeps (slice_serialise): per edge here it slowed the build.
+            dated=[(titles[w][1], team[w]) for w in shared[pk]],
         )
     for tie in inputs.ties:
         a, b = node_id("person", tie.a), node_id("person", tie.b)
         if a in graph and b in graph:
-            dated = [(year, newman_weight(size)) for year, size in tie.dated]
             graph.add_edge(
                 a,
                 b,
@@ -172,7 +179,7 @@ def slice_graph(inputs: SliceInput) -> nx.Graph:
                 weight=tie.strength,
                 shared=tie.shared,
                 works=list(tie.works),
-                by_year=_by_year(dated),
+                dated=tie.dated,
             )
 
     for work in inputs.works:
@@ -494,7 +501,7 @@ def slice_serialise(
                 edge["shared"] = attrs["shared"]
                 if edge_works:
                     # [year, works, strength]: the explorer's year range recounts the tie.
-                    edge["by_year"] = [list(row) for row in attrs["by_year"]]
+                    edge["by_year"] = [list(row) for row in _by_year(attrs["dated"])]
                     edge["works"] = [
                         {"id": pk, "title": title, "year": year, "url": _url("work", pk)}
                         for pk, title, year in attrs["works"]
