@@ -37,7 +37,7 @@ from bzpeer.outbox import services as outbox
 from graph import services as graph_services
 from profiles import selectors
 from profiles.models import AuthorEvent, Claim, ClaimEvent, EmailCode, Follow, ProfileSettings
-from works import email_domains
+from works import email_domains, metrics
 from works.models import Author, Authorship
 
 
@@ -641,6 +641,8 @@ def claim_approve(*, claim: Claim, staff: AbstractBaseUser, reason: str = "") ->
         )
         changed_authors = _authors_on_works(author, changed_works) if changed_works else []
         _graph_slices_queue(changed_authors)
+        if changed_works:
+            metrics.author_metrics_refresh(author_ids=[author.pk])
         # Trust, badges and the owner's sections; co-authors' ties if works changed.
         pagecache.author_pages_changed(author_ids=[author.pk, *changed_authors])
     return claim
@@ -725,6 +727,8 @@ def claim_revoke(*, claim: Claim, staff: AbstractBaseUser, reason: str) -> Claim
         _refresh_contested(author.pk)
         changed_authors = _authors_on_works(author, reset_works) if reset_works else []
         _graph_slices_queue(changed_authors)
+        if reset_works:
+            metrics.author_metrics_refresh(author_ids=[author.pk])
         pagecache.author_pages_changed(author_ids=[author.pk, *changed_authors])
     return claim
 
@@ -851,5 +855,7 @@ def authorship_set_status(
     if changed:
         changed_authors = _authors_on_works(author, [work_id])
         _graph_slices_queue(changed_authors)
+        # A disputed work stops counting as the decision commits.
+        metrics.author_metrics_refresh(author_ids=[author.pk])
         pagecache.author_pages_changed(author_ids=changed_authors)
     return authorship

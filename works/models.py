@@ -11,7 +11,7 @@ from django.conf import settings
 from django.contrib.postgres.fields import ArrayField
 from django.contrib.postgres.indexes import GinIndex, OpClass
 from django.db import models
-from django.db.models import F, Func, Q, TextField
+from django.db.models import F, Func, Q, TextField, Value
 from django.db.models.expressions import Combinable
 from django.db.models.functions import Lower
 
@@ -139,6 +139,12 @@ class Author(Record):
     )
     works_count = models.PositiveIntegerField(default=0)
     cited_by_count = models.PositiveIntegerField(default=0)
+    external_ids = models.JSONField(
+        default=dict,
+        db_default={},
+        blank=True,
+        help_text='Other registries\' ids as the source gave them, by scheme: {"scopus": url}.',
+    )
     topics: "models.ManyToManyField[Topic, AuthorTopic]" = models.ManyToManyField(
         Topic, through="AuthorTopic", related_name="authors"
     )
@@ -195,6 +201,46 @@ class Work(Record):
     )
     language = models.CharField(max_length=16, blank=True, default="")
     cited_by_count = models.PositiveIntegerField(default=0)
+    counts_by_year = models.JSONField(
+        default=dict,
+        db_default={},
+        blank=True,
+        help_text='Citations received per year as the source counted them: {"2024": 12}.',
+    )
+    referenced_works = ArrayField(
+        models.CharField(max_length=32),
+        default=list,
+        db_default=Value([], ArrayField(models.CharField(max_length=32))),
+        blank=True,
+        help_text="OpenAlex ids of the works this one cites.",
+    )
+    referenced_works_count = models.PositiveIntegerField(default=0, db_default=0)
+    is_retracted = models.BooleanField(default=False, db_default=False)
+    is_oa = models.BooleanField("open access", default=False, db_default=False)
+    oa_status = models.CharField(
+        "open-access status",
+        max_length=16,
+        blank=True,
+        default="",
+        db_default="",
+        help_text="diamond, gold, green, hybrid, bronze or closed.",
+    )
+    oa_url = models.CharField(
+        "open-access URL", max_length=2000, blank=True, default="", db_default=""
+    )
+    pdf_url = models.CharField("PDF URL", max_length=2000, blank=True, default="", db_default="")
+    biblio = models.JSONField(
+        default=dict,
+        db_default={},
+        blank=True,
+        help_text="volume, issue, first_page, last_page where known.",
+    )
+    other_ids = models.JSONField(
+        default=dict,
+        db_default={},
+        blank=True,
+        help_text='Other ids of the work by scheme: {"pmid": "123"}.',
+    )
     topics: "models.ManyToManyField[Topic, WorkTopic]" = models.ManyToManyField(
         Topic, through="WorkTopic", related_name="works"
     )
@@ -222,6 +268,8 @@ class Work(Record):
                 models.F("id").desc(),
                 name="work_recent_idx",
             ),
+            # "Cited by" on a work's page: the works whose references name it.
+            GinIndex(fields=["referenced_works"], name="work_references_gin"),
         ]
 
     def __str__(self) -> str:
@@ -304,3 +352,67 @@ class Authorship(models.Model):
 
     def __str__(self) -> str:
         return f"{self.raw_author_name or self.author_id} on {self.work_id}"
+
+
+class AuthorAffiliation(models.Model):
+    """Where a researcher worked, and in which years: imported or the owner's own."""
+
+    class Origin(models.TextChoices):
+        OPENALEX = "openalex", "OpenAlex"
+        OWNER = "owner", "The researcher"
+
+    author = models.ForeignKey(Author, on_delete=models.CASCADE, related_name="affiliations")
+    institution = models.ForeignKey(
+        Institution, null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
+    # An owner may name a place no source knows.
+    institution_name = models.CharField(max_length=500, blank=True, default="")
+    years = ArrayField(models.PositiveSmallIntegerField(), default=list, blank=True)
+    origin = models.CharField(max_length=16, choices=Origin.choices, default=Origin.OPENALEX)
+    # The owner's decision about an imported line: imports never bring it back.
+    hidden = models.BooleanField(default=False)
+
+    class Meta:
+        ordering = ["author", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["author", "institution"],
+                condition=Q(origin="openalex"),
+                name="authoraffiliation_imported_uniq",
+            ),
+            models.CheckConstraint(
+                condition=Q(institution__isnull=False) | ~Q(institution_name=""),
+                name="authoraffiliation_names_a_place",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.author_id} at {self.institution_id or self.institution_name}"
+
+
+class AuthorMetrics(models.Model):
+    """A researcher's citation metrics, computed from the works on their page.
+
+    Written by works.metrics whenever what counts changes (an import, an
+    authorship confirmed or disputed, a merge), never per request: the page
+    reads one row it joins to the author.
+    """
+
+    author = models.OneToOneField(
+        Author, primary_key=True, on_delete=models.CASCADE, related_name="metrics"
+    )
+    works = models.PositiveIntegerField(default=0)
+    citations = models.PositiveIntegerField(default=0)
+    h_index = models.PositiveIntegerField(default=0)
+    i10_index = models.PositiveIntegerField(default=0)
+    # Google Scholar's "Since <year>" columns: citations received from this year on.
+    since_year = models.PositiveSmallIntegerField()
+    citations_since = models.PositiveIntegerField(default=0)
+    h_index_since = models.PositiveIntegerField(default=0)
+    i10_index_since = models.PositiveIntegerField(default=0)
+    works_by_year = models.JSONField(default=dict, blank=True, help_text='{"2021": 3}')
+    citations_by_year = models.JSONField(default=dict, blank=True, help_text='{"2021": 40}')
+    computed_at = models.DateTimeField(help_text="When the numbers last changed.")
+
+    def __str__(self) -> str:
+        return f"metrics of {self.author_id}"

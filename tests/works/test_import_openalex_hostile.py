@@ -548,8 +548,10 @@ def test_a_long_line_json_would_decode_but_orjson_refuses_is_refused_without_a_s
     # json needs the line as a str, four bytes a character once one is
     # astral: beyond _MAX_TOKEN_BYTES a line is judged by orjson alone.
     monkeypatch.setattr("works.importers.openalex._MAX_TOKEN_BYTES", 2_000)
-    short = json.dumps({**work(8), "ids": "\U0001f600"}).replace("}", ', "x": NaN}', 1)
-    long = json.dumps({**work(9), "ids": "\U0001f600" + "a" * 3_000}).replace("}", ', "x": NaN}', 1)
+    short = json.dumps({**work(8), "note": "\U0001f600"}).replace("}", ', "x": NaN}', 1)
+    long = json.dumps({**work(9), "note": "\U0001f600" + "a" * 3_000}).replace(
+        "}", ', "x": NaN}', 1
+    )
     path = tmp_path / "works.jsonl"
     path.write_bytes(lines(short.encode(), long.encode()))
 

@@ -13,6 +13,7 @@ from typing import Any
 
 from django.db import connection, models, transaction
 
+from works import metrics
 from works.demo import seed
 from works.demo.synthetic import Population
 from works.models import (
@@ -98,6 +99,8 @@ def seed_researcher_load() -> SeedLoadResult:
     authors = _seed_authors(works, tally)
     _seed_authorships(works, authors, tally)
     _seed_topic_links(works, authors, topics, tally)
+    if tally.created or tally.updated:
+        metrics.author_metrics_refresh(author_ids=[a.pk for a in authors.values()])
     return SeedLoadResult(
         author=authors[seed.SEED_RESEARCHER], created=tally.created, updated=tally.updated
     )
@@ -268,6 +271,9 @@ def synthetic_population_load(*, population: Population) -> SyntheticLoadResult:
             )
         replaced = _synthetic_delete()
         _synthetic_insert(population)
+        metrics.author_metrics_refresh(
+            author_ids=Author.objects.filter(is_synthetic=True).values_list("id", flat=True)
+        )
     return SyntheticLoadResult(
         loaded=True,
         replaced=replaced,

@@ -28,6 +28,9 @@ MAX_NAME = 500
 MAX_AUTHORSHIPS = 32_767  # Authorship.position is a smallint
 MAX_ITEMS = 10_000
 MAX_INT = 2**31 - 1
+MAX_BIBLIO = 64
+MAX_URL = 2_000
+_BIBLIO_KEYS = ("volume", "issue", "first_page", "last_page")
 
 KIND_BY_PREFIX = {"W": "work", "A": "author", "I": "institution", "T": "topic", "S": "source"}
 
@@ -102,6 +105,16 @@ class AuthorRow:
     cited_by_count: int = 0
     last_known_institution: InstitutionRow | None = None
     topics: list[AuthorTopicRow] = dataclasses.field(default_factory=list)
+    external_ids: dict[str, str] = dataclasses.field(default_factory=dict)
+    affiliations: list["AffiliationRow"] = dataclasses.field(default_factory=list)
+
+
+@dataclass(slots=True)
+class AffiliationRow:
+    __reduce__ = _reduce
+
+    institution: InstitutionRow
+    years: list[int]
 
 
 @dataclass(slots=True)
@@ -140,6 +153,16 @@ class WorkRow:
     cited_by_count: int
     source: SourceRow | None
     authorships: list[AuthorshipRow]
+    counts_by_year: dict[str, int]
+    referenced_works: list[str]
+    referenced_works_count: int
+    is_retracted: bool
+    is_oa: bool
+    oa_status: str
+    oa_url: str
+    pdf_url: str
+    biblio: dict[str, str]
+    other_ids: dict[str, str]
     topics: list[WorkTopicRow]
     # Named by the record only on an authorship that is not kept (a duplicate
     # listing, an author without id): still institutions the record brings,
@@ -492,7 +515,45 @@ def _author_entity(fields: _Fields, notes: list[str]) -> AuthorRow:
         if topic.openalex_id and topic.openalex_id not in seen:
             seen.add(topic.openalex_id)
             author.topics.append(AuthorTopicRow(topic=topic, count=item.integer("count") or 0))
+    author.external_ids = _external_ids(fields, exclude={"openalex", "orcid"})
+    places: set[str] = set()
+    for item in fields.children("affiliations"):
+        place = item.child("institution") if item else None
+        if item is None or place is None:
+            continue
+        institution = _institution(place, "I", notes)
+        if institution.openalex_id and institution.openalex_id not in places:
+            places.add(institution.openalex_id)
+            years = _years(item, "years")
+            author.affiliations.append(AffiliationRow(institution=institution, years=years))
     return author
+
+
+def _years(fields: _Fields, key: str) -> list[int]:
+    years: set[int] = set()
+    for index, value in enumerate(fields.items(key, max_items=MAX_ITEMS)):
+        if isinstance(value, bool) or not isinstance(value, int) or not 0 < value <= 9999:
+            raise RecordError(f"{fields.name(key)}[{index}] is not a year: {str(value)[:20]!r}")
+        years.add(value)
+    return sorted(years)
+
+
+def _external_ids(fields: _Fields, *, exclude: set[str]) -> dict[str, str]:
+    """The record's `ids` object but for the ids kept in columns of their own."""
+    ids = fields.child("ids")
+    if ids is None:
+        return {}
+    out: dict[str, str] = {}
+    for scheme in ids.data:
+        if scheme in exclude or len(scheme) > 32:
+            continue
+        value = ids.data[scheme]
+        # mag ids come as numbers; anything else but text is not an id.
+        if isinstance(value, int) and not isinstance(value, bool):
+            value = str(value)
+        if isinstance(value, str) and value.strip() and len(value) <= MAX_NAME:
+            out[scheme] = _storable(value)
+    return out
 
 
 def _abstract(fields: _Fields) -> str:
@@ -622,6 +683,9 @@ def _work(fields: _Fields, notes: list[str]) -> WorkRow:
     source_fields = primary_location.child("source") if primary_location else None
     source = _source(source_fields) if source_fields else None
     authorships, unlinked_institutions = _authorships(fields, notes)
+    open_access = fields.child("open_access")
+    best = fields.child("best_oa_location")
+    biblio = fields.child("biblio")
     return WorkRow(
         openalex_id=openalex_id,
         doi=work_doi,
@@ -640,4 +704,59 @@ def _work(fields: _Fields, notes: list[str]) -> WorkRow:
         authorships=authorships,
         topics=_work_topics(fields),
         unlinked_institutions=unlinked_institutions,
+        counts_by_year=_counts_by_year(fields),
+        referenced_works=_referenced_works(fields),
+        referenced_works_count=fields.integer("referenced_works_count") or 0,
+        is_retracted=fields.flag("is_retracted"),
+        is_oa=open_access.flag("is_oa") if open_access else False,
+        oa_status=open_access.text("oa_status", max_len=16) if open_access else "",
+        oa_url=_url(open_access, "oa_url"),
+        pdf_url=_url(best, "pdf_url"),
+        biblio={
+            key: value
+            for key in _BIBLIO_KEYS
+            if biblio and (value := biblio.text(key, max_len=MAX_BIBLIO))
+        },
+        other_ids=_external_ids(fields, exclude={"openalex", "doi"}),
     )
+
+
+def _url(fields: _Fields | None, key: str) -> str:
+    """A web address the page links to: only http(s), and only one that fits the column."""
+    if fields is None:
+        return ""
+    value = fields.data.get(key)
+    if not isinstance(value, str) or len(value) > MAX_URL:
+        return ""
+    value = value.strip()
+    return value if value.lower().startswith(("https://", "http://")) else ""
+
+
+def _counts_by_year(fields: _Fields) -> dict[str, int]:
+    counts: dict[str, int] = {}
+    for item in fields.children("counts_by_year"):
+        if item is None:
+            continue
+        year = item.integer("year", maximum=9999)
+        cited = item.integer("cited_by_count") or 0
+        if year:
+            counts[str(year)] = counts.get(str(year), 0) + cited
+    return counts
+
+
+def _referenced_works(fields: _Fields) -> list[str]:
+    out: dict[str, None] = {}  # in the record's order, once each
+    for index, raw in enumerate(fields.items("referenced_works", max_items=MAX_ITEMS)):
+        if not isinstance(raw, str):
+            raise RecordError(
+                f"{fields.name('referenced_works')}[{index}] must be a string, got {_kind(raw)}"
+            )
+        try:
+            value = identifiers.openalex_id(raw)
+        except ValueError:
+            raise RecordError(
+                f"{fields.name('referenced_works')}[{index}] is not an OpenAlex id: {raw[:80]!r}"
+            ) from None
+        if value and value[0] == "W" and len(value) <= 32:
+            out[value] = None
+    return list(out)

@@ -35,6 +35,7 @@ from typing import Any, Literal, TypeVar
 
 from psycopg import sql
 
+from works import metrics
 from works.importers.openalex_records import (
     AuthorRow,
     InstitutionRow,
@@ -191,6 +192,7 @@ AUTHOR = _Table(
         "works_count": "bigint",
         "cited_by_count": "bigint",
         "last_known_institution_id": "bigint",
+        "external_ids": "jsonb",
     },
     defaults=_AUTHOR_DEFAULTS,
 )
@@ -219,6 +221,16 @@ WORK = _Table(
         "source_id": "bigint",
         "language": "text",
         "cited_by_count": "bigint",
+        "counts_by_year": "jsonb",
+        "referenced_works": "varchar[]",
+        "referenced_works_count": "bigint",
+        "is_retracted": "boolean",
+        "is_oa": "boolean",
+        "oa_status": "text",
+        "oa_url": "text",
+        "pdf_url": "text",
+        "biblio": "jsonb",
+        "other_ids": "jsonb",
     },
 )
 
@@ -564,12 +576,30 @@ def write_works(
                 "source_id": source_ids[w.source.openalex_id] if w.source else None,
                 "language": w.language,
                 "cited_by_count": w.cited_by_count,
+                "counts_by_year": w.counts_by_year,
+                "referenced_works": w.referenced_works,
+                "referenced_works_count": w.referenced_works_count,
+                "is_retracted": w.is_retracted,
+                "is_oa": w.is_oa,
+                "oa_status": w.oa_status,
+                "oa_url": w.oa_url,
+                "pdf_url": w.pdf_url,
+                "biblio": w.biblio,
+                "other_ids": w.other_ids,
             }
             for _, w in items
         ],
         synthetic=synthetic,
     )
     work_ids = _ids(work_result)
+    # Whose metrics may move: the authors of every work whose own fields
+    # (citations among them) changed, and of every changed authorship.
+    counted_authors = {
+        author_ids[a.author.openalex_id]
+        for _, w in items
+        if work_result[w.openalex_id][1] != "unchanged"
+        for a in w.authorships
+    }
     # A work this batch created has no authorships or topics yet: they go
     # straight in by COPY, with nothing to compare or remove.
     new_works = [w for _, w in items if work_result[w.openalex_id][1] == "created"]
@@ -588,6 +618,7 @@ def write_works(
         result.changes[openalex_id] = (
             "updated" if change == "unchanged" and work_id in touched_works else change
         )
+    metrics.author_metrics_write(cursor, author_ids=counted_authors | result.changed_author_ids)
     return result
 
 
@@ -776,7 +807,14 @@ def write_authors(
     result = BatchResult()
     institution_ids = _write_embedded_institutions(
         cursor,
-        ((loc, a.last_known_institution) for loc, a in items if a.last_known_institution),
+        (
+            (loc, i)
+            for loc, a in items
+            for i in [
+                *([a.last_known_institution] if a.last_known_institution else []),
+                *(f.institution for f in a.affiliations),
+            ]
+        ),
         synthetic=synthetic,
         notes=result.notes,
     )
@@ -808,6 +846,7 @@ def write_authors(
                     if a.last_known_institution
                     else None
                 ),
+                "external_ids": a.external_ids,
             }
             for _, a in items
         ],
@@ -828,6 +867,24 @@ def write_authors(
             for t in a.topics
         ],
     )
+    cursor.execute(
+        _AFFILIATIONS_SQL,
+        {
+            "owner_ids": list(author_ids.values()),
+            "rows": json.dumps(
+                [
+                    {
+                        "author_id": author_ids[a.openalex_id],
+                        "institution_id": institution_ids[f.institution.openalex_id],
+                        "years": f.years,
+                    }
+                    for _, a in items
+                    for f in a.affiliations
+                ]
+            ),
+        },
+    )
+    touched.update(row[0] for row in cursor.fetchall())
     for _, author in items:
         author_id, change = author_result[author.openalex_id]
         if change == "updated" and author.openalex_id in institution_before:
@@ -845,6 +902,31 @@ def write_authors(
         if change != "unchanged":
             result.changed_author_ids.add(author_id)
     return result
+
+
+# An author's imported affiliation history: the record's set replaces the
+# imported set, but a line the owner hid stays (hidden) whatever the source says.
+_AFFILIATIONS_SQL = """
+WITH v AS (
+    SELECT * FROM jsonb_to_recordset(%(rows)s::jsonb)
+        AS v(author_id bigint, institution_id bigint, years smallint[])
+),
+up AS (
+    INSERT INTO works_authoraffiliation AS t
+        (author_id, institution_id, institution_name, years, origin, hidden)
+    SELECT author_id, institution_id, '', years, 'openalex', false FROM v
+    ON CONFLICT (author_id, institution_id) WHERE origin = 'openalex'
+    DO UPDATE SET years = EXCLUDED.years WHERE t.years IS DISTINCT FROM EXCLUDED.years
+    RETURNING t.author_id
+),
+gone AS (
+    DELETE FROM works_authoraffiliation t
+    WHERE t.author_id = ANY(%(owner_ids)s::bigint[]) AND t.origin = 'openalex' AND NOT t.hidden
+        AND (t.author_id, t.institution_id) NOT IN (SELECT author_id, institution_id FROM v)
+    RETURNING t.author_id
+)
+SELECT author_id FROM up UNION SELECT author_id FROM gone
+"""
 
 
 def write_institutions(
