@@ -145,6 +145,11 @@ def _shared_request_key(
     # log-in and sign-up pages, which are never shared).
     if settings.SESSION_COOKIE_NAME in cookies or CookieStorage.cookie_name in cookies:
         return None
+    return _page_key(request, author_id, params)
+
+
+def _page_key(request: HttpRequest, author_id: int, params: tuple[str, ...]) -> str | None:
+    """The key of the shared entry for this URL and variant, whoever asks."""
     if any(name not in params or len(request.GET.getlist(name)) > 1 for name in request.GET):
         return None
     # The headers themselves: cheaper than django-htmx's parsed details, on every hit.
@@ -155,7 +160,7 @@ def _shared_request_key(
     # Host and scheme: the page names its own absolute (canonical) URL.
     url = f"{request.scheme}://{request.get_host()}{request.path}?{query}"
     digest = hashlib.md5(url.encode(), usedforsecurity=False).hexdigest()
-    return f"pages:{author_id}:{variant}:{digest}"
+    return f"pages:{author_id}:{variant}:{ENTRY_FORMAT}:{digest}"
 
 
 def _is_shareable(request: HttpRequest, response: HttpResponse) -> bool:
@@ -191,6 +196,16 @@ def _new_version(key: str) -> str | None:
 
 
 _MISSING = object()
+
+# An entry is (body, headers, facts): see SharedPage. Named in the key, so that
+# entries of an earlier layout are never read as this one.
+ENTRY_FORMAT = "e2"
+# The attribute a view sets on a shareable response to keep facts with it.
+FACTS_ATTRIBUTE = "shared_facts"
+
+
+def _entry(response: HttpResponse) -> tuple[bytes, dict[str, str], Any]:
+    return (response.content, dict(response.headers), getattr(response, FACTS_ATTRIBUTE, None))
 
 
 def _read(author_id: int, key: str) -> tuple[Any, str | None]:
@@ -305,12 +320,11 @@ class AnonymousPageCacheMiddleware:
             if entry is not _MISSING:
                 _local_put(key, author_id, entry)
         if entry is not _MISSING:
-            headers, content = entry
-            return HttpResponse(content, headers=headers)
+            return HttpResponse(entry[0], headers=entry[1])
         response = self.get_response(request)
         if version is not None and _is_shareable(request, response):
             _shared(response)
-            _write(key, version, (dict(response.headers), response.content))
+            _write(key, version, _entry(response))
         return response
 
 
@@ -336,3 +350,123 @@ def _resolve_target(urlconf: str, path: str) -> tuple[_Options, int] | None:
     if options is None or "author_id" not in match.kwargs:
         return None
     return options, int(match.kwargs["author_id"])
+
+
+# Signed-in visitors: the shared page with their own parts filled in.
+#
+# A signed-in visitor's page differs from the anonymous one only in a few
+# marked parts (the header's account links, the follow button, the claim and
+# invitation panels, their messages). Templates wrap each such part in
+# <!--personal:NAME--> ... <!--/personal:NAME-->; the view renders only those
+# parts for the visitor and puts them into the shared page, which comes from
+# the same entry anonymous visitors get (built by this request, as an
+# anonymous visitor would get it, when there is none). Facts the parts need
+# and that are the same for everyone (the claim's state, the follower count)
+# travel in the entry, so they are read under the same version as the page.
+
+
+@dataclass(frozen=True)
+class SharedPage:
+    content: bytes
+    headers: dict[str, str]
+    facts: Any
+
+
+def _anonymous_copy(request: HttpRequest) -> HttpRequest:
+    """The same GET as an anonymous visitor without cookies would send it."""
+    from django.contrib.auth.models import AnonymousUser
+    from django_htmx.middleware import HtmxDetails
+
+    anonymous = HttpRequest()
+    anonymous.method = "GET"
+    anonymous.path, anonymous.path_info = request.path, request.path_info
+    anonymous.GET = request.GET.copy()
+    anonymous.META = {
+        name: value
+        for name, value in request.META.items()
+        if name not in ("HTTP_COOKIE", "CSRF_COOKIE", "CSRF_COOKIE_NEEDS_UPDATE")
+    }
+    anonymous.META["REQUEST_METHOD"] = "GET"
+    anonymous.resolver_match = request.resolver_match
+    anonymous.user = AnonymousUser()  # type: ignore[attr-defined]
+    anonymous.htmx = HtmxDetails(anonymous)  # type: ignore[attr-defined]
+    return anonymous
+
+
+def shared_page(
+    request: HttpRequest, *, author_id: int, build: Callable[[HttpRequest], HttpResponse]
+) -> SharedPage | None:
+    """The page anonymous visitors get at this request's URL; None when it is not shared.
+
+    build(anonymous_request) makes it on a miss. Only views whose responses
+    need no response middleware but those outside AnonymousPageCacheMiddleware
+    may call this: the entry stored here is served to anonymous visitors as is.
+    """
+    target = _target(request)
+    if target is None:
+        return None
+    options, _ = target
+    key = _page_key(request, author_id, options.params)
+    if key is None:
+        return None
+    entry = _local_get(key)
+    version = None
+    if entry is _MISSING:
+        entry, version = _read(author_id, key)
+        if entry is not _MISSING:
+            _local_put(key, author_id, entry)
+    if entry is _MISSING:
+        anonymous = _anonymous_copy(request)
+        response = build(anonymous)
+        if not _is_shareable(anonymous, response):
+            return None
+        _shared(response)
+        # What CommonMiddleware would have added on the way out.
+        response.headers["Content-Length"] = str(len(response.content))
+        entry = _entry(response)
+        if version is not None:
+            _write(key, version, entry)
+    body, headers, facts = entry
+    return SharedPage(content=body, headers=headers, facts=facts)
+
+
+def _marker(name: str) -> tuple[bytes, bytes]:
+    return f"<!--personal:{name}-->".encode(), f"<!--/personal:{name}-->".encode()
+
+
+def personalise(content: bytes, parts: dict[str, str]) -> bytes | None:
+    """The page with each marked part replaced; None if a part is not marked exactly once."""
+    pieces: list[bytes] = []
+    position = 0
+    spans = []
+    for name, html in parts.items():
+        start_marker, end_marker = _marker(name)
+        start = content.find(start_marker)
+        end = content.find(end_marker, start + 1)
+        if start < 0 or end < 0 or content.find(start_marker, start + 1) >= 0:
+            return None
+        spans.append((start + len(start_marker), end, html))
+    for start, end, html in sorted(spans):
+        if start < position:
+            return None  # overlapping parts
+        pieces += [content[position:start], html.encode()]
+        position = end
+    pieces.append(content[position:])
+    return b"".join(pieces)
+
+
+def render_parts(
+    request: HttpRequest, parts: dict[str, str], context: dict[str, Any]
+) -> dict[str, str]:
+    """Render several template partials ("page.html#part") under one request context.
+
+    One context for all: the context processors run once, not once a part.
+    """
+    from django.template import RequestContext, engines
+
+    engine = engines["django"]
+    templates = {name: engine.get_template(path).template for name, path in parts.items()}  # type: ignore[attr-defined]
+    request_context = RequestContext(request, context)
+    first = next(iter(templates.values()))
+    with request_context.bind_template(first):
+        return {name: template.render(request_context) for name, template in templates.items()}

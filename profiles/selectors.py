@@ -148,6 +148,25 @@ def follower_state(*, author: Author, user: AbstractBaseUser | AnonymousUser) ->
     return counts["total"], counts["mine"] > 0
 
 
+def viewer_state(*, author_id: int, user: AbstractBaseUser) -> tuple[bool, int | None]:
+    """Whether this user follows the author, and their own live claim on the record: one query."""
+    row = (
+        Author.objects.filter(pk=author_id)
+        .values_list(
+            Exists(Follow.objects.filter(author_id=author_id, user_id=user.pk)),
+            Subquery(
+                Claim.objects.filter(
+                    author_id=author_id, claimant_id=user.pk, state__in=Claim.LIVE_STATES
+                )
+                .order_by("created_at", "id")
+                .values("id")[:1]
+            ),
+        )
+        .first()
+    )
+    return (bool(row[0]), row[1]) if row else (False, None)
+
+
 def works_page(*, author: Author, page: int, total: int) -> list[Work]:
     start = (page - 1) * WORKS_PER_PAGE
     return (

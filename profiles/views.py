@@ -1,10 +1,11 @@
+import dataclasses
 import hashlib
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 from itertools import groupby
-from typing import Any
+from typing import Any, cast
 from urllib.parse import urlencode
 
 from allauth.account.models import EmailAddress
@@ -13,6 +14,7 @@ from allauth.socialaccount.models import SocialAccount
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.contrib.auth.models import AbstractBaseUser
 from django.core.paginator import Paginator
 from django.db.models import Count, Window
 from django.http import Http404, HttpRequest, HttpResponse
@@ -87,10 +89,80 @@ def _person_json_ld(
     return mark_safe(json.dumps(data, ensure_ascii=False).translate(_JSON_SCRIPT_ESCAPES))
 
 
+@dataclass(frozen=True)
+class ResearcherPageFacts:
+    """Kept with the shared researcher page: what its personal parts show for everyone."""
+
+    author: Author
+    counts: selectors.WorkCounts
+    followers: int
+    claim_status: selectors.ClaimStatus
+    owner: ProfileSettings | None
+    openness: collaboration_selectors.Openness
+    trust: Any
+
+
+# The parts of the researcher page that are the visitor's own, by their marks
+# in the templates (bzpeer.pagecache.personalise).
+_PERSONAL_PARTS = {
+    "body": "base.html#body-tag",
+    "nav": "base.html#site-nav",
+    "messages": "base.html#messages",
+    "follow": "profiles/researcher_detail.html#follow-button",
+    "identity": "profiles/researcher_detail.html#identity-panel",
+    "direct": "profiles/researcher_detail.html#direct-panel",
+}
+
+
 @require_safe
 @vary_on_headers("HX-Request")
 @pagecache.anonymous_page_cache(params=("page",))
 def researcher_detail(request: HtmxHttpRequest, author_id: int) -> HttpResponse:
+    if request.user.is_authenticated and not request.htmx:
+        response = _researcher_page_for_visitor(request, author_id)
+        if response is not None:
+            return response
+    return _researcher_page(request, author_id)
+
+
+def _researcher_page_for_visitor(request: HtmxHttpRequest, author_id: int) -> HttpResponse | None:
+    """The shared page with this signed-in visitor's parts; None: build it live."""
+    shared = pagecache.shared_page(
+        request,
+        author_id=author_id,
+        # Through the view's own decorators: the same response an anonymous visit makes.
+        build=lambda anonymous: researcher_detail(cast(HtmxHttpRequest, anonymous), author_id),
+    )
+    if shared is None or not isinstance(shared.facts, ResearcherPageFacts):
+        return None
+    facts = shared.facts
+    user = cast(AbstractBaseUser, request.user)
+    is_following, viewer_claim_id = selectors.viewer_state(author_id=author_id, user=user)
+    claim_status = dataclasses.replace(facts.claim_status, viewer_claim_id=viewer_claim_id)
+    openness = facts.openness
+    owner = facts.owner
+    context = {
+        "author": facts.author,
+        "counts": facts.counts,
+        "followers": facts.followers,
+        "is_following": is_following,
+        "claim_status": claim_status,
+        "owner": owner,
+        "is_owner": claim_status.owner_id == user.pk,
+        "open_to_collaborate": openness.open if owner else facts.author.open_to_collaborate,
+        "invitations_from": openness.invitations_from,
+        "invite_refusal": _invite_refusal(request, claim_status, openness),
+        "trust": facts.trust,
+    }
+    content = pagecache.personalise(
+        shared.content, pagecache.render_parts(request, _PERSONAL_PARTS, context)
+    )
+    if content is None:
+        return None
+    return HttpResponse(content, content_type=shared.headers.get("Content-Type"))
+
+
+def _researcher_page(request: HtmxHttpRequest, author_id: int) -> HttpResponse:
     author = _get_author_for_page(author_id)
     if author.merged_into_id:
         return redirect(
@@ -152,7 +224,23 @@ def researcher_detail(request: HtmxHttpRequest, author_id: int) -> HttpResponse:
     context["person_json_ld"] = _person_json_ld(
         author, url=str(context["canonical_url"]), summary=str(context["summary"]), topics=topics
     )
-    return render(request, template, context)
+    response = render(request, template, context)
+    if not request.user.is_authenticated:
+        # What a signed-in visitor's parts of this page need besides their own state.
+        setattr(
+            response,
+            pagecache.FACTS_ATTRIBUTE,
+            ResearcherPageFacts(
+                author=author,
+                counts=counts,
+                followers=followers,
+                claim_status=claim_status,
+                owner=owner,
+                openness=openness,
+                trust=context["trust"],
+            ),
+        )
+    return response
 
 
 def _invite_refusal(

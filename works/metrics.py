@@ -104,7 +104,7 @@ WHERE (m.works, m.citations, m.h_index, m.i10_index, m.since_year, m.citations_s
 """
 
 # Authors per statement: the statement reads every work of each author.
-CHUNK = 2000
+CHUNK = 20_000
 
 
 def since_year(*, today: date | None = None) -> int:

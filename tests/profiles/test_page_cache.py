@@ -145,25 +145,58 @@ def test_visitor_with_a_session_gets_the_live_page(client, django_assert_num_que
     assert "private" in response["Cache-Control"]
 
 
-def test_signed_in_visitors_share_the_topic_and_collaborator_reads(
+# A signed-in visit: the session, the user, whether they follow and claim, the inbox count.
+SIGNED_IN_QUERIES = 4
+
+
+def test_signed_in_visitors_get_the_shared_page_with_their_own_parts_in_four_queries(
     client, django_assert_num_queries
 ):
     author, coauthors = author_with_works(2, team=2)
     client.force_login(make_user())
-    session_user_and_inbox_count = 3
-    with django_assert_num_queries(PROFILE_PAGE_QUERIES + session_user_and_inbox_count):
+    # The first visit builds the page anonymous visitors get, and keeps it for both.
+    with django_assert_num_queries(PROFILE_PAGE_QUERIES + SIGNED_IN_QUERIES):
         client.get(page_url(author))
-    with django_assert_num_queries(
-        PROFILE_PAGE_QUERIES + session_user_and_inbox_count - SHARED_READS
-    ):
+    with django_assert_num_queries(SIGNED_IN_QUERIES):
         text = text_of(client.get(page_url(author)))
     assert "1 topic " in text and coauthors[0].display_name in text
+    with django_assert_num_queries(0):
+        Client().get(page_url(author))  # an anonymous visitor gets what the signed-in visit built
 
     work = WorkFactory()
     AuthorshipFactory(author=author, work=work, position=0)
     AuthorshipFactory(author=AuthorFactory(display_name="New Coauthor"), work=work, position=1)
     text = text_of(client.get(page_url(author)))
     assert "New Coauthor" in text and "2 close collaborators" in text
+
+
+def test_a_signed_in_visit_costs_the_same_queries_for_3_and_300_works(
+    client, django_assert_num_queries
+):
+    client.force_login(make_user())
+    for n_works in (3, 300):
+        author, _ = author_with_works(n_works)
+        client.get(page_url(author))
+        with django_assert_num_queries(SIGNED_IN_QUERIES):
+            client.get(page_url(author))
+
+
+def test_a_page_a_signed_in_visit_stored_serves_anonymous_visitors_as_their_own_would(client):
+    author, _ = author_with_works(3)
+    signed_in = Client()
+    signed_in.force_login(make_user())
+    signed_in.get(page_url(author))  # stores the shared entry
+    from_signed_in_visit = client.get(page_url(author))
+    html = from_signed_in_visit.content.decode()
+    assert "Log out" not in html and "csrfmiddlewaretoken" not in html
+
+    cache.clear()
+    pagecache._local.clear()
+    from_anonymous_visit = client.get(page_url(author))
+    assert from_signed_in_visit.content == from_anonymous_visit.content
+    for name in ("Content-Type", "Content-Length", "X-Frame-Options", "Vary", "Cache-Control"):
+        assert from_signed_in_visit[name] == from_anonymous_visit[name], name
+    assert not from_signed_in_visit.cookies
 
 
 # --- what retires a cached page ---------------------------------------------------------

@@ -298,6 +298,7 @@ def test_reimport_same_file_changes_nothing() -> None:
 def test_updated_copy_of_one_work_updates_that_row_only(tmp_path) -> None:
     import_paths([ENVELOPE])
     before = {w.openalex_id: w.updated_at for w in Work.objects.all()}
+    authors_before = {a.openalex_id: a.updated_at for a in Author.objects.all()}
     records = works()
     records[1]["title"] = "A preprint about sampling, revised"
     records[1]["cited_by_count"] = 5
@@ -312,8 +313,12 @@ def test_updated_copy_of_one_work_updates_that_row_only(tmp_path) -> None:
     }
     revised = Work.objects.get(openalex_id="W900000002")
     assert (revised.title, revised.cited_by_count) == ("A preprint about sampling, revised", 5)
-    # Only the work changed: its authors' records and authorships did not.
-    assert stats.changed_author_ids == set()
+    # Its authors are announced (their pages and metrics show its title and
+    # citations), but their records and authorships are untouched.
+    assert stats.changed_author_ids == set(
+        Authorship.objects.filter(work=revised).values_list("author_id", flat=True)
+    )
+    assert {a.openalex_id: a.updated_at for a in Author.objects.all()} == authors_before
 
 
 def test_author_no_longer_listed_is_removed_and_reported_changed(tmp_path) -> None:

@@ -55,9 +55,10 @@ from typing import Any, NamedTuple
 import ijson
 import orjson
 import psycopg
-from django.db import DataError, IntegrityError, connection, transaction
+from django.db import DatabaseError, DataError, IntegrityError, connection, transaction
 from tqdm import tqdm
 
+from works import metrics
 from works.importers import upsert
 from works.importers.openalex_records import (
     AuthorRow,
@@ -957,8 +958,18 @@ def _announcing(stats: ImportStats) -> Iterator[None]:
 
 
 def _announce(stats: ImportStats) -> None:
-    """Tell listeners (graph slices) which authors changed, once the writes are committed."""
+    """Once the writes are committed, recount the changed authors' metrics in one
+    pass (not batch by batch: an author's works span batches), then tell
+    listeners (graph slices, cached pages) which authors changed."""
     if not stats.changed_author_ids:
         return
     author_ids = sorted(stats.changed_author_ids)
-    transaction.on_commit(lambda: authors_changed.send(sender=ImportStats, author_ids=author_ids))
+
+    def announce() -> None:
+        try:
+            metrics.author_metrics_refresh(author_ids=author_ids)
+        except DatabaseError:
+            logger.exception("metrics of %d changed author(s) not recounted", len(author_ids))
+        authors_changed.send(sender=ImportStats, author_ids=author_ids)
+
+    transaction.on_commit(announce)

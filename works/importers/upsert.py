@@ -35,7 +35,6 @@ from typing import Any, Literal, TypeVar
 
 from psycopg import sql
 
-from works import metrics
 from works.importers.openalex_records import (
     AuthorRow,
     InstitutionRow,
@@ -592,8 +591,7 @@ def write_works(
         synthetic=synthetic,
     )
     work_ids = _ids(work_result)
-    # Whose metrics may move: the authors of every work whose own fields
-    # (citations among them) changed, and of every changed authorship.
+    # The authors of every work whose own fields (citations among them) changed.
     counted_authors = {
         author_ids[a.author.openalex_id]
         for _, w in items
@@ -618,7 +616,8 @@ def write_works(
         result.changes[openalex_id] = (
             "updated" if change == "unchanged" and work_id in touched_works else change
         )
-    metrics.author_metrics_write(cursor, author_ids=counted_authors | result.changed_author_ids)
+    # Their pages show the works' citations, and their metrics count them.
+    result.changed_author_ids |= counted_authors
     return result
 
 
