@@ -114,7 +114,7 @@ class WorkLinks:
 def _newest_with_total(works: QuerySet[Work], *, limit: int) -> WorkLinks:
     """The newest `limit` works and how many there are, in one query (a window count
     is taken before the LIMIT)."""
-    rows = list(
+    rows: list[Work] = list(
         works.select_related("source")
         .only(
             "title",
@@ -131,7 +131,8 @@ def _newest_with_total(works: QuerySet[Work], *, limit: int) -> WorkLinks:
             "-id",
         )[:limit]
     )
-    return WorkLinks(works=rows, total=rows[0].total if rows else 0)  # type: ignore[attr-defined]
+    total: int = getattr(rows[0], "total", 0) if rows else 0
+    return WorkLinks(works=rows, total=total)
 
 
 def work_cited_by(*, work: Work, limit: int = WORK_LINKS_SHOWN) -> WorkLinks:

@@ -1,5 +1,7 @@
 """The per-year bar charts' geometry (profiles.charts): pure functions, no database."""
 
+from itertools import pairwise
+
 import pytest
 
 from profiles.charts import (
@@ -53,7 +55,7 @@ def test_years_between_the_first_and_last_are_filled_with_zero_bars():
     ]
     assert [b.height for b in chart.bars[1:4]] == [0, 0, 0]
     xs = [b.x for b in chart.bars]
-    gaps = {round(b - a, 6) for a, b in zip(xs, xs[1:], strict=False)}
+    gaps = {round(b - a, 6) for a, b in pairwise(xs)}
     assert len(gaps) == 1  # evenly spaced, a year per slot
 
 
@@ -83,7 +85,7 @@ def test_year_labels_never_overlap_and_stay_inside(n_years, width):
     xs = [label.x for label in chart.year_labels]
 
     assert chart.year_labels[-1].text == str(1999 + n_years)  # the latest year is named
-    assert all(b - a >= YEAR_LABEL_WIDTH for a, b in zip(xs, xs[1:], strict=False))
+    assert all(b - a >= YEAR_LABEL_WIDTH for a, b in pairwise(xs))
     assert all(YEAR_LABEL_WIDTH / 2 <= x <= width - YEAR_LABEL_WIDTH / 2 for x in xs)
     assert all(chart.plot_left <= b.x and b.x + b.width <= chart.plot_right for b in chart.bars)
 

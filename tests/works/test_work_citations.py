@@ -89,6 +89,9 @@ def test_a_work_with_no_links_says_so(client):
         "not in BZPEER." in text
     )
     assert "None of its 1 reference is in BZPEER." in text
+    older = WorkFactory(title="The only reference")
+    text = text_of(page(client, WorkFactory(referenced_works=[older.openalex_id])))
+    assert "Its one reference is in BZPEER." in text
     bare = WorkFactory(openalex_id="", cited_by_count=0)
     text = text_of(page(client, bare))
     assert "No work in BZPEER cites this one." in text
@@ -159,7 +162,7 @@ def test_citations_and_journal_details_are_shown(client):
     text = text_of(page(client, work))
 
     assert "1,234 citations" in text
-    assert "Vol. 12, no. 3, pp. 45–67" in text
+    assert "Vol. 12, no. 3, pp. 45\u201367" in text  # an en dash
 
 
 @pytest.mark.parametrize("n_links", [1, 60])
