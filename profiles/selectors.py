@@ -5,7 +5,7 @@ The page's functions are one query each, whatever the author's size.
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 from allauth.account.models import EmailAddress
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
@@ -14,10 +14,11 @@ from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet, Subquery
 from django.db.models.expressions import RawSQL
 from django.utils import timezone
 
+from profiles import charts
 from profiles.models import AuthorEvent, Claim, ClaimEvent, Follow, ProfileSettings
 from profiles.trust import ClaimFacts, Trust, TrustFacts, trust_evaluate
-from works import email_domains
-from works.models import Author, Authorship, Institution, Topic, Work
+from works import email_domains, metrics
+from works.models import Author, AuthorMetrics, Authorship, Institution, Topic, Work
 
 VISIBLE_AUTHORSHIP = ~Q(status=Authorship.Status.DISPUTED)
 
@@ -663,3 +664,81 @@ def followers_page(
     if len(follows) <= size:
         return FollowersPage(follows=follows, next_before=None)
     return FollowersPage(follows=follows[:size], next_before=follows[size - 1].pk)
+
+
+@dataclass(frozen=True)
+class YearRow:
+    year: int
+    works: int
+    citations: int
+
+
+@dataclass(frozen=True)
+class MetricsPanel:
+    """The page's "Citation metrics": AuthorMetrics as read, with its charts."""
+
+    computed: bool  # False: no AuthorMetrics row yet, every number reads 0
+    works: int
+    citations: int
+    h_index: int
+    i10_index: int
+    since_year: int
+    citations_since: int
+    h_index_since: int
+    i10_index_since: int
+    works_chart: charts.BarChart
+    citations_chart: charts.BarChart
+    years: list[YearRow]  # the charts' numbers, newest year first
+
+    @property
+    def span(self) -> str:
+        """The charts' years, "2015 to 2026" ("" when there are none)."""
+        if not self.years:
+            return ""
+        first, last = self.years[-1].year, self.years[0].year
+        return str(first) if first == last else f"{first} to {last}"
+
+
+def metrics_panel(*, author: Author, today: date | None = None) -> MetricsPanel:
+    """No query: the view reads author.metrics with select_related (None when missing)."""
+    try:
+        row: AuthorMetrics | None = author.metrics
+    except AuthorMetrics.DoesNotExist:
+        row = None
+    if row is None:
+        empty = charts.year_bar_chart({})
+        return MetricsPanel(
+            computed=False,
+            works=0,
+            citations=0,
+            h_index=0,
+            i10_index=0,
+            since_year=metrics.since_year(today=today),
+            citations_since=0,
+            h_index_since=0,
+            i10_index_since=0,
+            works_chart=empty,
+            citations_chart=empty,
+            years=[],
+        )
+    works_by_year = charts.counts_by_year(row.works_by_year)
+    citations_by_year = charts.counts_by_year(row.citations_by_year)
+    # One span for both charts, so that a year sits at the same place in each.
+    years = charts.year_span(works_by_year, citations_by_year)
+    return MetricsPanel(
+        computed=True,
+        works=row.works,
+        citations=row.citations,
+        h_index=row.h_index,
+        i10_index=row.i10_index,
+        since_year=row.since_year,
+        citations_since=row.citations_since,
+        h_index_since=row.h_index_since,
+        i10_index_since=row.i10_index_since,
+        works_chart=charts.year_bar_chart(works_by_year, years=years),
+        citations_chart=charts.year_bar_chart(citations_by_year, years=years),
+        years=[
+            YearRow(year, works_by_year.get(year, 0), citations_by_year.get(year, 0))
+            for year in reversed(years)
+        ],
+    )

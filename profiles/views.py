@@ -50,9 +50,11 @@ from works.models import Author
 
 
 def _get_author_for_page(author_id: int) -> Author:
-    # The owner's settings ride along: a reverse one-to-one costs no extra query.
+    # The owner's settings and the metrics ride along: a reverse one-to-one
+    # costs no extra query.
     return get_object_or_404(
-        Author.objects.select_related("last_known_institution", "profile_settings"), pk=author_id
+        Author.objects.select_related("last_known_institution", "profile_settings", "metrics"),
+        pk=author_id,
     )
 
 
@@ -203,6 +205,7 @@ def _researcher_page(request: HtmxHttpRequest, author_id: int) -> HttpResponse:
     openness = collaboration_selectors.openness(author=author, owner_settings=owner)
     context["invite_refusal"] = _invite_refusal(request, claim_status, openness)
     context.update(
+        metrics=selectors.metrics_panel(author=author),
         topics=topics[: selectors.TOPICS_SHOWN],
         topic_total=len(topics),
         collaborators=collaborators,

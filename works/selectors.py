@@ -25,6 +25,7 @@ from django.db.models import (
     TextField,
     Value,
     When,
+    Window,
 )
 from django.db.models.functions import Coalesce, Concat, Greatest, Replace
 from django.db.models.lookups import Exact
@@ -93,6 +94,66 @@ def work_get_for_page(*, work_id: int) -> Work:
             Prefetch("authorships", queryset=ordered_authorships)
         ),
         pk=work_id,
+    )
+
+
+# A work page's "Cited by" and "References": the newest of them in the database.
+WORK_LINKS_SHOWN = 20
+
+
+@dataclass(frozen=True)
+class WorkLinks:
+    works: list[Work]  # the newest WORK_LINKS_SHOWN
+    total: int  # how many are in the database
+
+    @property
+    def more(self) -> int:
+        return self.total - len(self.works)
+
+
+def _newest_with_total(works: QuerySet[Work], *, limit: int) -> WorkLinks:
+    """The newest `limit` works and how many there are, in one query (a window count
+    is taken before the LIMIT)."""
+    rows: list[Work] = list(
+        works.select_related("source")
+        .only(
+            "title",
+            "publication_year",
+            "publication_date",
+            "cited_by_count",
+            "is_retracted",
+            "source__display_name",
+        )
+        .annotate(total=Window(Count("*")))
+        .order_by(
+            F("publication_year").desc(nulls_last=True),
+            F("publication_date").desc(nulls_last=True),
+            "-id",
+        )[:limit]
+    )
+    total: int = getattr(rows[0], "total", 0) if rows else 0
+    return WorkLinks(works=rows, total=total)
+
+
+def work_cited_by(*, work: Work, limit: int = WORK_LINKS_SHOWN) -> WorkLinks:
+    """Works in the database whose references name this one (the GIN index
+    work_references_gin serves `referenced_works @> ARRAY[id]`). A work whose
+    only authors disputed it is still a work that cites this one: it is listed."""
+    if not work.openalex_id:
+        return WorkLinks(works=[], total=0)
+    return _newest_with_total(
+        Work.objects.filter(referenced_works__contains=[work.openalex_id]).exclude(pk=work.pk),
+        limit=limit,
+    )
+
+
+def work_references(*, work: Work, limit: int = WORK_LINKS_SHOWN) -> WorkLinks:
+    """The works this one cites that are in the database."""
+    if not work.referenced_works:
+        return WorkLinks(works=[], total=0)
+    return _newest_with_total(
+        Work.objects.filter(openalex_id__in=work.referenced_works).exclude(pk=work.pk),
+        limit=limit,
     )
 
 

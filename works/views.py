@@ -35,7 +35,18 @@ def _page(paginator: Paginator, request: HttpRequest) -> tuple[Page, str]:
 @require_safe
 def work_detail(request: HttpRequest, work_id: int) -> HttpResponse:
     work = selectors.work_get_for_page(work_id=work_id)
-    return render(request, "works/work_detail.html", {"work": work})
+    # OpenAlex counts a work's references; ours are those it lists, if it says fewer.
+    references_total = max(work.referenced_works_count, len(work.referenced_works))
+    return render(
+        request,
+        "works/work_detail.html",
+        {
+            "work": work,
+            "cited_by": selectors.work_cited_by(work=work),
+            "references": selectors.work_references(work=work),
+            "references_total": references_total,
+        },
+    )
 
 
 @require_safe

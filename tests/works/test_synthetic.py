@@ -13,9 +13,13 @@ import pytest
 
 from works.demo import seed
 from works.demo.synthetic import (
+    CITATIONS_LAST_YEAR,
     DEMO_DOI_PREFIX,
+    DEMO_JOURNAL_URL,
+    DEMO_REPOSITORY_URL,
     FIRST_YEAR,
     LAST_YEAR,
+    MAX_REFERENCES,
     MAX_TEAM_SIZE,
     Population,
     generate_population,
@@ -23,6 +27,7 @@ from works.demo.synthetic import (
     to_openalex_work,
 )
 from works.identifiers import orcid_checksum, ror_checksum
+from works.importers.openalex_records import parse_entity
 
 N = 300
 CROCKFORD = "0123456789abcdefghjkmnpqrstvwxyz"
@@ -264,6 +269,88 @@ def test_to_openalex_work_uses_only_fields_a_real_openalex_work_has(population, 
     assert keys(ours["primary_location"]["source"], "source") <= keys(
         real_location["source"], "source"
     )
+
+
+def test_citations_per_year_run_from_publication_to_now_and_sum_to_the_count(population):
+    cited = [w for w in population.works if w.cited_by_count]
+
+    assert cited
+    for work in population.works:
+        years = [year for year, _n in work.counts_by_year]
+        assert sum(n for _y, n in work.counts_by_year) == work.cited_by_count
+        assert years == sorted(set(years))
+        assert all(work.publication_year <= y <= CITATIONS_LAST_YEAR for y in years)
+        assert all(n > 0 for _y, n in work.counts_by_year)
+    # Spread over the years, not heaped on one.
+    many = [w for w in cited if w.cited_by_count >= 50 and w.publication_year <= 2018]
+    assert many and all(len(w.counts_by_year) >= 5 for w in many)
+
+
+def test_works_cite_only_earlier_works_and_never_beyond_their_counts(large_population):
+    works = {w.openalex_id: w for w in large_population.works}
+    cited_here: dict[str, int] = defaultdict(int)
+    for work in large_population.works:
+        assert len(work.referenced_works) <= MAX_REFERENCES
+        assert len(set(work.referenced_works)) == len(work.referenced_works)
+        for reference in work.referenced_works:
+            assert works[reference].publication_date <= work.publication_date
+            cited_here[reference] += 1
+    assert all(n <= works[w].cited_by_count for w, n in cited_here.items())
+    counts = [len(w.referenced_works) for w in large_population.works]
+    assert statistics.median(counts) >= 5
+    assert max(counts) >= 25
+    # Far more often within the work's own topic than chance (one in ~90 topics).
+    same_topic = sum(
+        works[r].topics[0].topic == w.topics[0].topic
+        for w in large_population.works
+        for r in w.referenced_works
+    )
+    assert same_topic / sum(counts) > 0.3
+
+
+def test_a_share_of_works_is_open_access_a_few_are_retracted(large_population):
+    works = large_population.works
+    open_access = [w for w in works if w.is_oa]
+
+    assert 0.3 < len(open_access) / len(works) < 0.8
+    assert 0 < sum(w.is_retracted for w in works) < len(works) / 50
+    for work in works:
+        if work.source.type == "repository":
+            assert work.is_oa and work.oa_status == "green"
+        if work.is_oa:
+            assert work.oa_status in {"gold", "green", "hybrid", "bronze", "diamond"}
+            assert work.oa_url.startswith(
+                (DEMO_REPOSITORY_URL, DEMO_JOURNAL_URL, "https://doi.org/" + DEMO_DOI_PREFIX)
+            )
+        else:
+            assert work.oa_status == "closed" and not work.oa_url and not work.pdf_url
+
+
+def test_journal_works_have_volume_issue_and_pages(population):
+    for work in population.works:
+        biblio = dict(work.biblio)
+        if work.source.type == "journal":
+            assert set(biblio) == {"volume", "issue", "first_page", "last_page"}
+            assert int(biblio["first_page"]) < int(biblio["last_page"])
+        else:
+            assert biblio == {}
+
+
+def test_the_openalex_rendering_imports_with_the_research_record(population):
+    record = max(population.works, key=lambda w: (len(w.referenced_works), w.cited_by_count))
+    row = parse_entity(to_openalex_work(record), [])
+
+    assert row.counts_by_year == {str(y): n for y, n in record.counts_by_year}
+    assert row.referenced_works == list(record.referenced_works)
+    assert row.referenced_works_count == len(record.referenced_works)
+    assert (row.is_oa, row.oa_status, row.oa_url, row.pdf_url) == (
+        record.is_oa,
+        record.oa_status,
+        record.oa_url,
+        record.pdf_url,
+    )
+    assert row.is_retracted == record.is_retracted
+    assert row.biblio == dict(record.biblio)
 
 
 def test_the_generator_runs_without_django():

@@ -304,12 +304,16 @@ def synthetic_population_is_loaded(*, population: Population) -> bool:
     )
     if authors != sorted((a.openalex_id, a.display_name) for a in population.authors):
         return False
+    # The references tell a population written before works had a research
+    # record (citations per year, references, open access) from this one.
     works = list(
         Work.objects.filter(is_synthetic=True)
         .order_by("openalex_id")
-        .values_list("openalex_id", "title")
+        .values_list("openalex_id", "title", "referenced_works_count")
     )
-    return works == sorted((w.openalex_id, w.title) for w in population.works)
+    return works == sorted(
+        (w.openalex_id, w.title, len(w.referenced_works)) for w in population.works
+    )
 
 
 def _synthetic_delete() -> bool:
@@ -412,6 +416,15 @@ def _synthetic_insert(population: Population) -> None:
                 source_id=source_ids[r.source.openalex_id],
                 language=r.language,
                 cited_by_count=r.cited_by_count,
+                counts_by_year={str(year): cited for year, cited in r.counts_by_year},
+                referenced_works=list(r.referenced_works),
+                referenced_works_count=len(r.referenced_works),
+                is_retracted=r.is_retracted,
+                is_oa=r.is_oa,
+                oa_status=r.oa_status,
+                oa_url=r.oa_url,
+                pdf_url=r.pdf_url,
+                biblio=dict(r.biblio),
             )
             for r in population.works
         ],

@@ -37,6 +37,7 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
+from functools import cache
 from itertools import accumulate
 from typing import Any, Generic, TypeVar
 
@@ -48,8 +49,16 @@ SYNTHETIC_ID_PREFIX = "990"
 _ID_DIGITS = 7
 DEMO_DOI_PREFIX = "10.5555/bzpeer-demo."
 DEMO_ORCID_BLOCK = "0009-0099-"
+# Open-access copies of generated works live on reserved .example hosts (RFC 2606).
+DEMO_REPOSITORY_URL = "https://preprints.example/"
+DEMO_JOURNAL_URL = "https://journals.example/"
 FIRST_YEAR = 2000
 LAST_YEAR = 2025
+# Citations are spread over the years from publication to this one (the demo's "now").
+CITATIONS_LAST_YEAR = 2026
+MIN_REFERENCES = 3
+MAX_REFERENCES = 30
+RETRACTED_SHARE = 0.004
 MAX_TEAM_SIZE = 30
 WORKS_PER_AUTHOR = 3  # authorships per author, on average, unless a number of works is asked
 _OPENALEX = "https://openalex.org/"
@@ -175,6 +184,35 @@ class WorkRecord:
     cited_by_count: int
     topics: tuple[WorkTopicRecord, ...]
     authorships: tuple[AuthorshipRecord, ...]
+    # The research record: how fast citations fade (an index into _DECAYS, see
+    # counts_by_year); OpenAlex ids of earlier generated works this one cites.
+    citation_decay: int = 0
+    referenced_works: tuple[str, ...] = ()
+    is_retracted: bool = False
+    is_oa: bool = False
+    oa_status: str = ""
+    oa_url: str = ""
+    pdf_url: str = ""
+    biblio: tuple[tuple[str, str], ...] = ()
+
+    @property
+    def counts_by_year(self) -> tuple[tuple[int, int], ...]:
+        """Citations per year, (year, count) ascending, from publication to
+        CITATIONS_LAST_YEAR and summing to cited_by_count: worked out when asked,
+        as only the writers of the population read it."""
+        cited, year = self.cited_by_count, self.publication_year
+        if not cited or year > CITATIONS_LAST_YEAR:
+            return ()
+        shares = _running_shares(self.citation_decay, CITATIONS_LAST_YEAR + 1 - year)
+        # Rounding the running sum keeps the years' counts summing to `cited`.
+        counts = []
+        given = 0
+        for offset, share in enumerate(shares):
+            upto = round(cited * share)
+            if upto > given:
+                counts.append((year + offset, upto - given))
+                given = upto
+        return tuple(counts)
 
 
 @dataclass(frozen=True, slots=True)
@@ -806,7 +844,8 @@ class _Generator:
             )
         return " ".join(sentences)
 
-    def _work(self, index: int, team: list[int], topic_id: int) -> WorkRecord:
+    def _work(self, index: int, team: list[int], topic_id: int) -> dict[str, Any]:
+        """A work's fields but its research record (`_ResearchRecord` adds that)."""
         rng = self.rng
         topic = self.topics[topic_id]
         tally: Counter[int] = Counter()
@@ -872,20 +911,20 @@ class _Generator:
                     is_corresponding=position == corresponding_position,
                 )
             )
-        return WorkRecord(
-            openalex_id=openalex_id,
-            doi=doi,
-            title=title,
-            abstract=abstract,
-            type=work_type,
-            publication_year=year,
-            publication_date=published,
-            source=source,
-            language="en",
-            cited_by_count=cited_by,
-            topics=work_topics,
-            authorships=tuple(authorships),
-        )
+        return {
+            "openalex_id": openalex_id,
+            "doi": doi,
+            "title": title,
+            "abstract": abstract,
+            "type": work_type,
+            "publication_year": year,
+            "publication_date": published,
+            "source": source,
+            "language": "en",
+            "cited_by_count": cited_by,
+            "topics": work_topics,
+            "authorships": tuple(authorships),
+        }
 
     def _team(self, size: int) -> tuple[list[int], int]:
         rng = self.rng
@@ -917,10 +956,14 @@ class _Generator:
         sizes = self._team_sizes()
         # Slots are counted down so that `_take_new` introduces each author once.
         self.remaining_slots = sum(sizes)
-        works = []
+        drafts = []
         for index, size in enumerate(sizes):
             team, topic = self._team(size)
-            works.append(self._work(index, team, topic))
+            drafts.append(self._work(index, team, topic))
+        # A generator of its own: the rest of the population stays as it was
+        # before works had a research record.
+        extras = _ResearchRecord(random.Random(f"{self.seed}:research-record")).add(drafts)
+        works = [WorkRecord(**draft, **extra) for draft, extra in zip(drafts, extras, strict=True)]
         self._finish_authors(works)
         return Population(
             n_authors=self.n_authors,
@@ -946,6 +989,124 @@ class _Generator:
             counts = topic_counts.get(author.openalex_id, Counter())
             top = sorted(counts.items(), key=lambda item: (-item[1], item[0]))[:10]
             author.topic_counts = tuple((self.topics[t], n) for t, n in top)
+
+
+# Citations by years since publication: a rise over the first years, then a
+# decline, slower or faster from one work to the next. For each decay rate and
+# number of years, the running share of the citations by the end of each year.
+_DECAYS = (0.6, 0.7, 0.8, 0.9)
+
+
+@cache
+def _running_shares(decay: int, years: int) -> tuple[float, ...]:
+    weights = list(accumulate((age + 0.6) * _DECAYS[decay] ** age for age in range(years)))
+    return tuple(w / weights[-1] for w in weights)
+
+
+# OpenAlex's oa_status values for journal and conference works, by share.
+_OA_STATUSES = (
+    ("gold", 0.16),
+    ("hybrid", 0.07),
+    ("bronze", 0.08),
+    ("diamond", 0.03),
+    ("green", 0.08),
+)
+
+
+class _ResearchRecord:
+    """Citations per year, references, open access, retraction and biblio of generated works.
+
+    References point only at works published earlier, in proportion to their
+    citation counts (mostly within the work's primary topic), and never give a
+    work more citations from generated works than its cited_by_count: the work
+    page's "Cited by" list stays within the count it shows.
+    """
+
+    def __init__(self, rng: random.Random) -> None:
+        self.rng = rng
+        # Works already published, per primary topic and over all.
+        self.pools: dict[str, list[int]] = {}
+        self.everything: list[int] = []
+        # Citations a work can still receive from generated works.
+        self.room: list[int] = []
+
+    def add(self, drafts: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        extras: list[dict[str, Any]] = [{} for _ in drafts]
+        self.room = [draft["cited_by_count"] for draft in drafts]
+        order = sorted(range(len(drafts)), key=lambda i: (drafts[i]["publication_date"], i))
+        for index in order:
+            draft = drafts[index]
+            topic = draft["topics"][0].topic.openalex_id
+            extras[index] = {
+                "citation_decay": int(self.rng.random() * len(_DECAYS)),
+                "referenced_works": self._references(drafts, draft["type"], topic),
+                **self._access(draft),
+            }
+            # A work is in its pools once per citation: a uniform pick is a pick
+            # in proportion to citations.
+            if draft["cited_by_count"]:
+                copies = [index] * draft["cited_by_count"]
+                self.pools.setdefault(topic, []).extend(copies)
+                self.everything.extend(copies)
+        return extras
+
+    def _references(
+        self, drafts: list[dict[str, Any]], work_type: str, topic: str
+    ) -> tuple[str, ...]:
+        if not self.everything:
+            return ()
+        random_ = self.rng.random
+        low = 15 if work_type == "review" else MIN_REFERENCES
+        wanted = low + int(random_() ** 2 * (MAX_REFERENCES + 1 - low))
+        topical = self.pools.get(topic) or self.everything
+        choices = self.rng.choices
+        room = self.room
+        # Seven in ten from the work's own topic; a third more picks than wanted,
+        # for those that repeat or point at a work with no room left.
+        picks = choices(topical, k=wanted) + choices(self.everything, k=wanted // 3 + 1)
+        chosen: dict[int, None] = {}
+        for pick in picks:
+            if room[pick] and pick not in chosen:
+                chosen[pick] = None
+                room[pick] -= 1
+                if len(chosen) == wanted:
+                    break
+        return tuple(drafts[i]["openalex_id"] for i in chosen)
+
+    def _access(self, draft: dict[str, Any]) -> dict[str, Any]:
+        random_ = self.rng.random
+        work_id = draft["openalex_id"]
+        access: dict[str, Any] = {"is_retracted": random_() < RETRACTED_SHARE}
+        if draft["source"].type == "repository":
+            status = "green"
+        else:
+            status, roll = "closed", random_()
+            for name, share in _OA_STATUSES:
+                if roll < share:
+                    status = name
+                    break
+                roll -= share
+        if status == "green":
+            url = f"{DEMO_REPOSITORY_URL}{work_id}"
+            access |= {"is_oa": True, "oa_url": url, "pdf_url": f"{url}.pdf"}
+        elif status != "closed":
+            landing = (
+                f"https://doi.org/{draft['doi']}"
+                if draft["doi"]
+                else f"{DEMO_JOURNAL_URL}{work_id}"
+            )
+            pdf = f"{DEMO_JOURNAL_URL}{work_id}.pdf" if status != "bronze" else ""
+            access |= {"is_oa": True, "oa_url": landing, "pdf_url": pdf}
+        access["oa_status"] = status
+        if draft["source"].type == "journal":
+            first = 1 + int(random_() * 1500)
+            access["biblio"] = (
+                ("volume", str(draft["publication_year"] - 1970)),
+                ("issue", str(1 + int(random_() * 12))),
+                ("first_page", str(first)),
+                ("last_page", str(first + 4 + int(random_() * 26))),
+            )
+        return access
 
 
 def generate_population(*, n_authors: int, seed: int, n_works: int | None = None) -> Population:
@@ -1008,9 +1169,9 @@ def to_openalex_work(record: WorkRecord) -> dict[str, Any]:
     doi_url = f"https://doi.org/{record.doi}" if record.doi else None
     source = record.source
     location: dict[str, Any] = {
-        "is_oa": source.type == "repository",
-        "landing_page_url": doi_url,
-        "pdf_url": None,
+        "is_oa": record.is_oa,
+        "landing_page_url": record.oa_url or doi_url,
+        "pdf_url": record.pdf_url or None,
         "source": {
             "id": _OPENALEX + source.openalex_id,
             "display_name": source.display_name,
@@ -1070,4 +1231,23 @@ def to_openalex_work(record: WorkRecord) -> dict[str, Any]:
         "locations_count": 1,
         "locations": [location],
         "abstract_inverted_index": _inverted_index(record.abstract) if record.abstract else None,
+        # OpenAlex lists the newest year first.
+        "counts_by_year": [
+            {"year": year, "cited_by_count": cited}
+            for year, cited in reversed(record.counts_by_year)
+        ],
+        "referenced_works": [_OPENALEX + w for w in record.referenced_works],
+        "referenced_works_count": len(record.referenced_works),
+        "is_retracted": record.is_retracted,
+        "open_access": {
+            "is_oa": record.is_oa,
+            "oa_status": record.oa_status or "closed",
+            "oa_url": record.oa_url or None,
+            "any_repository_has_fulltext": record.oa_status == "green",
+        },
+        "best_oa_location": location if record.is_oa else None,
+        "biblio": {
+            key: dict(record.biblio).get(key)
+            for key in ("volume", "issue", "first_page", "last_page")
+        },
     }
