@@ -532,6 +532,17 @@ def test_record_export_with_the_htmx_header_is_the_same_file(client):
     assert htmx["Content-Disposition"] == plain["Content-Disposition"]
 
 
+def test_work_export_with_the_htmx_header_is_the_same_file(client):
+    work = make_work([AuthorFactory.create(display_name="Hattie Zhou")], title="Only work")
+
+    plain = client.get(work_url(work, "ris"))
+    htmx = client.get(work_url(work, "ris"), **HX)
+
+    assert htmx.status_code == 200
+    assert htmx["Content-Type"] == CONTENT_TYPES["ris"]
+    assert htmx.content == plain.content
+
+
 def test_non_ascii_name_gets_an_ascii_filename_and_the_full_one_by_rfc_5987(client):
     accented = AuthorFactory.create(display_name="Žofie Müller")
     chinese = AuthorFactory.create(display_name="王小明")
