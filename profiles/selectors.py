@@ -3,7 +3,7 @@
 The page's functions are one query each, whatever the author's size.
 """
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
@@ -19,6 +19,7 @@ from profiles.models import AuthorEvent, Claim, ClaimEvent, Follow, ProfileSetti
 from profiles.trust import ClaimFacts, Trust, TrustFacts, trust_evaluate
 from works import email_domains, metrics
 from works.models import Author, AuthorMetrics, Authorship, Institution, Topic, Work
+from works.selectors import work_authors_attach
 
 VISIBLE_AUTHORSHIP = ~Q(status=Authorship.Status.DISPUTED)
 
@@ -183,6 +184,26 @@ def works_page(*, author: Author, page: int, total: int) -> list[Work]:
         if start < total
         else []
     )
+
+
+def export_works(*, author: Author, params: Mapping[str, str]) -> list[Work]:
+    """The works a record export holds: what the page's works list shows, all of it.
+
+    `params` are the page's GET parameters (the works list's filter and sort);
+    until the list has them this is every visible work, newest first. Each work
+    comes with its source and `ordered_authors` (works.selectors.work_authors_attach):
+    three queries with the author's, however many works there are.
+    """
+    works = list(
+        Work.objects.filter(authorships__author=author, authorships__status__in=_visible_statuses())
+        .select_related("source")
+        .order_by(
+            F("publication_year").desc(nulls_last=True),
+            F("publication_date").desc(nulls_last=True),
+            "-id",
+        )
+    )
+    return work_authors_attach(works)
 
 
 def summary_line(

@@ -6,6 +6,11 @@ app_name = "profiles"
 
 urlpatterns = [
     path("researchers/<int:author_id>/", views.researcher_detail, name="researcher_detail"),
+    path(
+        "researchers/<int:author_id>/export.<str:extension>",
+        views.researcher_export,
+        name="researcher_export",
+    ),
     path("researchers/<int:author_id>/follow/", views.follow, name="follow"),
     path("researchers/<int:author_id>/claim/", views.claim_start, name="claim_start"),
     path(

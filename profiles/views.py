@@ -46,7 +46,9 @@ from profiles.forms import (
 )
 from profiles.models import AuthorEvent, Claim, EmailCode, Follow, ProfileSettings
 from profiles.signals import pending_follow_keep
+from works import exports
 from works.models import Author
+from works.views import export_format_unknown
 
 
 def _get_author_for_page(author_id: int) -> Author:
@@ -244,6 +246,32 @@ def _researcher_page(request: HtmxHttpRequest, author_id: int) -> HttpResponse:
             ),
         )
     return response
+
+
+@require_safe
+def researcher_export(request: HttpRequest, author_id: int, extension: str) -> HttpResponse:
+    """The record's works in a citation format, as the works list shows them (its filter too)."""
+    author = get_object_or_404(Author.objects.only("display_name", "merged_into"), pk=author_id)
+    if author.merged_into_id:
+        url = reverse("profiles:researcher_export", args=[author.merged_into_id, extension])
+        query = request.GET.urlencode()
+        return redirect(f"{url}?{query}" if query else url, permanent=True)
+    if extension not in exports.FORMATS:
+        return export_format_unknown(
+            request,
+            extension=extension,
+            what=f"the works of {author.display_name}",
+            url_name="profiles:researcher_export",
+            object_id=author.pk,
+        )
+    works = selectors.export_works(author=author, params=request.GET)
+    return exports.attachment(
+        works,
+        extension=extension,
+        name=author.display_name,
+        suffix="works",
+        fallback=f"researcher-{author.pk}",
+    )
 
 
 def _invite_refusal(

@@ -139,6 +139,19 @@ PROJECT = [
         PUT=every(405),
     ),
     url(
+        "works:work_cite",
+        GET=every(200),
+        POST=every(405),
+        PUT=every(405),
+    ),
+    url(
+        "works:work_export",
+        params={"extension": "bib"},
+        GET=every(200),
+        POST=every(405),
+        PUT=every(405),
+    ),
+    url(
         "works:researcher_search",
         GET=every(200),
         POST=every(405),
@@ -158,6 +171,13 @@ PROJECT = [
     ),
     url(
         "profiles:researcher_detail",
+        GET=every(200),
+        POST=every(405),
+        PUT=every(405),
+    ),
+    url(
+        "profiles:researcher_export",
+        params={"extension": "bib"},
         GET=every(200),
         POST=every(405),
         PUT=every(405),

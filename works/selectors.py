@@ -156,6 +156,31 @@ def work_references(*, work: Work, limit: int = WORK_LINKS_SHOWN) -> WorkLinks:
         limit=limit,
     )
 
+def work_authors_attach(works: list[Work]) -> list[Work]:
+    """Sets `ordered_authors` on each work: its visible authors' names in published order.
+
+    One query for any number of works (an export of 5,000 works reads its
+    authors together), and no model instances: the exports need only the names.
+    """
+    names: dict[int, list[str]] = {work.pk: [] for work in works}
+    rows = (
+        Authorship.objects.filter(work_id__in=list(names), status__in=_VISIBLE_AUTHORSHIP_STATUSES)
+        .order_by("work_id", "position")
+        .values_list("work_id", "author__display_name")
+    )
+    for work_id, name in rows:
+        names[work_id].append(name)
+    for work in works:
+        work.ordered_authors = names[work.pk]  # type: ignore[attr-defined]
+    return works
+
+
+def work_get_for_export(*, work_id: int) -> Work:
+    """A work with `ordered_authors` set, from the authors work_get_for_page prefetches."""
+    work = work_get_for_page(work_id=work_id)
+    work.ordered_authors = [a.author.display_name for a in work.authorships.all()]  # type: ignore[attr-defined]
+    return work
+
 
 # Researcher search, topic and institution pages.
 

@@ -2,12 +2,13 @@ from django.conf import settings
 from django.core.paginator import Page, Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
+from django.urls import reverse
 from django.views.decorators.http import require_safe
 from django.views.decorators.vary import vary_on_headers
 
 from bzpeer import paging, ratelimit
 from bzpeer.http import HtmxHttpRequest
-from works import selectors
+from works import exports, selectors
 from works.forms import ResearcherSearchForm
 
 SEARCH_PAGE_SIZE = 20
@@ -34,7 +35,9 @@ def _page(paginator: Paginator, request: HttpRequest) -> tuple[Page, str]:
 
 @require_safe
 def work_detail(request: HttpRequest, work_id: int) -> HttpResponse:
-    work = selectors.work_get_for_page(work_id=work_id)
+    work = selectors.work_get_for_export(work_id=work_id)
+    # The Cite control shows these in the page (templates/works/_cite.html).
+    work.citation = exports.citation(work)  # type: ignore[attr-defined]
     # OpenAlex counts a work's references; ours are those it lists, if it says fewer.
     references_total = max(work.referenced_works_count, len(work.referenced_works))
     return render(
@@ -46,6 +49,54 @@ def work_detail(request: HttpRequest, work_id: int) -> HttpResponse:
             "references": selectors.work_references(work=work),
             "references_total": references_total,
         },
+    )
+
+
+@require_safe
+@vary_on_headers("HX-Request")
+def work_cite(request: HtmxHttpRequest, work_id: int) -> HttpResponse:
+    """A work's BibTeX and formatted reference: the Cite control's panel, or a page without JS."""
+    work = selectors.work_get_for_export(work_id=work_id)
+    work.citation = exports.citation(work)  # type: ignore[attr-defined]
+    template_name = "works/work_cite.html"
+    if _fragment(request):
+        template_name = "works/_cite.html#cite-body"
+    return render(request, template_name, {"work": work})
+
+
+@require_safe
+def work_export(request: HttpRequest, work_id: int, extension: str) -> HttpResponse:
+    work = selectors.work_get_for_export(work_id=work_id)
+    if extension not in exports.FORMATS:
+        return export_format_unknown(
+            request,
+            extension=extension,
+            what=f"“{work.title}”",
+            url_name="works:work_export",
+            object_id=work.pk,
+        )
+    return exports.attachment(
+        [work],
+        extension=extension,
+        name=exports.work_filename_stem(work),
+        suffix="",
+        fallback=f"work-{work.pk}",
+    )
+
+
+def export_format_unknown(
+    request: HttpRequest, *, extension: str, what: str, url_name: str, object_id: int
+) -> HttpResponse:
+    """404, with the formats there are: a mistyped export link says what would have worked."""
+    formats = [
+        (f.label, f.extension, reverse(url_name, args=[object_id, f.extension]))
+        for f in exports.FORMATS.values()
+    ]
+    return render(
+        request,
+        "works/export_unknown.html",
+        {"extension": extension[:40], "what": what, "formats": formats},
+        status=404,
     )
 
 
