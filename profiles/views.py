@@ -24,7 +24,7 @@ from django.utils import timezone
 from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 from django.views.decorators.vary import vary_on_headers
-from django_htmx.http import HttpResponseClientRedirect
+from django_htmx.http import HttpResponseClientRedirect, push_url
 
 from bzpeer import pagecache, paging, ratelimit, staff
 from bzpeer.cache import shared_get_or_build
@@ -177,7 +177,11 @@ def researcher_detail(request: HtmxHttpRequest, author_id: int) -> HttpResponse:
     status = 200 if valid else 400
     fragment = _works_fragment(request, page)
     if fragment is not None:
-        return render(request, f"{template}#{fragment}", context, status=status)
+        response = render(request, f"{template}#{fragment}", context, status=status)
+        if fragment == "works-response" and valid:
+            # The address bar shows the filter as read, not every empty field of the form.
+            push_url(response, f"{request.path}?{context['filter_query']}".rstrip("?"))
+        return response
 
     # The page's two costly reads are the same for every visitor (signed-in
     # ones get live pages): kept with the author's cached pages.

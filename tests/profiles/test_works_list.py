@@ -340,6 +340,15 @@ def test_the_filter_form_by_htmx_gets_the_list_and_announces_the_count(client, r
     )
 
 
+def test_htmx_puts_the_filter_as_read_in_the_address_bar(client, record):
+    response = client.get(
+        page_url(record, "q=+walks++on&sort=newest&type=article&venue=&year_from="), headers=HTMX
+    )
+    assert response["HX-Push-Url"] == page_url(record, "type=article&q=walks+on")
+    cleared = client.get(page_url(record, "q=&type="), headers=HTMX)
+    assert cleared["HX-Push-Url"] == page_url(record)
+
+
 def test_clearing_by_htmx_announces_every_work(client, record):
     html = client.get(page_url(record, "sort=newest"), headers=HTMX).content.decode()
     assert "All 5 works, sorted by newest" in html
