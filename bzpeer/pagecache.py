@@ -42,7 +42,7 @@ from typing import Any, TypeVar, cast
 from django.conf import settings
 from django.contrib.messages.storage.cookie import CookieStorage
 from django.db import transaction
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, QueryDict
 from django.urls import Resolver404, resolve
 from django.utils.cache import patch_cache_control, patch_vary_headers
 from django.utils.http import urlencode
@@ -135,9 +135,7 @@ def _local_forget(author_ids: list[int]) -> None:
             _local.pop(key, None)
 
 
-def _shared_request_key(
-    request: HttpRequest, author_id: int, params: tuple[str, ...]
-) -> str | None:
+def _shared_request_key(request: HttpRequest, author_id: int, options: "_Options") -> str | None:
     """The entry's key when this request may get a shared response; None when it may not."""
     cookies = request.COOKIES
     # Only these two make a page the visitor's own. Others change nothing a
@@ -145,18 +143,26 @@ def _shared_request_key(
     # log-in and sign-up pages, which are never shared).
     if settings.SESSION_COOKIE_NAME in cookies or CookieStorage.cookie_name in cookies:
         return None
-    return _page_key(request, author_id, params)
+    return _page_key(request, author_id, options)
 
 
-def _page_key(request: HttpRequest, author_id: int, params: tuple[str, ...]) -> str | None:
+def _page_key(request: HttpRequest, author_id: int, options: "_Options") -> str | None:
     """The key of the shared entry for this URL and variant, whoever asks."""
-    if any(name not in params or len(request.GET.getlist(name)) > 1 for name in request.GET):
+    if any(
+        name not in options.params or len(request.GET.getlist(name)) > 1 for name in request.GET
+    ):
         return None
     # The headers themselves: cheaper than django-htmx's parsed details, on every hit.
     htmx = request.META.get("HTTP_HX_REQUEST") == "true"
     restore = request.META.get("HTTP_HX_HISTORY_RESTORE_REQUEST") == "true"
     variant = "fragment" if htmx and not restore else "page"
-    query = urlencode(sorted((name, request.GET[name]) for name in request.GET))
+    if options.normalise is not None and request.GET:
+        normal = options.normalise(request.GET)
+        if normal is None:
+            return None
+        query = urlencode(sorted(normal))
+    else:
+        query = urlencode(sorted((name, request.GET[name]) for name in request.GET))
     # Host and scheme: the page names its own absolute (canonical) URL.
     url = f"{request.scheme}://{request.get_host()}{request.path}?{query}"
     digest = hashlib.md5(url.encode(), usedforsecurity=False).hexdigest()
@@ -258,31 +264,45 @@ def author_cached(*, author_id: int, name: str, compute: Callable[[], T]) -> T:
     return cast(T, value)
 
 
+# The parameters that make a distinct page, in a canonical form; None: the live page.
+Normalise = Callable[[QueryDict], list[tuple[str, str]] | None]
+
+
 @dataclass(frozen=True)
 class _Options:
     params: tuple[str, ...]
     bypass: Callable[[HttpRequest], bool] | None
+    normalise: Normalise | None = None
 
 
 OPTIONS_ATTRIBUTE = "anonymous_page_cache"
 
 
 def anonymous_page_cache(
-    *, params: tuple[str, ...] = (), bypass: Callable[[HttpRequest], bool] | None = None
+    *,
+    params: tuple[str, ...] = (),
+    bypass: Callable[[HttpRequest], bool] | None = None,
+    normalise: Normalise | None = None,
 ) -> Callable[[AuthorView], AuthorView]:
     """Mark a view of one author's public page (it takes `author_id`) as shared.
 
     AnonymousPageCacheMiddleware then answers anonymous visitors from the
     cache. params: the query parameters the page reads (any other parameter,
     or a repeated one, gets the live page). bypass: the requests that always
-    get the live page (e.g. polls answered with 286). The view keeps a
+    get the live page (e.g. polls answered with 286). normalise: the
+    parameters (only those of `params`, each given once) in a canonical form,
+    so that "?sort=newest" and "?sort=" share the page they both show, or None
+    for values the page will not show as given (e.g. invalid ones): those get
+    the live page, and junk makes no entries. The view keeps a
     response out of the cache by marking it `private` or `no-store`
     (django.utils.cache.add_never_cache_headers).
     """
 
     def decorate(view: AuthorView) -> AuthorView:
         # functools.wraps carries the mark up through the other decorators.
-        setattr(view, OPTIONS_ATTRIBUTE, _Options(params=params, bypass=bypass))
+        setattr(
+            view, OPTIONS_ATTRIBUTE, _Options(params=params, bypass=bypass, normalise=normalise)
+        )
         return view
 
     return decorate
@@ -308,7 +328,7 @@ class AnonymousPageCacheMiddleware:
             return self.get_response(request)
         options, author_id = target
         skip = options.bypass is not None and options.bypass(request)
-        key = None if skip else _shared_request_key(request, author_id, options.params)
+        key = None if skip else _shared_request_key(request, author_id, options)
         if key is None:
             response = self.get_response(request)
             patch_cache_control(response, private=True)
@@ -406,7 +426,7 @@ def shared_page(
     if target is None:
         return None
     options, _ = target
-    key = _page_key(request, author_id, options.params)
+    key = _page_key(request, author_id, options)
     if key is None:
         return None
     entry = _local_get(key)

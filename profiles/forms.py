@@ -5,6 +5,7 @@ from django import forms
 from django.core.exceptions import ValidationError
 from django.core.validators import URLValidator
 
+from profiles import selectors
 from profiles.models import NEWS_KINDS, Claim, Follow, ProfileSettings
 from works.models import Authorship, Work
 
@@ -213,3 +214,147 @@ class AuthorshipStatusForm(forms.Form):
             (Authorship.Status.DISPUTED, "Not mine"),
         ]
     )
+
+
+# OpenAlex's work types (https://docs.openalex.org/api-entities/works/work-object#type).
+WORK_TYPES = (
+    "article",
+    "book",
+    "book-chapter",
+    "dataset",
+    "dissertation",
+    "editorial",
+    "erratum",
+    "grant",
+    "letter",
+    "libguides",
+    "other",
+    "paratext",
+    "peer-review",
+    "preprint",
+    "reference-entry",
+    "report",
+    "retraction",
+    "review",
+    "standard",
+    "supplementary-materials",
+)
+YEAR_MIN, YEAR_MAX = 1000, 2999
+SEARCH_MAX_LENGTH = 200
+
+
+class WorksFilterForm(forms.Form):
+    """A researcher's works list as GET parameters: sort, filters and a search within.
+
+    `filters()` gives what profiles.selectors.works_for_filter takes. The page
+    and the exports of a record read the same parameters through this form.
+    Every field may be missing or empty; unknown parameters are ignored.
+    """
+
+    PARAMS = ("sort", "type", "year_from", "year_to", "venue", "topic", "q")
+
+    q = forms.CharField(
+        label="Search these works",
+        required=False,
+        max_length=SEARCH_MAX_LENGTH,
+        error_messages={
+            "max_length": "Search for at most %(limit_value)d characters (this is %(show_value)d)."
+        },
+    )
+    sort = forms.ChoiceField(
+        label="Sort by",
+        required=False,
+        choices=[
+            (selectors.WorksSort.NEWEST.value, "Newest"),
+            (selectors.WorksSort.CITED.value, "Most cited"),
+            (selectors.WorksSort.TITLE.value, "Title"),
+        ],
+        error_messages={"invalid_choice": "Sort by newest, most cited or title."},
+    )
+    type = forms.ChoiceField(
+        label="Type",
+        required=False,
+        choices=[("", "Any type"), *((t, t.replace("-", " ").capitalize()) for t in WORK_TYPES)],
+        error_messages={
+            "invalid_choice": "There is no work type “%(value)s”; choose one from the list."
+        },
+    )
+    year_from = forms.IntegerField(
+        label="From year",
+        required=False,
+        min_value=YEAR_MIN,
+        max_value=YEAR_MAX,
+        error_messages={
+            "invalid": "Give the first year as a number, e.g. 2015.",
+            "min_value": "Give a year from %(limit_value)s on.",
+            "max_value": "Give a year up to %(limit_value)s.",
+        },
+    )
+    year_to = forms.IntegerField(
+        label="To year",
+        required=False,
+        min_value=YEAR_MIN,
+        max_value=YEAR_MAX,
+        error_messages={
+            "invalid": "Give the last year as a number, e.g. 2024.",
+            "min_value": "Give a year from %(limit_value)s on.",
+            "max_value": "Give a year up to %(limit_value)s.",
+        },
+    )
+    venue = forms.IntegerField(
+        label="Venue",
+        required=False,
+        min_value=1,
+        error_messages={
+            "invalid": "Choose a venue from the list.",
+            "min_value": "Choose a venue from the list.",
+        },
+    )
+    topic = forms.IntegerField(
+        label="Topic",
+        required=False,
+        min_value=1,
+        error_messages={
+            "invalid": "Choose a topic from the list.",
+            "min_value": "Choose a topic from the list.",
+        },
+    )
+
+    def clean_q(self) -> str:
+        # Runs of spaces mean nothing to the search: one entry per search in the page cache.
+        return " ".join(self.cleaned_data["q"].split())
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean() or {}
+        first, last = cleaned.get("year_from"), cleaned.get("year_to")
+        if first is not None and last is not None and first > last:
+            self.add_error(
+                "year_to",
+                f"The years run backwards: “from” {first} is after “to” {last}. "
+                "Swap them, or leave one empty.",
+            )
+        return cleaned
+
+    def filters(self) -> selectors.WorksFilter:
+        """The filter asked for (call after is_valid(); fields in error count as not given)."""
+        data = getattr(self, "cleaned_data", {})
+        return selectors.WorksFilter(
+            sort=selectors.WorksSort(data.get("sort") or selectors.WorksSort.NEWEST),
+            type=data.get("type") or "",
+            year_from=data.get("year_from"),
+            year_to=data.get("year_to"),
+            venue_id=data.get("venue"),
+            topic_id=data.get("topic"),
+            q=data.get("q") or "",
+        )
+
+    def query(self) -> list[tuple[str, str]]:
+        """The filter as canonical GET parameters: defaults left out, in PARAMS' order."""
+        data = getattr(self, "cleaned_data", {})
+        pairs = []
+        for name in self.PARAMS:
+            value = data.get(name)
+            if value in (None, "") or (name == "sort" and value == selectors.WorksSort.NEWEST):
+                continue
+            pairs.append((name, str(value)))
+        return pairs

@@ -17,7 +17,7 @@ from django.contrib.auth.decorators import login_required
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.paginator import Paginator
 from django.db.models import Count, Window
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, QueryDict
 from django.middleware.csrf import get_token
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import render_to_string
@@ -26,7 +26,7 @@ from django.utils import timezone
 from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 from django.views.decorators.vary import vary_on_headers
-from django_htmx.http import HttpResponseClientRedirect
+from django_htmx.http import HttpResponseClientRedirect, push_url
 
 from bzpeer import pagecache, paging, ratelimit, staff
 from bzpeer.cache import shared_get_or_build
@@ -34,6 +34,9 @@ from bzpeer.http import AuthenticatedHttpRequest, HtmxHttpRequest
 from profiles import selectors, services
 from profiles.collaboration import selectors as collaboration_selectors
 from profiles.forms import (
+    SEARCH_MAX_LENGTH,
+    YEAR_MAX,
+    YEAR_MIN,
     AuthorshipStatusForm,
     ClaimForm,
     DecisionForm,
@@ -43,6 +46,7 @@ from profiles.forms import (
     FollowSettingsForm,
     ProfileSettingsForm,
     QueueFilterForm,
+    WorksFilterForm,
 )
 from profiles.models import AuthorEvent, Claim, EmailCode, Follow, ProfileSettings
 from profiles.signals import pending_follow_keep
@@ -118,9 +122,48 @@ _PERSONAL_PARTS = {
 }
 
 
+# Far beyond any researcher's last page: such numbers get the live page, not an entry each.
+CACHED_PAGES_MAX = 10_000
+
+
+def _works_cache_params(query: QueryDict) -> list[tuple[str, str]] | None:
+    """The works list's parameters as the page cache keys them (pagecache `normalise`).
+
+    Defaults are left out and values written one way, so "?sort=newest&q=a++b"
+    and "?q=a b" share an entry; invalid values get the live page (a 400, or a
+    page with a note), so junk makes no entries.
+    """
+    form = WorksFilterForm(query)
+    if not form.is_valid():
+        return None
+    pairs = form.query()
+    raw_page = query.get("page", "")
+    if raw_page not in ("", "1"):
+        if not raw_page.isdigit() or raw_page != str(int(raw_page)):
+            return None
+        if int(raw_page) > CACHED_PAGES_MAX:
+            return None
+        pairs.append(("page", raw_page))
+    return pairs
+
+
+def _works_fragment(request: HtmxHttpRequest, page: int) -> str | None:
+    """The fragment an htmx request asks for; None for the whole page.
+
+    "Show more" asks for a later page, appended to the list; the filter form
+    for the first page of its results, swapped in place. A history restore
+    that missed htmx's cache gets the whole page.
+    """
+    if not request.htmx or request.htmx.history_restore_request:
+        return None
+    return "works-more" if page > 1 else "works-response"
+
+
 @require_safe
 @vary_on_headers("HX-Request")
-@pagecache.anonymous_page_cache(params=("page",))
+@pagecache.anonymous_page_cache(
+    params=("page", *WorksFilterForm.PARAMS), normalise=_works_cache_params
+)
 def researcher_detail(request: HtmxHttpRequest, author_id: int) -> HttpResponse:
     if request.user.is_authenticated and not request.htmx:
         response = _researcher_page_for_visitor(request, author_id)
@@ -172,13 +215,25 @@ def _researcher_page(request: HtmxHttpRequest, author_id: int) -> HttpResponse:
         return redirect(
             "profiles:researcher_detail", author_id=author.merged_into_id, permanent=True
         )
+    form = WorksFilterForm(request.GET)
+    valid = form.is_valid()
+    # Parts of the filter in error count as not given: the list shows the rest.
+    filters = form.filters()
     counts = selectors.work_counts(author=author)
+    matched = selectors.works_matched(author=author, filters=filters, total=counts.total)
     choice = paging.page_choice(
-        request.GET.get("page"), num_pages=-(-counts.total // selectors.WORKS_PER_PAGE)
+        request.GET.get("page"), num_pages=-(-matched // selectors.WORKS_PER_PAGE)
     )
     page = choice.number
-    works = selectors.works_page(author=author, page=page, total=counts.total)
-    has_more = page * selectors.WORKS_PER_PAGE < counts.total
+    works = selectors.works_page(author=author, page=page, total=matched, filters=filters)
+    authors = selectors.work_authors(author=author, work_ids=[w.pk for w in works])
+    for work in works:
+        work.listed_authors = authors.get(work.pk)  # type: ignore[attr-defined]
+    has_more = page * selectors.WORKS_PER_PAGE < matched
+    query = form.query()
+    if valid:
+        # Drawn from the values as read, so pages that share a cache entry look the same.
+        form = WorksFilterForm(initial=dict(query))
     template = "profiles/researcher_detail.html"
     context: dict[str, object] = {
         "author": author,
@@ -187,12 +242,31 @@ def _researcher_page(request: HtmxHttpRequest, author_id: int) -> HttpResponse:
         "page_note": choice.note,
         "next_page": page + 1 if has_more else None,
         "counts": counts,
+        "matched": matched,
+        "filters": filters,
+        "filter_form": form,
+        "filter_query": urlencode(query),
+        "filter_valid": valid,
+        # Co-authors' links from one reverse(): a {% url %} each cost a millisecond a page.
+        "researcher_path": reverse("profiles:researcher_detail", args=[0]).split("0", 1),
     }
-    if request.htmx and page > 1:
-        return render(request, template + "#works-more", context)
+    status = 200 if valid else 400
+    fragment = _works_fragment(request, page)
+    if fragment is not None:
+        response = render(request, f"{template}#{fragment}", context, status=status)
+        if fragment == "works-response" and valid:
+            # The address bar shows the filter as read, not every empty field of the form.
+            push_url(response, f"{request.path}?{context['filter_query']}".rstrip("?"))
+        return response
 
     # The page's two costly reads are the same for every visitor (signed-in
     # ones get live pages): kept with the author's cached pages.
+    context.update(search_max_length_works=SEARCH_MAX_LENGTH, year_min=YEAR_MIN, year_max=YEAR_MAX)
+    context["facets"] = pagecache.author_cached(
+        author_id=author.pk,
+        name="work-facets",
+        compute=lambda: selectors.work_facets(author=author),
+    )
     topics, (collaborators, collaborator_total) = pagecache.author_cached(
         author_id=author.pk,
         name="topics-collaborators",
@@ -210,6 +284,7 @@ def _researcher_page(request: HtmxHttpRequest, author_id: int) -> HttpResponse:
         metrics=selectors.metrics_panel(author=author),
         topics=topics[: selectors.TOPICS_SHOWN],
         topic_total=len(topics),
+        filter_topics=topics,
         collaborators=collaborators,
         collaborator_total=collaborator_total,
         collaborator_threshold=selectors.CLOSE_COLLABORATOR_MIN_STRENGTH,
@@ -229,7 +304,7 @@ def _researcher_page(request: HtmxHttpRequest, author_id: int) -> HttpResponse:
     context["person_json_ld"] = _person_json_ld(
         author, url=str(context["canonical_url"]), summary=str(context["summary"]), topics=topics
     )
-    response = render(request, template, context)
+    response = render(request, template, context, status=status)
     if not request.user.is_authenticated:
         # What a signed-in visitor's parts of this page need besides their own state.
         setattr(
@@ -264,7 +339,15 @@ def researcher_export(request: HttpRequest, author_id: int, extension: str) -> H
             url_name="profiles:researcher_export",
             object_id=author.pk,
         )
-    works = selectors.export_works(author=author, params=request.GET)
+    form = WorksFilterForm(request.GET)
+    if not form.is_valid():
+        problems = " ".join(str(e) for errors in form.errors.values() for e in errors)
+        return HttpResponse(
+            f"This export's filter is not valid: {problems}",
+            status=400,
+            content_type="text/plain; charset=utf-8",
+        )
+    works = selectors.export_works(author=author, filters=form.filters())
     return exports.attachment(
         works,
         extension=extension,

@@ -156,6 +156,7 @@ def work_references(*, work: Work, limit: int = WORK_LINKS_SHOWN) -> WorkLinks:
         limit=limit,
     )
 
+
 def work_authors_attach(works: list[Work]) -> list[Work]:
     """Sets `ordered_authors` on each work: its visible authors' names in published order.
 

@@ -34,5 +34,7 @@ def test_seed_researcher_page_shows_every_section(page: Page, live_server):
     ).to_be_visible()
     screenshot(page, "seed-profile")
 
-    page.get_by_role("link", name="Janice Lan", exact=True).click()
+    # Her name is also a link among each work's co-authors: the collaborators' list is meant.
+    collaborators = page.get_by_role("complementary", name="Topics and collaborators")
+    collaborators.get_by_role("link", name="Janice Lan", exact=True).click()
     expect(page.get_by_role("heading", level=1)).to_have_text("Janice Lan")

@@ -17,8 +17,9 @@ from works.models import Authorship, WorkTopic
 
 pytestmark = pytest.mark.django_db
 
-# Author, work counts, works, topics, close collaborators, followers, live claims.
-PROFILE_PAGE_QUERIES = 7
+# Author, work counts, works, their co-authors, work types and venues (the filter's
+# choices), topics, close collaborators, followers, live claims.
+PROFILE_PAGE_QUERIES = 9
 
 
 def page_url(author) -> str:

@@ -359,6 +359,39 @@ def test_record_export_leaves_out_a_work_its_owner_marked_not_mine(client):
         assert b"Someone else" not in response.content
 
 
+def test_record_export_holds_what_the_filtered_list_shows_in_its_order(client):
+    author = AuthorFactory.create(display_name="Ada Lovelace")
+    make_work([author], title="Engines", type="article", publication_year=2019, cited_by_count=5)
+    make_work([author], title="Looms", type="preprint", publication_year=2021, cited_by_count=50)
+    make_work([author], title="Tables", type="article", publication_year=2022, cited_by_count=20)
+
+    page = client.get(
+        reverse("profiles:researcher_detail", args=[author.pk]),
+        {"type": "article", "sort": "cited"},
+    ).content.decode()
+    found = re.search(r'href="(/researchers/[^"]+/export\.csv[^"]*)"', page)
+    assert found is not None
+    export_link = found.group(1).replace("&amp;", "&")
+    assert "type=article" in export_link and "sort=cited" in export_link
+    for extension in FORMATS:
+        response = client.get(record_url(author, extension), {"type": "article", "sort": "cited"})
+        titles = [r["title"] for r in common_fields(extension, response.content)]
+        assert titles == ["Tables", "Engines"], extension
+    assert [r["title"] for r in common_fields("csv", client.get(export_link).content)] == [
+        "Tables",
+        "Engines",
+    ]
+
+
+def test_record_export_with_a_filter_it_cannot_read_says_why(client):
+    author = AuthorFactory.create(display_name="Ada Lovelace")
+    make_work([author], title="Engines", publication_year=2019)
+    response = client.get(record_url(author, "bib"), {"year_from": "2023", "year_to": "2020"})
+    assert response.status_code == 400
+    assert "filter is not valid" in response.content.decode()
+    assert "attachment" not in response.get("Content-Disposition", "")
+
+
 def test_work_export_leaves_out_an_author_who_disputed_it(client):
     kept, gone = AuthorFactory.create(display_name="Kept Author"), AuthorFactory.create()
     work = make_work([kept, gone], title="Shared paper")
