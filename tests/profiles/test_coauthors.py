@@ -55,6 +55,7 @@ def expected_rows(author) -> dict[str, tuple[int, str]]:
     mine = set(visible.filter(author=author).values_list("work_id", flat=True))
     years: dict[int, list[int]] = defaultdict(list)
     for a in visible.filter(work_id__in=mine).exclude(author=author).select_related("work"):
+        assert a.work.publication_year is not None  # the fixtures' works all have one
         years[a.author_id].append(a.work.publication_year)
     names = dict(Author.objects.filter(pk__in=years).values_list("pk", "display_name"))
     return {
