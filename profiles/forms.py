@@ -358,3 +358,73 @@ class WorksFilterForm(forms.Form):
                 continue
             pairs.append((name, str(value)))
         return pairs
+
+
+AFFILIATION_FIRST_YEAR = 1900
+AFFILIATION_NAME_MAX = 300
+
+
+class AffiliationForm(forms.Form):
+    """A line the owner adds to their affiliation history: where, from which year, to which."""
+
+    institution_name = forms.CharField(
+        label="Institution",
+        max_length=AFFILIATION_NAME_MAX,
+        error_messages={
+            "required": "Name the institution.",
+            "max_length": "Keep the name under %(limit_value)d characters (it has %(show_value)d).",
+        },
+    )
+    from_year = forms.IntegerField(
+        label="From (year)",
+        error_messages={
+            "required": "Give the year you started there.",
+            "invalid": "Give the first year as a number, such as 2019.",
+        },
+    )
+    to_year = forms.CharField(
+        label="To (year, or “present”)",
+        max_length=10,
+        initial="present",
+        error_messages={
+            "required": "Give the last year there, or “present”.",
+            "max_length": "Give the last year as a number, such as 2023, or “present”.",
+        },
+    )
+
+    def __init__(self, *args: Any, this_year: int, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.this_year = this_year
+
+    def _year(self, value: int, what: str) -> int:
+        if not AFFILIATION_FIRST_YEAR <= value <= self.this_year:
+            raise ValidationError(
+                f"The {what} year must be between {AFFILIATION_FIRST_YEAR} and {self.this_year}."
+            )
+        return value
+
+    def clean_from_year(self) -> int:
+        return self._year(self.cleaned_data["from_year"], "first")
+
+    def clean_to_year(self) -> int | None:
+        """None: to the present."""
+        raw = self.cleaned_data["to_year"].strip()
+        if raw.lower() == "present":
+            return None
+        if not raw.isdigit():
+            raise ValidationError("Give the last year as a number, such as 2023, or “present”.")
+        return self._year(int(raw), "last")
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        first, last = data.get("from_year"), data.get("to_year")
+        if first is not None and last is not None and last < first:
+            self.add_error("to_year", f"The last year comes on or after the first ({first}).")
+        return data
+
+
+class AffiliationHiddenForm(forms.Form):
+    HIDE = "hide"
+    SHOW = "show"
+
+    action = forms.ChoiceField(choices=[(HIDE, "Hide"), (SHOW, "Show")])

@@ -3,13 +3,15 @@
 The page's functions are one query each, whatever the author's size.
 """
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from enum import StrEnum
+from urllib.parse import parse_qsl, unquote, urlsplit
 
 from allauth.account.models import EmailAddress
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.contrib.postgres.expressions import ArraySubquery
 from django.contrib.postgres.search import SearchConfig, SearchQueryField, SearchVectorField
 from django.db import connection
 from django.db.models import (
@@ -29,7 +31,7 @@ from django.db.models import (
     Window,
 )
 from django.db.models.expressions import OrderBy, RawSQL
-from django.db.models.functions import Lower, RowNumber
+from django.db.models.functions import Coalesce, JSONObject, Lower, RowNumber
 from django.utils import timezone
 
 from profiles import charts
@@ -38,6 +40,7 @@ from profiles.trust import ClaimFacts, Trust, TrustFacts, trust_evaluate
 from works import email_domains, metrics
 from works.models import (
     Author,
+    AuthorAffiliation,
     AuthorMetrics,
     Authorship,
     Institution,
@@ -104,8 +107,9 @@ def _visible_statuses() -> list[str]:
     return [Authorship.Status.ASSERTED, Authorship.Status.CONFIRMED]
 
 
-def close_collaborators(*, author: Author) -> tuple[list[Collaborator], int]:
-    """The strongest co-authors above the threshold, and how many there are in all."""
+def close_collaborators(*, author: Author) -> tuple[list[Collaborator], int, int]:
+    """The strongest co-authors above the threshold, how many there are, and how many
+    co-authors there are in all (the co-authors page's count), in one query."""
     sql = """
         WITH mine AS (
             SELECT work_id FROM works_authorship
@@ -118,17 +122,20 @@ def close_collaborators(*, author: Author) -> tuple[list[Collaborator], int]:
             FROM works_authorship o JOIN team USING (work_id)
             WHERE o.author_id <> %(author)s AND o.status <> %(disputed)s AND team.size > 1
             GROUP BY o.author_id
-            HAVING sum(1.0 / (team.size - 1)) >= %(threshold)s
         ), strongest AS (
             -- Cut to the shown few before joining names: the planner misjudges
             -- how many ties there are and would otherwise scan every author.
             SELECT author_id, shared, strength, count(*) OVER () AS total FROM ties
+            WHERE strength >= %(threshold)s
             ORDER BY strength DESC, shared DESC, author_id
             LIMIT %(limit)s
         )
+        -- One row even when nobody is close: it carries the count of all co-authors.
         SELECT s.author_id, au.display_name, au.is_synthetic, s.shared,
-               s.strength::float8, s.total
-        FROM strongest s JOIN works_author au ON au.id = s.author_id
+               s.strength::float8, s.total, c.coauthors
+        FROM (SELECT count(*) AS coauthors FROM ties) c
+        LEFT JOIN strongest s ON true
+        LEFT JOIN works_author au ON au.id = s.author_id
         ORDER BY s.strength DESC, s.shared DESC, au.display_name, s.author_id
     """
     with connection.cursor() as cursor:
@@ -151,8 +158,281 @@ def close_collaborators(*, author: Author) -> tuple[list[Collaborator], int]:
             strength=row[4],
         )
         for row in rows
+        if row[0] is not None
     ]
-    return collaborators, (rows[0][5] if rows else 0)
+    close_total = rows[0][5] if collaborators else 0
+    return collaborators, close_total, rows[0][6]
+
+
+# Co-authors: everyone who shares a work with the researcher, neither side disputed.
+
+COAUTHORS_PER_PAGE = 50
+
+
+@dataclass(frozen=True)
+class CoauthorSort:
+    label: str
+    order_by: str  # SQL over ties t and works_author au, unique to the last column
+
+
+COAUTHOR_SORTS = {
+    "shared": CoauthorSort(
+        "Most shared works",
+        "t.shared DESC, t.last_year DESC NULLS LAST, au.display_name, t.author_id",
+    ),
+    "name": CoauthorSort("Name", "au.display_name, t.author_id"),
+    "recent": CoauthorSort(
+        "Most recent", "t.last_year DESC NULLS LAST, t.shared DESC, au.display_name, t.author_id"
+    ),
+}
+COAUTHOR_SORT_DEFAULT = "shared"
+
+
+@dataclass(frozen=True)
+class Coauthor:
+    author_id: int
+    display_name: str
+    is_synthetic: bool
+    shared_works: int
+    first_year: int | None
+    last_year: int | None
+
+
+_COAUTHOR_TIES = """
+    WITH mine AS (
+        SELECT work_id FROM works_authorship
+        WHERE author_id = %(author)s AND status <> %(disputed)s
+    ), ties AS (
+        SELECT o.author_id, count(*) AS shared,
+               min(w.publication_year) AS first_year, max(w.publication_year) AS last_year
+        FROM mine JOIN works_authorship o USING (work_id)
+        JOIN works_work w ON w.id = o.work_id
+        WHERE o.author_id <> %(author)s AND o.status <> %(disputed)s
+        GROUP BY o.author_id
+    )
+"""
+
+
+def coauthor_count(*, author: Author) -> int:
+    sql = """
+        SELECT count(DISTINCT o.author_id) FROM works_authorship m
+        JOIN works_authorship o ON o.work_id = m.work_id
+        WHERE m.author_id = %(author)s AND m.status <> %(disputed)s
+          AND o.author_id <> %(author)s AND o.status <> %(disputed)s
+    """
+    with connection.cursor() as cursor:
+        cursor.execute(sql, {"author": author.pk, "disputed": Authorship.Status.DISPUTED})
+        row = cursor.fetchone()
+    return int(row[0]) if row else 0
+
+
+def coauthors_page(*, author: Author, sort: str, page: int) -> list[Coauthor]:
+    """One page of the researcher's co-authors with the works and years they share, one query."""
+    order_by = COAUTHOR_SORTS[sort].order_by  # a key of ours, never the visitor's text
+    sql = f"""{_COAUTHOR_TIES}
+        SELECT t.author_id, au.display_name, au.is_synthetic, t.shared, t.first_year, t.last_year
+        FROM ties t JOIN works_author au ON au.id = t.author_id
+        ORDER BY {order_by}
+        LIMIT %(limit)s OFFSET %(offset)s
+    """
+    with connection.cursor() as cursor:
+        cursor.execute(
+            sql,
+            {
+                "author": author.pk,
+                "disputed": Authorship.Status.DISPUTED,
+                "limit": COAUTHORS_PER_PAGE,
+                "offset": (page - 1) * COAUTHORS_PER_PAGE,
+            },
+        )
+        return [Coauthor(*row) for row in cursor.fetchall()]
+
+
+def collaborators_hidden(*, author: Author) -> bool:
+    """The owner hid their collaborators (select_related profile_settings with the author).
+
+    Their settings count only while the record is claimed, asked only when they hide them.
+    """
+    try:
+        hidden = "collaborators" in author.profile_settings.hidden_sections
+    except ProfileSettings.DoesNotExist:
+        return False
+    return hidden and Claim.objects.filter(author=author, state=Claim.State.APPROVED).exists()
+
+
+# Identity: the record's identifiers and where the researcher worked.
+
+
+@dataclass(frozen=True)
+class Identifier:
+    scheme: str
+    label: str
+    value: str  # the bare id, shown and copied
+    url: str  # an http(s) link, or "" when there is none to give
+
+
+IDENTIFIER_LABELS = {
+    "orcid": "ORCID",
+    "openalex": "OpenAlex",
+    "scopus": "Scopus",
+    "dblp": "DBLP",
+    "wikipedia": "Wikipedia",
+    "wikidata": "Wikidata",
+    "twitter": "Twitter / X",
+    "mag": "Microsoft Academic",
+    "google_scholar": "Google Scholar",
+    "semantic_scholar": "Semantic Scholar",
+    "researchgate": "ResearchGate",
+    "researcherid": "Web of Science ResearcherID",
+    "isni": "ISNI",
+    "viaf": "VIAF",
+    "ror": "ROR",
+}
+# Query parameters that carry the id in a registry's profile URL (Scopus's
+# authorID, Google Scholar's user).
+_ID_PARAMETERS = ("authorid", "user", "id", "pid")
+
+
+def _http_url(value: str) -> str:
+    """The value if it is an http(s) URL with a host, else "" (never javascript: and the like)."""
+    try:
+        parts = urlsplit(value.strip())
+    except ValueError:
+        return ""
+    if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
+        return ""
+    return value.strip()
+
+
+def _bare_id(url: str) -> str:
+    parts = urlsplit(url)
+    for name, found in parse_qsl(parts.query):
+        if name.lower() in _ID_PARAMETERS and found:
+            return found
+    segments = [s for s in parts.path.split("/") if s]
+    return unquote(segments[-1]) if segments else parts.hostname or url
+
+
+def _identifier(scheme: str, value: str) -> Identifier:
+    label = IDENTIFIER_LABELS.get(scheme.lower()) or scheme.replace("_", " ").capitalize()
+    url = _http_url(value)
+    return Identifier(
+        scheme=scheme, label=label, value=_bare_id(url) if url else value.strip(), url=url
+    )
+
+
+def author_identifiers(*, author: Author) -> list[Identifier]:
+    """ORCID, OpenAlex (not for generated records: it names no real OpenAlex author),
+    then the other registries' ids the import brought, known schemes first."""
+    found = []
+    if author.orcid:
+        found.append(
+            Identifier("orcid", "ORCID", author.orcid, f"https://orcid.org/{author.orcid}")
+        )
+    if author.openalex_id and not author.is_synthetic:
+        found.append(
+            Identifier(
+                "openalex",
+                "OpenAlex",
+                author.openalex_id,
+                f"https://openalex.org/{author.openalex_id}",
+            )
+        )
+    known = list(IDENTIFIER_LABELS)
+    others = sorted(
+        (
+            (scheme, value)
+            for scheme, value in (author.external_ids or {}).items()
+            if isinstance(value, str) and value.strip() and scheme not in ("orcid", "openalex")
+        ),
+        key=lambda item: (
+            known.index(item[0]) if item[0] in known else len(known),
+            item[0],
+        ),
+    )
+    found.extend(_identifier(scheme, value) for scheme, value in others)
+    return found
+
+
+@dataclass(frozen=True)
+class AffiliationLine:
+    id: int
+    institution_id: int | None
+    name: str
+    years: list[int]
+    until_present: bool
+    origin: str
+    hidden: bool = False
+
+    @property
+    def years_text(self) -> str:
+        return year_ranges(self.years, until_present=self.until_present)
+
+    @property
+    def is_owners(self) -> bool:
+        return self.origin == AuthorAffiliation.Origin.OWNER
+
+
+def year_ranges(years: Iterable[int], *, until_present: bool = False) -> str:
+    """[2019, 2020, 2021, 2023] -> "2019-2021, 2023" (with an en dash); until_present
+    ends the last run in "present"."""
+    runs: list[list[int]] = []
+    for year in sorted(set(years)):
+        if runs and year == runs[-1][1] + 1:
+            runs[-1][1] = year
+        else:
+            runs.append([year, year])
+    parts = [f"{a}\u2013{b}" if a != b else str(a) for a, b in runs]
+    if until_present and runs:
+        parts[-1] = f"{runs[-1][0]}\u2013present"
+    return ", ".join(parts)
+
+
+def _newest_first(lines: list[AffiliationLine]) -> list[AffiliationLine]:
+    # Lines that end in the same year keep the source's order.
+    return sorted(
+        lines, key=lambda line: (not line.until_present, -max(line.years, default=0), line.id)
+    )
+
+
+def with_affiliation_history(queryset: QuerySet[Author]) -> QuerySet[Author]:
+    """The authors with their shown affiliation lines in the same query (affiliation_history)."""
+    lines = AuthorAffiliation.objects.filter(author=OuterRef("pk"), hidden=False).values(
+        line=JSONObject(
+            id="id",
+            institution_id="institution_id",
+            name=Coalesce("institution__display_name", "institution_name"),
+            years="years",
+            until_present="until_present",
+            origin="origin",
+        )
+    )
+    return queryset.annotate(affiliation_lines=ArraySubquery(lines))
+
+
+def affiliation_history(*, author: Author) -> list[AffiliationLine]:
+    """The shown lines, newest first, of an author read with_affiliation_history."""
+    rows = getattr(author, "affiliation_lines", None) or []
+    return _newest_first([AffiliationLine(**row) for row in rows])
+
+
+def owner_affiliations(*, author: Author) -> list[AffiliationLine]:
+    """Every line, hidden ones too, for the owner's editor; one query."""
+    rows = AuthorAffiliation.objects.filter(author=author).select_related("institution")
+    return _newest_first(
+        [
+            AffiliationLine(
+                id=row.pk,
+                institution_id=row.institution_id,
+                name=row.institution.display_name if row.institution else row.institution_name,
+                years=list(row.years),
+                until_present=row.until_present,
+                origin=row.origin,
+                hidden=row.hidden,
+            )
+            for row in rows
+        ]
+    )
 
 
 def topic_counts(*, author: Author) -> list[TopicCount]:
@@ -326,7 +606,7 @@ COAUTHORS_SHOWN = 5
 
 
 @dataclass(frozen=True)
-class Coauthor:
+class WorkAuthor:
     author_id: int
     name: str  # as published on the work, else the record's name
     is_self: bool  # the researcher whose page it is
@@ -334,7 +614,7 @@ class Coauthor:
 
 @dataclass(frozen=True)
 class WorkAuthors:
-    shown: list[Coauthor]  # the first few in published order, then the researcher if later
+    shown: list[WorkAuthor]  # the first few in published order, then the researcher if later
     more: int  # the others, not named
     self_later: bool  # the researcher comes after the first few: "…" before their name
 
@@ -356,10 +636,10 @@ def work_authors(*, author: Author, work_ids: Sequence[int]) -> dict[int, WorkAu
         )
         .order_by("work_id", "position")
     )
-    found: dict[int, list[tuple[Coauthor, int]]] = {}
+    found: dict[int, list[tuple[WorkAuthor, int]]] = {}
     teams: dict[int, int] = {}
     for work_id, author_id, raw_name, name, rank, team in rows:
-        coauthor = Coauthor(
+        coauthor = WorkAuthor(
             author_id=author_id, name=raw_name or name, is_self=author_id == author.pk
         )
         found.setdefault(work_id, []).append((coauthor, rank))

@@ -38,7 +38,7 @@ from graph import services as graph_services
 from profiles import selectors
 from profiles.models import AuthorEvent, Claim, ClaimEvent, EmailCode, Follow, ProfileSettings
 from works import email_domains, metrics
-from works.models import Author, Authorship
+from works.models import Author, AuthorAffiliation, Authorship
 
 
 class ClaimError(Exception):
@@ -859,3 +859,78 @@ def authorship_set_status(
         metrics.author_metrics_refresh(author_ids=[author.pk])
         pagecache.author_pages_changed(author_ids=changed_authors)
     return authorship
+
+
+# The owner's affiliation history. Imported lines are the source's: the owner
+# hides or shows them (imports keep them hidden); lines of their own they add
+# and remove.
+
+AFFILIATION_OWN_LINES_MAX = 30
+
+
+class AffiliationError(Exception):
+    """An affiliation change that cannot happen; the message is written for the owner."""
+
+
+@transaction.atomic
+def affiliation_add(
+    *,
+    user: AbstractBaseUser,
+    author: Author,
+    institution_name: str,
+    from_year: int,
+    to_year: int | None,
+) -> AuthorAffiliation:
+    """Add a line of the owner's own; to_year None: to the present."""
+    _require_owner(user, author)
+    name = institution_name.strip()
+    this_year = timezone.localdate().year
+    last = this_year if to_year is None else to_year
+    if not name:
+        raise AffiliationError("Name the institution.")
+    if not 1900 <= from_year <= last <= this_year:
+        raise AffiliationError(f"Give years between 1900 and {this_year}, the first one first.")
+    # The author lock serialises two adds at once, so the cap holds.
+    _lock_author(author.pk)
+    own = AuthorAffiliation.objects.filter(author=author, origin=AuthorAffiliation.Origin.OWNER)
+    if own.count() >= AFFILIATION_OWN_LINES_MAX:
+        raise AffiliationError(
+            f"You have {AFFILIATION_OWN_LINES_MAX} lines of your own, the most there can be: "
+            "remove one first."
+        )
+    line = AuthorAffiliation.objects.create(
+        author=author,
+        institution_name=name,
+        years=list(range(from_year, last + 1)),
+        until_present=to_year is None,
+        origin=AuthorAffiliation.Origin.OWNER,
+    )
+    pagecache.author_pages_changed(author_ids=[author.pk])
+    return line
+
+
+@transaction.atomic
+def affiliation_remove(*, user: AbstractBaseUser, author: Author, affiliation_id: int) -> None:
+    """Remove a line the owner added; imported lines are hidden instead."""
+    _require_owner(user, author)
+    deleted, _ = AuthorAffiliation.objects.filter(
+        pk=affiliation_id, author=author, origin=AuthorAffiliation.Origin.OWNER
+    ).delete()
+    if not deleted:
+        raise AffiliationError("That line is not one you added.")
+    pagecache.author_pages_changed(author_ids=[author.pk])
+
+
+@transaction.atomic
+def affiliation_set_hidden(
+    *, user: AbstractBaseUser, author: Author, affiliation_id: int, hidden: bool
+) -> None:
+    """Hide an imported line from the page, or show it again. Idempotent."""
+    _require_owner(user, author)
+    lines = AuthorAffiliation.objects.filter(
+        pk=affiliation_id, author=author, origin=AuthorAffiliation.Origin.OPENALEX
+    )
+    if not lines.exists():
+        raise AffiliationError("That line is not an imported one on your record.")
+    if lines.exclude(hidden=hidden).update(hidden=hidden):
+        pagecache.author_pages_changed(author_ids=[author.pk])

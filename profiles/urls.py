@@ -23,6 +23,22 @@ urlpatterns = [
     ),
     path("researchers/<int:author_id>/profile/", views.profile_edit, name="profile_edit"),
     path("researchers/<int:author_id>/followers/", views.followers, name="followers"),
+    path("researchers/<int:author_id>/coauthors/", views.coauthors, name="coauthors"),
+    path(
+        "researchers/<int:author_id>/profile/affiliations/",
+        views.affiliation_add,
+        name="affiliation_add",
+    ),
+    path(
+        "researchers/<int:author_id>/profile/affiliations/<int:affiliation_id>/remove/",
+        views.affiliation_remove,
+        name="affiliation_remove",
+    ),
+    path(
+        "researchers/<int:author_id>/profile/affiliations/<int:affiliation_id>/hidden/",
+        views.affiliation_hidden,
+        name="affiliation_hidden",
+    ),
     path(
         "researchers/<int:author_id>/works/<int:work_id>/status/",
         views.authorship_status,

@@ -37,6 +37,8 @@ from profiles.forms import (
     SEARCH_MAX_LENGTH,
     YEAR_MAX,
     YEAR_MIN,
+    AffiliationForm,
+    AffiliationHiddenForm,
     AuthorshipStatusForm,
     ClaimForm,
     DecisionForm,
@@ -55,20 +57,25 @@ from works.models import Author
 from works.views import export_format_unknown
 
 
-def _get_author_for_page(author_id: int) -> Author:
+def _get_author_for_page(author_id: int, *, with_history: bool = False) -> Author:
     # The owner's settings and the metrics ride along: a reverse one-to-one
     # costs no extra query.
-    return get_object_or_404(
-        Author.objects.select_related("last_known_institution", "profile_settings", "metrics"),
-        pk=author_id,
-    )
+    authors = Author.objects.select_related("last_known_institution", "profile_settings", "metrics")
+    if with_history:  # the affiliation history too, in the same query
+        authors = selectors.with_affiliation_history(authors)
+    return get_object_or_404(authors, pk=author_id)
 
 
 _JSON_SCRIPT_ESCAPES = {ord(">"): "\\u003E", ord("<"): "\\u003C", ord("&"): "\\u0026"}
 
 
 def _person_json_ld(
-    author: Author, *, url: str, summary: str, topics: list[selectors.TopicCount]
+    author: Author,
+    *,
+    url: str,
+    summary: str,
+    topics: list[selectors.TopicCount],
+    identifiers: list[selectors.Identifier],
 ) -> str:
     """schema.org Person, escaped so that no value can close the <script> element."""
     data: dict[str, object] = {
@@ -83,11 +90,7 @@ def _person_json_ld(
             "@type": "Organization",
             "name": author.last_known_institution.display_name,
         }
-    same_as = []
-    if author.orcid:
-        same_as.append(f"https://orcid.org/{author.orcid}")
-    if author.openalex_id and not author.is_synthetic:
-        same_as.append(f"https://openalex.org/{author.openalex_id}")
+    same_as = [identifier.url for identifier in identifiers if identifier.url]
     if same_as:
         data["sameAs"] = same_as
     if author.name_variants:
@@ -119,6 +122,7 @@ _PERSONAL_PARTS = {
     "follow": "profiles/researcher_detail.html#follow-button",
     "identity": "profiles/researcher_detail.html#identity-panel",
     "direct": "profiles/researcher_detail.html#direct-panel",
+    "history-edit": "profiles/_identity.html#history-edit",
 }
 
 
@@ -210,7 +214,7 @@ def _researcher_page_for_visitor(request: HtmxHttpRequest, author_id: int) -> Ht
 
 
 def _researcher_page(request: HtmxHttpRequest, author_id: int) -> HttpResponse:
-    author = _get_author_for_page(author_id)
+    author = _get_author_for_page(author_id, with_history=True)
     if author.merged_into_id:
         return redirect(
             "profiles:researcher_detail", author_id=author.merged_into_id, permanent=True
@@ -267,9 +271,10 @@ def _researcher_page(request: HtmxHttpRequest, author_id: int) -> HttpResponse:
         name="work-facets",
         compute=lambda: selectors.work_facets(author=author),
     )
-    topics, (collaborators, collaborator_total) = pagecache.author_cached(
+    topics, (collaborators, collaborator_total, coauthor_total) = pagecache.author_cached(
         author_id=author.pk,
-        name="topics-collaborators",
+        # Named for the value's shape: entries of the older two-part shape are never read.
+        name="topics-collaborators-coauthors",
         compute=lambda: (
             selectors.topic_counts(author=author),
             selectors.close_collaborators(author=author),
@@ -280,6 +285,7 @@ def _researcher_page(request: HtmxHttpRequest, author_id: int) -> HttpResponse:
     owner = selectors.owner_settings(author=author, status=claim_status)
     openness = collaboration_selectors.openness(author=author, owner_settings=owner)
     context["invite_refusal"] = _invite_refusal(request, claim_status, openness)
+    identifiers = selectors.author_identifiers(author=author)
     context.update(
         metrics=selectors.metrics_panel(author=author),
         topics=topics[: selectors.TOPICS_SHOWN],
@@ -287,6 +293,10 @@ def _researcher_page(request: HtmxHttpRequest, author_id: int) -> HttpResponse:
         filter_topics=topics,
         collaborators=collaborators,
         collaborator_total=collaborator_total,
+        coauthor_total=coauthor_total,
+        identifiers=identifiers,
+        affiliations=selectors.affiliation_history(author=author),
+        hide_affiliations=owner is not None and not owner.shows("affiliation"),
         collaborator_threshold=selectors.CLOSE_COLLABORATOR_MIN_STRENGTH,
         followers=followers,
         is_following=is_following,
@@ -302,7 +312,11 @@ def _researcher_page(request: HtmxHttpRequest, author_id: int) -> HttpResponse:
         reverse("profiles:researcher_detail", args=[author.pk])
     )
     context["person_json_ld"] = _person_json_ld(
-        author, url=str(context["canonical_url"]), summary=str(context["summary"]), topics=topics
+        author,
+        url=str(context["canonical_url"]),
+        summary=str(context["summary"]),
+        topics=topics,
+        identifiers=identifiers,
     )
     response = render(request, template, context, status=status)
     if not request.user.is_authenticated:
@@ -355,6 +369,59 @@ def researcher_export(request: HttpRequest, author_id: int, extension: str) -> H
         suffix="works",
         fallback=f"researcher-{author.pk}",
     )
+
+
+def _coauthor_sort(raw: str | None) -> tuple[str, str]:
+    """The sort for ?sort=raw and a note when it is not one the page has."""
+    if raw is None or raw == "" or raw in selectors.COAUTHOR_SORTS:
+        return raw or selectors.COAUTHOR_SORT_DEFAULT, ""
+    shown = raw if len(raw) <= 20 else raw[:20] + "…"
+    names = ", ".join(f"“{key}”" for key in selectors.COAUTHOR_SORTS)
+    return (
+        selectors.COAUTHOR_SORT_DEFAULT,
+        f"There is no sort “{shown}” (the sorts are {names}); showing the most shared works first.",
+    )
+
+
+@require_safe
+@vary_on_headers("HX-Request")
+@pagecache.anonymous_page_cache(params=("page", "sort"))
+def coauthors(request: HtmxHttpRequest, author_id: int) -> HttpResponse:
+    """Everyone who shares a work with the researcher, with how many and in which years."""
+    author = _get_author_for_page(author_id)
+    if author.merged_into_id:
+        return redirect("profiles:coauthors", author_id=author.merged_into_id, permanent=True)
+    hidden = selectors.collaborators_hidden(author=author)
+    total = 0 if hidden else selectors.coauthor_count(author=author)
+    sort, sort_note = _coauthor_sort(request.GET.get("sort"))
+    choice = paging.page_choice(
+        request.GET.get("page"), num_pages=-(-total // selectors.COAUTHORS_PER_PAGE)
+    )
+    page = choice.number
+    rows = (
+        selectors.coauthors_page(author=author, sort=sort, page=page)
+        if total and not hidden
+        else []
+    )
+    per_page = selectors.COAUTHORS_PER_PAGE
+    context = {
+        "author": author,
+        "hidden": hidden,
+        "coauthors": rows,
+        "total": total,
+        "sort": sort,
+        "sorts": [(key, option.label) for key, option in selectors.COAUTHOR_SORTS.items()],
+        "page": page,
+        "first_shown": (page - 1) * per_page + 1,
+        "last_shown": (page - 1) * per_page + len(rows),
+        "previous_page": page - 1 if page > 1 else None,
+        "next_page": page + 1 if page * per_page < total else None,
+        "page_note": " ".join(note for note in (sort_note, choice.note) if note),
+    }
+    template = "profiles/coauthors.html"
+    if request.htmx and not request.htmx.history_restore_request:
+        template += "#coauthor-list"
+    return render(request, template, context)
 
 
 def _invite_refusal(
@@ -861,8 +928,24 @@ def followers(request: AuthenticatedHttpRequest, author_id: int) -> HttpResponse
 OWNER_WORKS_PER_PAGE = 50
 
 
+def _affiliation_form(data: Any = None) -> AffiliationForm:
+    return AffiliationForm(data, this_year=timezone.localdate().year)
+
+
+def _affiliations_context(author: Author, form: AffiliationForm | None = None) -> dict[str, Any]:
+    return {
+        "author": author,
+        "affiliations": selectors.owner_affiliations(author=author),
+        "affiliation_form": form or _affiliation_form(),
+        "affiliation_lines_max": services.AFFILIATION_OWN_LINES_MAX,
+    }
+
+
 def _profile_edit_context(
-    request: AuthenticatedHttpRequest, author: Author, form: ProfileSettingsForm
+    request: AuthenticatedHttpRequest,
+    author: Author,
+    form: ProfileSettingsForm,
+    affiliation_form: AffiliationForm | None = None,
 ) -> dict[str, Any]:
     page, page_note = paging.page_with_note(
         Paginator(selectors.owner_works(author=author), OWNER_WORKS_PER_PAGE),
@@ -874,6 +957,7 @@ def _profile_edit_context(
         "works_page": page,
         "page_note": page_note,
         "not_mine": selectors.owner_works_not_mine(author=author),
+        **_affiliations_context(author, affiliation_form),
     }
 
 
@@ -939,6 +1023,85 @@ def authorship_status(
             },
         )
     return redirect(reverse("profiles:profile_edit", args=[author.pk]) + f"#work-{work_id}")
+
+
+def _affiliations_response(
+    request: AuthenticatedHttpRequest,
+    author: Author,
+    *,
+    done: str = "",
+    form: AffiliationForm | None = None,
+    status: int = 200,
+) -> HttpResponse:
+    """The owner's history editor after a change: the section for htmx, else the edit page."""
+    if request.htmx:
+        context = {**_affiliations_context(author, form), "done": done}
+        return render(request, "profiles/profile_edit.html#affiliations", context, status=status)
+    if status >= 400:
+        current = ProfileSettings.objects.filter(author=author).first() or ProfileSettings(
+            author=author, open_to_collaborate=author.open_to_collaborate
+        )
+        context = _profile_edit_context(
+            request, author, ProfileSettingsForm(instance=current), form
+        )
+        return render(request, "profiles/profile_edit.html", context, status=status)
+    messages.success(request, done)
+    return redirect(reverse("profiles:profile_edit", args=[author.pk]) + "#affiliations")
+
+
+@login_required
+@require_POST
+def affiliation_add(request: AuthenticatedHttpRequest, author_id: int) -> HttpResponse:
+    author = _get_author_for_owner(request, author_id)
+    form = _affiliation_form(request.POST)
+    if form.is_valid():
+        try:
+            services.affiliation_add(
+                user=request.user,
+                author=author,
+                institution_name=form.cleaned_data["institution_name"],
+                from_year=form.cleaned_data["from_year"],
+                to_year=form.cleaned_data["to_year"],
+            )
+        except services.AffiliationError as error:
+            form.add_error(None, str(error))
+    if not form.is_valid():
+        return _affiliations_response(request, author, form=form, status=400)
+    name = form.cleaned_data["institution_name"].strip()
+    return _affiliations_response(request, author, done=f"Added {name} to your history.")
+
+
+@login_required
+@require_POST
+def affiliation_remove(
+    request: AuthenticatedHttpRequest, author_id: int, affiliation_id: int
+) -> HttpResponse:
+    author = _get_author_for_owner(request, author_id)
+    try:
+        services.affiliation_remove(user=request.user, author=author, affiliation_id=affiliation_id)
+    except services.AffiliationError as error:
+        raise Http404(str(error)) from error
+    return _affiliations_response(request, author, done="Removed the line from your history.")
+
+
+@login_required
+@require_POST
+def affiliation_hidden(
+    request: AuthenticatedHttpRequest, author_id: int, affiliation_id: int
+) -> HttpResponse:
+    author = _get_author_for_owner(request, author_id)
+    form = AffiliationHiddenForm(request.POST)
+    if not form.is_valid():
+        return HttpResponse("Say whether to hide or show the line.", status=400)
+    hide = form.cleaned_data["action"] == AffiliationHiddenForm.HIDE
+    try:
+        services.affiliation_set_hidden(
+            user=request.user, author=author, affiliation_id=affiliation_id, hidden=hide
+        )
+    except services.AffiliationError as error:
+        raise Http404(str(error)) from error
+    done = "Hidden from your page." if hide else "Shown on your page again."
+    return _affiliations_response(request, author, done=done)
 
 
 # Claims: the staff side. Everyone but staff gets a 404, so the queue's

@@ -32,6 +32,7 @@ from django.db import transaction
 from django.http import QueryDict
 from django.test import Client
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.html import escape
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -39,6 +40,7 @@ from hypothesis import strategies as st
 from graph.forms import ExplorerFilterForm
 from profiles import selectors
 from profiles.forms import (
+    AffiliationForm,
     AuthorshipStatusForm,
     ClaimForm,
     DecisionForm,
@@ -52,7 +54,7 @@ from profiles.views import CLAIM_WORKS_SHOWN
 from tests.mfa import force_login_with_totp
 from tests.world import World, build_world, digests, fresh_caches, writes
 from works.forms import ResearcherSearchForm
-from works.models import Authorship
+from works.models import AuthorAffiliation, Authorship
 
 pytestmark = pytest.mark.django_db
 
@@ -319,6 +321,7 @@ PAGED = [
     ("anonymous", "works:topic_detail", "topic"),
     ("anonymous", "works:institution_detail", "institution"),
     ("owner", "profiles:profile_edit", "record"),
+    ("anonymous", "profiles:coauthors", "record"),
     ("staff", "profiles:staff_claims", None),
 ]
 
@@ -372,6 +375,7 @@ INT_PATHS = [
     ("anonymous", "graph:explorer"),
     ("anonymous", "graph:json"),
     ("owner", "profiles:profile_edit"),
+    ("anonymous", "profiles:coauthors"),
     ("claimant", "profiles:claim_detail"),
     ("staff", "profiles:staff_claim_detail"),
 ]
@@ -611,6 +615,44 @@ def test_authorship_form_sets_the_status_or_says_what_is_missing(world, as_role,
         assert status == form.cleaned_data["status"]
 
 
+@PROPERTIES
+@given(
+    pairs=form_data(
+        institution_name=value_or("Bell Labs", ""),
+        from_year=value_or("2019", "1850", "3000"),
+        to_year=value_or("2021", "present", "2010", ""),
+    ),
+    htmx=st.booleans(),
+)
+def test_affiliation_form_adds_the_line_or_shows_what_is_wrong(world, as_role, pairs, htmx):
+    client = as_role["owner"]
+    record = world.objects["record"]
+    body = urlencoded(pairs)
+    data = parsed(body)
+    path = reverse("profiles:affiliation_add", args=[record.pk])
+    with undone(client) as written:
+        response = post(client, path, body, HTMX if htmx else None)
+        added = list(
+            AuthorAffiliation.objects.filter(author=record, origin="owner").exclude(
+                institution_name="Own Lab"
+            )
+        )
+    if data is None:
+        assert response.status_code == 400 and not written
+        return
+    form = AffiliationForm(data, this_year=timezone.localdate().year)
+    if not form.is_valid():
+        assert response.status_code == 400 and not written
+        assert_shows_errors(response, form)
+        return
+    assert response.status_code in (200, 302)
+    (line,) = added
+    cleaned = form.cleaned_data
+    assert line.institution_name == cleaned["institution_name"].strip()
+    assert line.years[0] == cleaned["from_year"]
+    assert line.until_present == (cleaned["to_year"] is None)
+
+
 # profiles: staff decisions
 
 
@@ -693,6 +735,8 @@ POST_FORMS = [
     ("claimant", "profiles:claim_email_verify", ["author_id"]),
     ("owner", "profiles:profile_edit", ["author_id"]),
     ("owner", "profiles:authorship_status", ["author_id", "work_id"]),
+    ("owner", "profiles:affiliation_add", ["author_id"]),
+    ("owner", "profiles:affiliation_hidden", ["author_id", "imported_affiliation_id"]),
     ("staff", "profiles:staff_claim_decide", ["claim_id", "decision"]),
     ("anonymous", "graph:retry", ["author_id"]),
 ]

@@ -29,7 +29,7 @@ from tests.factories import (
 )
 from tests.mfa import force_login_with_totp
 from tests.profiles.conftest import make_user
-from works.models import Author
+from works.models import Author, AuthorAffiliation
 
 pytestmark = pytest.mark.django_db
 
@@ -88,6 +88,9 @@ def values():
         "blocked_user_id": staff.pk,
         "author_id": author.pk,
         "work_id": work.pk,
+        "affiliation_id": AuthorAffiliation.objects.create(
+            author=author, institution_name="Own Lab", origin="owner"
+        ).pk,
         "topic_id": TopicFactory().pk,
         "institution_id": institution.pk,
         "claim_id": claim.pk,

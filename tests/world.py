@@ -36,7 +36,7 @@ from tests.factories import (
 )
 from tests.mfa import add_totp
 from tests.profiles.conftest import make_user
-from works.models import Authorship, WorkTopic
+from works.models import AuthorAffiliation, Authorship, WorkTopic
 
 # The world: one record with an owner and a claimant, and one of everything
 # the admin lists, built by the factories.
@@ -123,6 +123,13 @@ def build_world():
     )
 
     work_id = str(Authorship.objects.filter(author=record).order_by("pk")[0].work_id)
+    # The owner's affiliation history: a line they added and one imported.
+    own_line = AuthorAffiliation.objects.create(
+        author=record, institution_name="Own Lab", years=[2021], origin="owner"
+    )
+    imported_line = AuthorAffiliation.objects.create(
+        author=record, institution=institution, years=[2018, 2019]
+    )
     objects = {
         "auth_group": group,
         "auth_user": stranger,
@@ -153,6 +160,8 @@ def build_world():
         "claim_id": str(pending.pk),
         "approved_claim_id": str(approved.pk),
         "followed_author_id": str(coauthor.pk),  # the stranger follows them
+        "affiliation_id": str(own_line.pk),
+        "imported_affiliation_id": str(imported_line.pk),
         "invitation_id": str(invitation.pk),
         "accepted_invitation_id": str(accepted.pk),
         "conversation_id": str(conversation.pk),

@@ -371,6 +371,9 @@ class AuthorAffiliation(models.Model):
     origin = models.CharField(max_length=16, choices=Origin.choices, default=Origin.OPENALEX)
     # The owner's decision about an imported line: imports never bring it back.
     hidden = models.BooleanField(default=False)
+    # An owner's line that runs to the present: its years stop at the year it was
+    # written, the page reads "2019 to present" in every later year too.
+    until_present = models.BooleanField(default=False, db_default=False)
 
     class Meta:
         ordering = ["author", "id"]

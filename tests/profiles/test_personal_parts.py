@@ -85,8 +85,10 @@ def test_the_owner_sees_their_settings_and_others_the_invitation(monkeypatch):
     )
     own, live = both_ways(signed_in(owner), page_url(author), monkeypatch)
     assert own == live and b"Edit your profile and works" in own
+    assert b"Edit your affiliation history" in own
     other, live = both_ways(signed_in(make_user()), page_url(author), monkeypatch)
     assert other == live and b"Edit your profile and works" not in other
+    assert b"Edit your affiliation history" not in other
     assert b"Invite to collaborate" in other
 
 
