@@ -564,7 +564,7 @@ def task_pages(spec: dict[str, Any]) -> dict[str, Any]:
     # A CSRF secret of the load generator's own: the cookie and the header agree.
     csrf = get_random_string(32)
 
-    def url(name: str, *args: int, query: str = "") -> str | None:
+    def url(name: str, *args: int | str, query: str = "") -> str | None:
         try:
             path = reverse(name, args=args)
         except NoReverseMatch:
@@ -576,10 +576,30 @@ def task_pages(spec: dict[str, Any]) -> dict[str, Any]:
         if (feed := url("profiles:following"))
         else None
     )
+    # The works list sorted by citations and filtered to one type (#14).
+    sorted_query = "?sort=cited&type=article"
     pages: dict[str, dict[str, Any]] = {
         "profile": {
             "small": url("profiles:researcher_detail", small),
             "large": url("profiles:researcher_detail", large),
+        },
+        # The same pages for a signed-in visitor: the shared page with their parts.
+        "profile-signed-in": {
+            "small": url("profiles:researcher_detail", small),
+            "large": url("profiles:researcher_detail", large),
+        },
+        "profile-sorted": {
+            "small": f"{url('profiles:researcher_detail', small)}{sorted_query}",
+            "large": f"{url('profiles:researcher_detail', large)}{sorted_query}",
+        },
+        "profile-sorted-signed-in": {
+            "small": f"{url('profiles:researcher_detail', small)}{sorted_query}",
+            "large": f"{url('profiles:researcher_detail', large)}{sorted_query}",
+        },
+        # The whole record as BibTeX (the large author has about 500 works).
+        "export": {
+            "small": url("profiles:researcher_export", small, "bib"),
+            "large": url("profiles:researcher_export", large, "bib"),
         },
         "fragment": {
             "small": url("graph:slice", small),
@@ -616,7 +636,9 @@ def task_pages(spec: dict[str, Any]) -> dict[str, Any]:
             if not target:
                 continue
             client = Client()
-            if page in ("following", "feed-kinds", "feed-drawn"):
+            if page in ("profile-signed-in", "profile-sorted-signed-in"):
+                client.force_login(users["large"])
+            elif page in ("following", "feed-kinds", "feed-drawn"):
                 client.force_login(users["small" if size == "small" else "large"])
             elif page in ("conversation", "poll"):  # one conversation, its member's
                 client.force_login(users["large"])
@@ -632,8 +654,12 @@ def task_pages(spec: dict[str, Any]) -> dict[str, Any]:
         "feed_events": feed_events,
         "slices_built_here": slices,
         "urls": {
-            page: {"path": variants["large"], "headers": variants.get("headers", {})}
-            for page, variants in pages.items()
+            **{
+                page: {"path": variants["large"], "headers": variants.get("headers", {})}
+                for page, variants in pages.items()
+            },
+            # Signed-in visitors on the smallest record too: every author size.
+            "profile-signed-in-small": {"path": pages["profile-signed-in"]["small"]},
         },
         "cookie": cookie,
         "csrf": {"cookie": f"{settings.CSRF_COOKIE_NAME}={csrf}", "token": csrf},

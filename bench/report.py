@@ -17,6 +17,12 @@ def _get(results: dict[str, Any], *path: str) -> Any:
     return node
 
 
+def _lowest(results: dict[str, Any], section: str, *pages: str) -> float | None:
+    """The lowest rps ratio of these pages; None unless every one was measured."""
+    ratios = [_get(results, section, page, "rps_ratio") for page in pages]
+    return None if any(r is None for r in ratios) else min(ratios)
+
+
 def _why_missing(results: dict[str, Any], section: str) -> str:
     part = results.get(section)
     if not isinstance(part, dict):
@@ -32,6 +38,14 @@ def _values(results: dict[str, Any], scale: Scale) -> dict[str, tuple[Any, str]]
         "profile_rps_ratio": (_get(results, pages, "profile", "rps_ratio"), pages),
         "profile_p99_ratio": (_get(results, pages, "profile", "p99_ratio"), pages),
         "fragment_rps_ratio": (_get(results, pages, "fragment", "rps_ratio"), pages),
+        "signed_in_profile_rps_ratio": (
+            _lowest(results, pages, "profile-signed-in", "profile-signed-in-small"),
+            pages,
+        ),
+        "sorted_profile_rps_ratio": (
+            _lowest(results, pages, "profile-sorted", "profile-sorted-signed-in"),
+            pages,
+        ),
         "feed_p99_ms": (_get(results, pages, "following", "p99_ms"), pages),
         "import_copy_ratio": (_get(results, "import", "import_copy_ratio"), "import"),
         "reimport_ratio": (_get(results, "import", "reimport_ratio"), "import"),
@@ -277,12 +291,17 @@ def table(results: dict[str, Any]) -> str:
             columns = ("req/s", "p50 ms", "p99 ms", "rps/floor", "p99/floor", "by round", "other")
             widths = (8, 8, 8, 10, 10, 12, 6)
             add(
-                f"  {'page':<10} "
+                f"  {'page':<24} "
                 + " ".join(f"{c:>{w}}" for c, w in zip(columns, widths, strict=True))
             )
             for name in (
                 "floor",
                 "profile",
+                "profile-signed-in",
+                "profile-signed-in-small",
+                "profile-sorted",
+                "profile-sorted-signed-in",
+                "export",
                 "fragment",
                 "search",
                 "following",
@@ -292,7 +311,7 @@ def table(results: dict[str, Any]) -> str:
             ):
                 part = pages.get(name) or {}
                 if "rps" not in part:
-                    add(f"  {name:<10} {part.get('not_available') or part.get('error') or '-'}")
+                    add(f"  {name:<24} {part.get('not_available') or part.get('error') or '-'}")
                     continue
                 bad = part["requests"] - part["ok"] + part["errors"]
                 by_round = part.get("rps_ratio_by_round") or []
@@ -300,7 +319,7 @@ def table(results: dict[str, Any]) -> str:
                 other = [r["cpu"]["other_share"] for r in part.get("rounds") or [] if r.get("cpu")]
                 other_text = f"{max(other):.0%}" if other and None not in other else "-"
                 add(
-                    f"  {name:<10} {_fmt(part['rps']):>8} {_fmt(part['p50_ms'], 2):>8} "
+                    f"  {name:<24} {_fmt(part['rps']):>8} {_fmt(part['p50_ms'], 2):>8} "
                     f"{_fmt(part['p99_ms'], 2):>8} {_fmt(part.get('rps_ratio'), 2):>10} "
                     f"{_fmt(part.get('p99_ratio'), 2):>10} {spread:>12} {other_text:>6}"
                     + (f"  {bad} non-2xx or errors" if bad else "")

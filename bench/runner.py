@@ -441,6 +441,26 @@ class Run:
         endpoints: list[tuple[str, str | None, list[str], str]] = [
             ("floor", "/bench/floor/", [], ""),
             ("profile", urls["profile"]["path"], [], "profiles:researcher_detail"),
+            (
+                "profile-signed-in",
+                urls["profile-signed-in"]["path"],
+                [browser],
+                "profiles:researcher_detail",
+            ),
+            (
+                "profile-signed-in-small",
+                urls["profile-signed-in-small"]["path"],
+                [browser],
+                "profiles:researcher_detail",
+            ),
+            ("profile-sorted", urls["profile-sorted"]["path"], [], "profiles:researcher_detail"),
+            (
+                "profile-sorted-signed-in",
+                urls["profile-sorted-signed-in"]["path"],
+                [browser],
+                "profiles:researcher_detail",
+            ),
+            ("export", urls["export"]["path"], [], "profiles:researcher_export"),
             ("fragment", urls["fragment"]["path"], ["HX-Request: true"], "graph:slice"),
             ("search", urls["search"]["path"], [], "works:researcher_search"),
             ("following", urls["following"]["path"], [browser], "profiles:following"),
