@@ -88,6 +88,7 @@ def values():
         "blocked_user_id": staff.pk,
         "author_id": author.pk,
         "work_id": work.pk,
+        "extension": "bib",
         "affiliation_id": AuthorAffiliation.objects.create(
             author=author, institution_name="Own Lab", origin="owner"
         ).pk,

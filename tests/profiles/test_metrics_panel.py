@@ -183,7 +183,7 @@ def test_htmx_next_page_of_works_leaves_the_panel_out(client, cited_author):
 
     assert response.status_code == 200
     assert "Citation metrics" not in response.content.decode()
-    full = client.get(page_url(cited_author), HTTP_HX_REQUEST="true")
+    full = client.get(page_url(cited_author))
     assert "Citation metrics" in full.content.decode()
 
 

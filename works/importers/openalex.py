@@ -598,8 +598,9 @@ class _Document:
                     parser.send(chunk)
                 else:
                     parser.close()
-            except ijson.JSONError as error:
+            except (ijson.JSONError, UnicodeDecodeError) as error:
                 # The events before the error are good: their records stand.
+                # (Bytes that are not UTF-8 stop the parser as bad JSON does.)
                 yield from self._take(events)
                 raise self._error(error, len(chunk)) from None
             yield from self._take(events)
@@ -693,6 +694,9 @@ class _Document:
                 self.awaiting_results = True
 
     def _error(self, error: Exception, chunk_length: int) -> _FileError:
+        if isinstance(error, UnicodeDecodeError):
+            where = f"in bytes {self.offset:,} to {self.offset + max(chunk_length - 1, 0):,}"
+            return _FileError(self.position(), f"not UTF-8 text ({error.reason}, {where})")
         message = error.args[0] if error.args else ""
         if isinstance(message, bytes):
             message = message.decode("utf-8", "replace")
