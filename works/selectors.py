@@ -284,15 +284,15 @@ def author_search(*, query: AuthorQuery) -> QuerySet[Author]:
     """Researchers whose name or a name variant matches `query`, best match first.
 
     Names and query are compared folded (lower case, accents removed: works_fold),
-    so "kovacevic" finds "Kovačević" and "PESIC" finds "Pešić"; the names are
-    folded when they are written (Author.name_folded, Author.variants_folded), so
-    a search folds only the query. Which rows match
-    is decided only by conditions the trigram indexes on the folded text answer
-    (author_name_fold_trgm, author_variants_fold_trgm), so PostgreSQL reads a
-    BitmapOr of index scans and never the whole table: word similarity (pg_trgm's
-    `%>`, threshold pg_trgm.word_similarity_threshold, 0.6 by default) tolerates
-    typos ("hatie zhou") and word order; LIKE 'q%' keeps every name that starts
-    with the query however short it is ("h." for "H. Zhou"). Full-text search over the
+    so "kovacevic" finds "Kovačević" and "PESIC" finds "Pešić". The names are
+    folded when a row is written (Author.name_folded, Author.variants_folded): a
+    search folds only the query. Which rows match is decided only by conditions
+    the trigram indexes on the folded names answer (author_name_fold_trgm,
+    author_variants_fold_trgm), so PostgreSQL reads a BitmapOr of index scans and
+    never the whole table: word similarity (pg_trgm's `%>`, threshold
+    pg_trgm.word_similarity_threshold, 0.6 by default) tolerates typos ("hatie
+    zhou") and word order; LIKE 'q%' keeps every name that starts with the query
+    however short it is ("h." for "H. Zhou"). Full-text search over the
     name and its variants then ranks the candidates: an exact name first, then
     names where every query word starts a word, then by similarity. Real records
     come before generated ones on ties.

@@ -416,6 +416,9 @@ def test_the_statement_timeout_ends_with_the_search(client, settings):
     with connection.cursor() as cursor:
         cursor.execute("SHOW statement_timeout")
         assert cursor.fetchone()[0] != "1234ms"
+        # Searches run without parallel workers; other statements keep them.
+        cursor.execute("SHOW max_parallel_workers_per_gather")
+        assert cursor.fetchone()[0] != "0"
 
 
 @pytest.mark.parametrize("headers", [{}, HX], ids=["page", "fragment"])
