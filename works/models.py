@@ -9,7 +9,7 @@ records without one coexist).
 
 from django.conf import settings
 from django.contrib.postgres.fields import ArrayField
-from django.contrib.postgres.indexes import GinIndex, OpClass
+from django.contrib.postgres.indexes import GinIndex
 from django.db import models
 from django.db.models import F, Func, Q, TextField, Value
 from django.db.models.expressions import Combinable
@@ -19,9 +19,8 @@ from django.db.models.functions import Lower
 def folded(expression: Combinable) -> Func:
     """`expression` in lower case without accents, as researcher search compares names.
 
-    works_fold() is IMMUTABLE (works migration 0006), so the trigram indexes on
-    Author are built over it: a search must use these exact expressions for
-    PostgreSQL to read those indexes.
+    works_fold() is IMMUTABLE (works migration 0007), so PostgreSQL can store it
+    in a generated column (Author.name_folded, Author.variants_folded).
     """
     return Func(expression, function="works_fold", output_field=TextField())
 
@@ -145,6 +144,15 @@ class Author(Record):
         blank=True,
         help_text='Other registries\' ids as the source gave them, by scheme: {"scopus": url}.',
     )
+    # What researcher search compares (works.selectors.author_search), folded once
+    # when a row is written: a search reads them rather than folding every
+    # candidate's names again for each condition and rank that compares them.
+    name_folded = models.GeneratedField(
+        expression=folded(F("display_name")), output_field=TextField(), db_persist=True
+    )
+    variants_folded = models.GeneratedField(
+        expression=folded(author_variants_text()), output_field=TextField(), db_persist=True
+    )
     topics: "models.ManyToManyField[Topic, AuthorTopic]" = models.ManyToManyField(
         Topic, through="AuthorTopic", related_name="authors"
     )
@@ -159,11 +167,11 @@ class Author(Record):
             GinIndex(fields=["name_variants"], name="author_variants_gin"),
             # Researcher search (works.selectors.author_search).
             GinIndex(
-                OpClass(folded(F("display_name")), name="gin_trgm_ops"),
-                name="author_name_fold_trgm",
+                fields=["name_folded"], opclasses=["gin_trgm_ops"], name="author_name_fold_trgm"
             ),
             GinIndex(
-                OpClass(folded(author_variants_text()), name="gin_trgm_ops"),
+                fields=["variants_folded"],
+                opclasses=["gin_trgm_ops"],
                 name="author_variants_fold_trgm",
             ),
         ]

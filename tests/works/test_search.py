@@ -9,7 +9,7 @@ from django.db import connection
 from django.urls import reverse
 
 from tests.factories import AuthorFactory, AuthorshipFactory, InstitutionFactory, WorkFactory
-from works.models import Authorship
+from works.models import Author, Authorship
 
 pytestmark = pytest.mark.django_db
 
@@ -278,9 +278,9 @@ def test_search_query_count_does_not_grow_with_results(client, django_assert_num
         )
         AuthorshipFactory.create(author=author, work=WorkFactory.create())
     # A savepoint in a test (a transaction of its own in production), the
-    # statement timeout, the count, one page with affiliations and work counts
+    # statement timeout, one page with its count, affiliations and work counts
     # joined in, then the rollback that ends the timeout and the release.
-    with django_assert_num_queries(6):
+    with django_assert_num_queries(5):
         search(client, "zhou")
     for i in range(40):
         author = AuthorFactory.create(
@@ -288,9 +288,32 @@ def test_search_query_count_does_not_grow_with_results(client, django_assert_num
         )
         AuthorshipFactory.create(author=author)
         AuthorshipFactory.create(author=author)
-    with django_assert_num_queries(6):
+    with django_assert_num_queries(5):
         response = search(client, "zhou")
     assert len(result_names(response)) == 20
+
+
+def test_a_search_without_matches_is_one_statement(client, django_assert_num_queries):
+    AuthorFactory.create(display_name="Hattie Zhou")
+
+    with django_assert_num_queries(5):
+        response = search(client, "lovelace")
+
+    assert "No researchers match" in response.content.decode()
+
+
+def test_a_page_past_the_end_counts_first_then_reads_the_last_page(
+    client, django_assert_num_queries
+):
+    for i in range(21):
+        AuthorFactory.create(display_name=f"Zhou Person{i:02d}")
+
+    # The page asked for (empty), the count, then the last page.
+    with django_assert_num_queries(7):
+        response = search(client, "zhou", params={"page": "3"})
+
+    assert result_names(response) == ["Zhou Person20"]
+    assert "There is no page 3; showing page 2, the last." in response.content.decode()
 
 
 # Bounds on what one search costs: words kept, statement timeout, rate limit.
@@ -393,6 +416,9 @@ def test_the_statement_timeout_ends_with_the_search(client, settings):
     with connection.cursor() as cursor:
         cursor.execute("SHOW statement_timeout")
         assert cursor.fetchone()[0] != "1234ms"
+        # Searches run without parallel workers; other statements keep them.
+        cursor.execute("SHOW max_parallel_workers_per_gather")
+        assert cursor.fetchone()[0] != "0"
 
 
 @pytest.mark.parametrize("headers", [{}, HX], ids=["page", "fragment"])
@@ -502,6 +528,21 @@ def test_as_you_type_prefix_ignores_accents(client):
 
     assert result_names(search(client, "lu", **HX)) == ["Łukasz Żółtowski"]
     assert result_names(search(client, "lukasz zol", **HX)) == ["Łukasz Żółtowski"]
+
+
+def test_a_renamed_researcher_is_found_by_the_new_names_only(client):
+    # The folded names search reads are stored columns the database keeps up to
+    # date, also when a queryset update bypasses the model.
+    author = AuthorFactory.create(display_name="Dijana Pešić", name_variants=["D. Pešić"])
+    AuthorFactory.create(display_name="Ada Lovelace")
+
+    Author.objects.filter(pk=author.pk).update(
+        display_name="Marija Kovačević", name_variants=["M. Horvat"]
+    )
+
+    assert result_names(search(client, "kovacevic")) == ["Marija Kovačević"]
+    assert result_names(search(client, "horvat")) == ["Marija Kovačević"]
+    assert result_names(search(client, "pesic")) == []
 
 
 @pytest.mark.parametrize("url", ["/", "/researchers/", "/researchers/?q=zhou"])
