@@ -69,8 +69,16 @@ def task_import(path: str) -> dict[str, Any]:
     seconds = time.perf_counter() - started
     stats = command.stats
     assert stats is not None
+    # What the workers do after an import (it only queues them): every changed
+    # author's metrics recounted, here, in one process.
+    from works import metrics
+
+    started = time.perf_counter()
+    metrics.author_metrics_refresh(author_ids=stats.changed_author_ids)
+    metrics_seconds = time.perf_counter() - started
     return {
         "seconds": seconds,
+        "metrics_seconds": metrics_seconds,
         "created": stats.created,
         "updated": stats.updated,
         "unchanged": stats.unchanged,

@@ -171,6 +171,13 @@ def table(results: dict[str, Any]) -> str:
                 f"updated {_fmt(part['updated'])}, unchanged {_fmt(part['unchanged'])}, "
                 f"skipped {_fmt(part['skipped'])})"
             )
+        first = imp["first"]
+        if first.get("metrics_seconds") is not None:
+            add(
+                f"  metrics (workers)   {_fmt(first['metrics_seconds'])}s to recount the"
+                f" {_fmt(first.get('changed_authors'))} changed authors in one process"
+                " (the import queues it)"
+            )
         events = imp.get("events")
         if events:
             rows = ", ".join(f"{_fmt(n)} {kind}" for kind, n in sorted(events["rows"].items()))

@@ -3,9 +3,11 @@
 What counts is what the page lists: every work the researcher is an author of,
 except those the owner marked "not mine" (a disputed authorship). The numbers
 are worked out in PostgreSQL, for many authors in one statement, and kept in
-AuthorMetrics; writers call `author_metrics_refresh` in the transaction that
-changes what counts, so a disputed work stops counting the moment the
-decision commits, and the page reads one joined row.
+AuthorMetrics; a person's decision (a claim approved, a work marked "not mine") calls
+`author_metrics_refresh` in its own transaction, so a disputed work stops
+counting the moment the decision commits; an import hands its changed
+authors to workers once it has committed (`author_metrics_queue`). The page
+reads one joined row.
 
 - citations: the sum of the works' citation counts, as the source counted them;
 - h-index: the largest h such that h works have at least h citations each;
@@ -134,6 +136,28 @@ def author_metrics_write(
         )
         written += cursor.rowcount
     return written
+
+
+# Authors per task: a chunk's statement takes about a second.
+QUEUE_CHUNK = 5_000
+
+
+def author_metrics_queue(*, author_ids: Iterable[int]) -> None:
+    """Have workers recount these authors (an import's changes), in chunks.
+
+    A chunk the broker does not take (down, hung) is recounted here and now:
+    slower for the caller, but never lost. The recount is idempotent, so a
+    task that runs twice changes nothing more.
+    """
+    # works.tasks imports this module; the task is looked up when it is needed.
+    from bzpeer import broker
+    from works.tasks import author_metrics_refresh_task
+
+    ids = sorted(set(author_ids))
+    for start in range(0, len(ids), QUEUE_CHUNK):
+        chunk = ids[start : start + QUEUE_CHUNK]
+        if not broker.task_send(author_metrics_refresh_task, chunk):
+            author_metrics_refresh(author_ids=chunk)
 
 
 def author_metrics_refresh_year(*, today: date | None = None) -> int:

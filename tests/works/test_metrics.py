@@ -117,3 +117,62 @@ def test_the_since_year_moves_on_in_january_for_stale_rows_only():
 
     row = AuthorMetrics.objects.get(author=author)
     assert (row.since_year, row.citations_since) == (2022, 0)
+
+
+# An import hands its changed authors to workers (works.metrics.author_metrics_queue).
+
+
+@pytest.fixture
+def metrics_queue(own_redis):
+    import uuid
+
+    from bzpeer import broker
+    from bzpeer.celery import app as celery_app
+    from tests.graph.celery_worker import sending_to
+
+    previous = celery_app.conf.task_always_eager
+    celery_app.conf.task_always_eager = False
+    name = f"bzpeer-metrics-test-{uuid.uuid4().hex}"
+    with sending_to(name, own_redis.url(0)):
+        yield own_redis, name
+    celery_app.conf.task_always_eager = previous
+    broker.task_send_resume()
+
+
+def test_an_import_queues_the_recount_for_workers_in_chunks(metrics_queue, monkeypatch):
+    import redis
+
+    server, name = metrics_queue
+    monkeypatch.setattr(metrics, "QUEUE_CHUNK", 2)
+    authors = [record_with([7]) for _ in range(3)]
+
+    metrics.author_metrics_queue(author_ids=[a.pk for a in authors])
+
+    client = redis.Redis.from_url(server.url(0))
+    try:
+        assert client.llen(name) == 2  # two chunks: [a, b] and [c]
+    finally:
+        client.close()
+    assert not AuthorMetrics.objects.filter(author__in=authors).exists()  # a worker's job
+
+
+def test_with_the_broker_down_the_import_recounts_at_once(metrics_queue):
+    from bzpeer import broker
+
+    server, _name = metrics_queue
+    server.stop()
+    author = record_with([12, 3])
+
+    metrics.author_metrics_queue(author_ids=[author.pk])
+
+    row = AuthorMetrics.objects.get(author=author)
+    assert (row.citations, row.h_index) == (15, 2)
+    broker.task_send_resume()
+
+
+def test_the_task_a_worker_runs_recounts_its_chunk():
+    from works.tasks import author_metrics_refresh_task
+
+    author = record_with([20, 10, 1])
+    assert author_metrics_refresh_task(author_ids=[author.pk]) == 1
+    assert AuthorMetrics.objects.get(author=author).i10_index == 2

@@ -962,16 +962,16 @@ def _announcing(stats: ImportStats) -> Iterator[None]:
 
 
 def _announce(stats: ImportStats) -> None:
-    """Once the writes are committed, recount the changed authors' metrics in one
-    pass (not batch by batch: an author's works span batches), then tell
-    listeners (graph slices, cached pages) which authors changed."""
+    """Once the writes are committed, have workers recount the changed authors'
+    metrics (once per import, not batch by batch: an author's works span
+    batches) and tell listeners (graph slices, cached pages) which authors changed."""
     if not stats.changed_author_ids:
         return
     author_ids = sorted(stats.changed_author_ids)
 
     def announce() -> None:
         try:
-            metrics.author_metrics_refresh(author_ids=author_ids)
+            metrics.author_metrics_queue(author_ids=author_ids)
         except DatabaseError:
             logger.exception("metrics of %d changed author(s) not recounted", len(author_ids))
         authors_changed.send(sender=ImportStats, author_ids=author_ids)
