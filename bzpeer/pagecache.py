@@ -4,9 +4,10 @@ An anonymous visitor (no session cookie, no messages waiting) sees the same
 profile page and graph fragment as every other one, so the response is built
 once and then served from the cache by AnonymousPageCacheMiddleware, ahead of
 sessions, CSRF and the view: one round trip (MGET of the entry and the
-author's version) and no SQL. Signed-in visitors always get the live page,
-which shows their own follow and claim state; `author_cached` spares them
-the page's costly reads.
+author's version) and no SQL. Signed-in visitors of the researcher page get
+the same entry with their own parts filled in (`shared_page`, below); pages
+built live (other pages, a build the cache could not keep) are spared the
+costly reads by `author_cached`.
 
 Invalidation is per author. Every entry carries the version it was built
 under; `author_pages_changed` deletes the version, so every entry built
@@ -236,6 +237,17 @@ def _read(author_id: int, key: str) -> tuple[Any, str | None]:
         return _MISSING, None
 
 
+def _lookup(author_id: int, key: str) -> tuple[Any, str | None]:
+    """As _read, from this process's own copy first (kept a second, see _local)."""
+    entry = _local_get(key)
+    if entry is not _MISSING:
+        return entry, None
+    entry, version = _read(author_id, key)
+    if entry is not _MISSING:
+        _local_put(key, author_id, entry)
+    return entry, version
+
+
 def _write(key: str, version: str, value: Any) -> None:
     try:
         cache.set(key, (version, value), settings.PAGE_CACHE_SECONDS)
@@ -252,7 +264,7 @@ def author_cached(*, author_id: int, name: str, compute: Callable[[], T]) -> T:
     """A value made from one author's records, kept until their pages are retired.
 
     For what every visitor's page shows the same (e.g. topic counts), so that
-    signed-in visitors, who get live pages, skip the costly reads too.
+    a page built live skips the costly reads too.
     """
     key = f"pages:{author_id}:data:{name}"
     value, version = _read(author_id, key)
@@ -333,12 +345,7 @@ class AnonymousPageCacheMiddleware:
             response = self.get_response(request)
             patch_cache_control(response, private=True)
             return response
-        entry = _local_get(key)
-        version = None
-        if entry is _MISSING:
-            entry, version = _read(author_id, key)
-            if entry is not _MISSING:
-                _local_put(key, author_id, entry)
+        entry, version = _lookup(author_id, key)
         if entry is not _MISSING:
             return HttpResponse(entry[0], headers=entry[1])
         response = self.get_response(request)
@@ -429,12 +436,7 @@ def shared_page(
     key = _page_key(request, author_id, options)
     if key is None:
         return None
-    entry = _local_get(key)
-    version = None
-    if entry is _MISSING:
-        entry, version = _read(author_id, key)
-        if entry is not _MISSING:
-            _local_put(key, author_id, entry)
+    entry, version = _lookup(author_id, key)
     if entry is _MISSING:
         anonymous = _anonymous_copy(request)
         response = build(anonymous)

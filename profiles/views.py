@@ -263,8 +263,8 @@ def _researcher_page(request: HtmxHttpRequest, author_id: int) -> HttpResponse:
             push_url(response, f"{request.path}?{context['filter_query']}".rstrip("?"))
         return response
 
-    # The page's two costly reads are the same for every visitor (signed-in
-    # ones get live pages): kept with the author's cached pages.
+    # The page's costly reads are the same for every visitor: kept with the
+    # author's cached pages for the builds that miss the shared entry.
     context.update(search_max_length_works=SEARCH_MAX_LENGTH, year_min=YEAR_MIN, year_max=YEAR_MAX)
     context["facets"] = pagecache.author_cached(
         author_id=author.pk,
