@@ -197,13 +197,8 @@ def _researcher_page_for_visitor(request: HtmxHttpRequest, author_id: int) -> Ht
         "counts": facts.counts,
         "followers": facts.followers,
         "is_following": is_following,
-        "claim_status": claim_status,
-        "owner": owner,
-        "is_owner": claim_status.owner_id == user.pk,
-        "open_to_collaborate": openness.open if owner else facts.author.open_to_collaborate,
-        "invitations_from": openness.invitations_from,
-        "invite_refusal": _invite_refusal(request, claim_status, openness),
         "trust": facts.trust,
+        **_visitor_context(request, facts.author, claim_status, owner, openness),
     }
     content = pagecache.personalise(
         shared.content, pagecache.render_parts(request, _PERSONAL_PARTS, context)
@@ -211,6 +206,25 @@ def _researcher_page_for_visitor(request: HtmxHttpRequest, author_id: int) -> Ht
     if content is None:
         return None
     return HttpResponse(content, content_type=shared.headers.get("Content-Type"))
+
+
+def _visitor_context(
+    request: HttpRequest,
+    author: Author,
+    claim_status: selectors.ClaimStatus,
+    owner: ProfileSettings | None,
+    openness: collaboration_selectors.Openness,
+) -> dict[str, Any]:
+    """What the claim and invitation panels show this visitor: one reading for the page
+    built live and for the shared page's personal parts, so the two cannot drift."""
+    return {
+        "claim_status": claim_status,
+        "owner": owner,
+        "is_owner": request.user.is_authenticated and claim_status.owner_id == request.user.pk,
+        "open_to_collaborate": openness.open if owner else author.open_to_collaborate,
+        "invitations_from": openness.invitations_from,
+        "invite_refusal": _invite_refusal(request, claim_status, openness),
+    }
 
 
 def _researcher_page(request: HtmxHttpRequest, author_id: int) -> HttpResponse:
@@ -284,7 +298,6 @@ def _researcher_page(request: HtmxHttpRequest, author_id: int) -> HttpResponse:
     claim_status = selectors.claim_status(author=author, user=request.user, counts=counts)
     owner = selectors.owner_settings(author=author, status=claim_status)
     openness = collaboration_selectors.openness(author=author, owner_settings=owner)
-    context["invite_refusal"] = _invite_refusal(request, claim_status, openness)
     identifiers = selectors.author_identifiers(author=author)
     context.update(
         metrics=selectors.metrics_panel(author=author),
@@ -302,11 +315,7 @@ def _researcher_page(request: HtmxHttpRequest, author_id: int) -> HttpResponse:
         is_following=is_following,
         summary=selectors.summary_line(author=author, topics=topics, owner_settings=owner),
         trust=selectors.trust_for_author(author=author, counts=counts, claim=claim_status.facts),
-        claim_status=claim_status,
-        owner=owner,
-        is_owner=request.user.is_authenticated and claim_status.owner_id == request.user.pk,
-        open_to_collaborate=openness.open if owner else author.open_to_collaborate,
-        invitations_from=openness.invitations_from,
+        **_visitor_context(request, author, claim_status, owner, openness),
     )
     context["canonical_url"] = request.build_absolute_uri(
         reverse("profiles:researcher_detail", args=[author.pk])
