@@ -488,7 +488,9 @@ def render_parts(
 
     engine = engines["django"]
     templates = {name: engine.get_template(path).template for name, path in parts.items()}  # type: ignore[attr-defined]
-    request_context = RequestContext(request, context)
+    # Pushed above the context processors' values, as render() does: the view's win.
+    request_context = RequestContext(request)
+    request_context.push(context)
     first = next(iter(templates.values()))
     with request_context.bind_template(first):
         return {name: template.render(request_context) for name, template in templates.items()}

@@ -141,6 +141,9 @@ DATABASES["default"]["OPTIONS"] = {
     # scanning whole link tables over a few hundred index lookups for one
     # author's works (measured: 38 ms vs 18 ms for a profile's topic counts).
     "options": f"-c random_page_cost={os.environ.get('DB_RANDOM_PAGE_COST', '1.1')}",
+    # Only bzpeer.db.prepared_cursor's statements are ever prepared (Django's cursors
+    # bind on the client): each after this many runs on a connection.
+    "prepare_threshold": 5,
     "pool": {
         "min_size": int(os.environ.get("DB_POOL_MIN", "1")),
         "max_size": int(os.environ.get("DB_POOL_MAX", "8")),
@@ -172,9 +175,9 @@ else:
 # rate limits count in the process's own memory and pages are built live.
 REDIS_CACHE_TIMEOUT = float(os.environ.get("REDIS_CACHE_TIMEOUT", "0.25"))
 REDIS_CACHE_RETRY_SECONDS = float(os.environ.get("REDIS_CACHE_RETRY_SECONDS", "5"))
-# Sessions live in PostgreSQL (Django's default, said here so it stays so): signing in
+# Sessions live in PostgreSQL (Django's store, its read written out as SQL): signing in
 # must not depend on Redis.
-SESSION_ENGINE = "django.contrib.sessions.backends.db"
+SESSION_ENGINE = "bzpeer.sessions"
 
 # Anonymous visitors' researcher pages come from the cache (bzpeer.pagecache):
 # retired by every change the page shows, and expired after this long anyway
@@ -242,8 +245,9 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 AUTHENTICATION_BACKENDS = [
-    "django.contrib.auth.backends.ModelBackend",
-    "allauth.account.auth_backends.AuthenticationBackend",
+    # Django's and allauth's, reading the signed-in user with SQL written out.
+    "bzpeer.auth_backends.ModelBackend",
+    "bzpeer.auth_backends.AuthenticationBackend",
 ]
 SITE_ID = 1
 # The site's name in pages, mail subjects and greetings, and authenticator apps.

@@ -34,7 +34,9 @@ from django.db.models.expressions import OrderBy, RawSQL
 from django.db.models.functions import Coalesce, JSONObject, Lower, RowNumber
 from django.utils import timezone
 
+from bzpeer.db import prepared_cursor
 from profiles import charts
+from profiles.collaboration.selectors import STANDING_SQL, UNREAD_COUNT_SQL, Standing
 from profiles.models import AuthorEvent, Claim, ClaimEvent, Follow, ProfileSettings
 from profiles.trust import ClaimFacts, Trust, TrustFacts, trust_evaluate
 from works import email_domains, metrics
@@ -457,29 +459,56 @@ def follower_state(*, author: Author, user: AbstractBaseUser | AnonymousUser) ->
     return counts["total"], counts["mine"] > 0
 
 
-_VIEWER_STATE_SQL = f"""
+@dataclass(frozen=True)
+class VisitorState:
+    """What a signed-in visitor's parts of a researcher page need: one query."""
+
+    following: bool  # they follow the record
+    claim_id: int | None  # their own live claim on it
+    inbox_unread: int  # the header's count
+    standing: Standing  # whether they may invite the record's owner
+
+
+_VISITOR_STATE_SQL = f"""
 SELECT
     EXISTS (SELECT FROM {Follow._meta.db_table}
             WHERE author_id = %(author)s AND user_id = %(user)s),
     (SELECT id FROM {Claim._meta.db_table}
      WHERE author_id = %(author)s AND claimant_id = %(user)s AND state = ANY(%(live)s)
-     ORDER BY created_at, id LIMIT 1)
+     ORDER BY created_at, id LIMIT 1),
+    {UNREAD_COUNT_SQL},
+    {STANDING_SQL}
 """
 
 
-def viewer_state(*, author_id: int, user: AbstractBaseUser) -> tuple[bool, int | None]:
-    """Whether this user follows the author, and their own live claim on the record: one query.
+def visitor_state(
+    *, author_id: int, user: AbstractBaseUser, now: datetime | None = None
+) -> VisitorState:
+    """The signed-in visitor's follow and claim on a record, inbox count and standing: one query.
 
-    Written as SQL: on every signed-in visit to a researcher page, the ORM's
-    compiling of the same query cost 1.1 ms of its 1.3 ms.
+    Written as SQL and prepared (bzpeer.db.prepared_cursor): on every signed-in
+    visit to a researcher page, the ORM's compiling of the follow-and-claim
+    query cost 1.1 ms of its 1.3 ms, and PostgreSQL's planning of this one
+    statement costs more than running it; the header's count and the standing
+    were two more round trips.
     """
-    with connection.cursor() as cursor:
+    with prepared_cursor() as cursor:
         cursor.execute(
-            _VIEWER_STATE_SQL,
-            {"author": author_id, "user": user.pk, "live": [str(s) for s in Claim.LIVE_STATES]},
+            _VISITOR_STATE_SQL,
+            {
+                "author": author_id,
+                "user": user.pk,
+                "live": [str(s) for s in Claim.LIVE_STATES],
+                "now": now or timezone.now(),
+            },
         )
-        following, claim_id = cursor.fetchone()
-    return bool(following), claim_id
+        following, claim_id, unread, verified, own_author_id = cursor.fetchone()
+    return VisitorState(
+        following=bool(following),
+        claim_id=claim_id,
+        inbox_unread=int(unread),
+        standing=Standing(verified=bool(verified), own_author_id=own_author_id),
+    )
 
 
 class WorksSort(StrEnum):

@@ -188,17 +188,21 @@ def _researcher_page_for_visitor(request: HtmxHttpRequest, author_id: int) -> Ht
         return None
     facts = shared.facts
     user = cast(AbstractBaseUser, request.user)
-    is_following, viewer_claim_id = selectors.viewer_state(author_id=author_id, user=user)
-    claim_status = dataclasses.replace(facts.claim_status, viewer_claim_id=viewer_claim_id)
+    visitor = selectors.visitor_state(author_id=author_id, user=user)
+    claim_status = dataclasses.replace(facts.claim_status, viewer_claim_id=visitor.claim_id)
     openness = facts.openness
     owner = facts.owner
     context = {
         "author": facts.author,
         "counts": facts.counts,
         "followers": facts.followers,
-        "is_following": is_following,
+        "is_following": visitor.following,
         "trust": facts.trust,
-        **_visitor_context(request, facts.author, claim_status, owner, openness),
+        # The header's count, read with the rest: the context processor's query is not made.
+        "inbox_unread": visitor.inbox_unread,
+        **_visitor_context(
+            request, facts.author, claim_status, owner, openness, standing=visitor.standing
+        ),
     }
     content = pagecache.personalise(
         shared.content, pagecache.render_parts(request, _PERSONAL_PARTS, context)
@@ -214,16 +218,21 @@ def _visitor_context(
     claim_status: selectors.ClaimStatus,
     owner: ProfileSettings | None,
     openness: collaboration_selectors.Openness,
+    *,
+    standing: collaboration_selectors.Standing | None = None,
 ) -> dict[str, Any]:
     """What the claim and invitation panels show this visitor: one reading for the page
-    built live and for the shared page's personal parts, so the two cannot drift."""
+    built live and for the shared page's personal parts, so the two cannot drift.
+
+    standing: the visitor's, when it was read already; otherwise read if it matters.
+    """
     return {
         "claim_status": claim_status,
         "owner": owner,
         "is_owner": request.user.is_authenticated and claim_status.owner_id == request.user.pk,
         "open_to_collaborate": openness.open if owner else author.open_to_collaborate,
         "invitations_from": openness.invitations_from,
-        "invite_refusal": _invite_refusal(request, claim_status, openness),
+        "invite_refusal": _invite_refusal(request, claim_status, openness, standing),
     }
 
 
@@ -437,8 +446,10 @@ def _invite_refusal(
     request: HttpRequest,
     status: selectors.ClaimStatus,
     openness: collaboration_selectors.Openness,
+    standing: collaboration_selectors.Standing | None = None,
 ) -> str | None:
-    """Why the signed-in visitor may not invite the owner; one query, only when it can matter."""
+    """Why the signed-in visitor may not invite the owner; one query (unless `standing` was
+    read already), only when it can matter."""
     if (
         not request.user.is_authenticated
         or status.owner_id in (None, request.user.pk)
@@ -449,7 +460,7 @@ def _invite_refusal(
         user=request.user,
         owner_id=status.owner_id,
         openness=openness,
-        standing=collaboration_selectors.standing_for(user=request.user),
+        standing=standing or collaboration_selectors.standing_for(user=request.user),
     )
 
 

@@ -9,10 +9,9 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from allauth.account.models import EmailAddress
-from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import connection
-from django.db.models import Exists, F, OuterRef, Q, QuerySet, Subquery
+from django.db.models import F, Q, QuerySet
 from django.utils import timezone
 
 from profiles.collaboration.models import (
@@ -45,22 +44,23 @@ class Standing:
     own_author_id: int | None
 
 
+# A person's standing as two SQL columns of %(user)s, for statements that read it with more
+# (profiles.selectors.visitor_state): the oldest approved claim is their own record.
+STANDING_SQL = f"""
+    EXISTS (SELECT FROM {EmailAddress._meta.db_table}
+            WHERE user_id = %(user)s AND verified),
+    (SELECT author_id FROM {Claim._meta.db_table}
+     WHERE claimant_id = %(user)s AND state = '{Claim.State.APPROVED}'
+     ORDER BY decided_at, id LIMIT 1)
+"""
+
+
 def standing_for(*, user: AbstractBaseUser) -> Standing:
     """One query: the user's verified email and their own claimed record (the oldest approved)."""
-    own = Claim.objects.filter(claimant=OuterRef("pk"), state=Claim.State.APPROVED).order_by(
-        "decided_at", "id"
-    )
-    row = (
-        get_user_model()
-        .objects.filter(pk=user.pk)
-        .annotate(
-            verified=Exists(EmailAddress.objects.filter(user=OuterRef("pk"), verified=True)),
-            own_author_id=Subquery(own.values("author_id")[:1]),
-        )
-        .values("verified", "own_author_id")
-        .get()
-    )
-    return Standing(verified=row["verified"], own_author_id=row["own_author_id"])
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT {STANDING_SQL}", {"user": user.pk})
+        verified, own_author_id = cursor.fetchone()
+    return Standing(verified=bool(verified), own_author_id=own_author_id)
 
 
 @dataclass(frozen=True)
@@ -340,6 +340,20 @@ def conversation_poll(
 # The site header
 
 
+# The header's count as one SQL expression of %(user)s and %(now)s, for statements that
+# read it with more (profiles.selectors.visitor_state).
+UNREAD_COUNT_SQL = f"""
+    (SELECT count(*) FROM {Invitation._meta.db_table}
+      WHERE recipient_id = %(user)s AND state = 'pending'
+        AND recipient_seen_at IS NULL AND NOT hidden_from_recipient
+        AND expires_at > %(now)s)
+  + (SELECT count(*) FROM {ConversationMember._meta.db_table} m
+       JOIN {Conversation._meta.db_table} c ON c.id = m.conversation_id
+      WHERE m.user_id = %(user)s
+        AND c.last_message_id > m.last_read_message_id)
+"""
+
+
 def unread_count(*, user: AbstractBaseUser, now: datetime | None = None) -> int:
     """Pending invitations received and not yet opened, plus conversations with unread messages.
 
@@ -347,16 +361,6 @@ def unread_count(*, user: AbstractBaseUser, now: datetime | None = None) -> int:
     """
     with connection.cursor() as cursor:
         cursor.execute(
-            """
-            SELECT (SELECT count(*) FROM collaboration_invitation
-                     WHERE recipient_id = %(user)s AND state = 'pending'
-                       AND recipient_seen_at IS NULL AND NOT hidden_from_recipient
-                       AND expires_at > %(now)s)
-                 + (SELECT count(*) FROM collaboration_conversationmember m
-                      JOIN collaboration_conversation c ON c.id = m.conversation_id
-                     WHERE m.user_id = %(user)s
-                       AND c.last_message_id > m.last_read_message_id)
-            """,
-            {"user": user.pk, "now": now or timezone.now()},
+            f"SELECT {UNREAD_COUNT_SQL}", {"user": user.pk, "now": now or timezone.now()}
         )
         return int(cursor.fetchone()[0])
