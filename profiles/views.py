@@ -571,6 +571,7 @@ def _feed_html(
     *,
     template: str,
     variant: str,
+    state: selectors.FeedState,
     context: Callable[[], dict[str, Any]],
 ) -> str:
     """The rendered feed, or one of its fragments, for this user: from the cache when
@@ -578,12 +579,7 @@ def _feed_html(
     # The forms' CSRF tokens are masked with the visitor's secret: a page is
     # kept per secret, so one rendered before a log-in never posts with an old one.
     get_token(request)
-    parts = (
-        str(request.user.pk),
-        variant,
-        selectors.feed_state(user=request.user),
-        request.META["CSRF_COOKIE"],
-    )
+    parts = (str(request.user.pk), variant, state.key, request.META["CSRF_COOKIE"])
     key = "feed:" + hashlib.sha256("\n".join(parts).encode()).hexdigest()
     return shared_get_or_build(
         key,
@@ -639,15 +635,19 @@ def following(request: AuthenticatedHttpRequest) -> HttpResponse:
             values["follows_any"] = bool(follows)
         return values
 
+    state = selectors.feed_state(user=request.user)
     html = _feed_html(
         request,
         template=f"profiles/following.html#{fragment}",
         variant=f"{fragment}|{','.join(filtered)}|{before or ''}",
+        state=state,
         context=context,
     )
     if fragment != "feed-content":
         return HttpResponse(html)
-    return render(request, "profiles/following.html", {"feed_content": mark_safe(html)})
+    # The header's count was read with the feed's state: the context processor's query is not made.
+    context_page = {"feed_content": mark_safe(html), "inbox_unread": state.inbox_unread}
+    return render(request, "profiles/following.html", context_page)
 
 
 def _get_follow_for_user(request: AuthenticatedHttpRequest, author_id: int) -> Follow:

@@ -14,6 +14,7 @@ from django.db import connection
 from django.db.models import F, Q, QuerySet
 from django.utils import timezone
 
+from bzpeer.db import prepared_cursor
 from profiles.collaboration.models import (
     WORKS_MAX,
     Conversation,
@@ -309,7 +310,7 @@ def conversation_poll(
     It also writes the member's presence and read marker: a read with a
     marker, kept in one statement so that a poll costs one query.
     """
-    with connection.cursor() as cursor:
+    with prepared_cursor() as cursor:
         cursor.execute(
             _POLL_SQL,
             {
@@ -359,7 +360,7 @@ def unread_count(*, user: AbstractBaseUser, now: datetime | None = None) -> int:
 
     One statement over two indexes (invitation_unseen_idx, member_user_idx).
     """
-    with connection.cursor() as cursor:
+    with prepared_cursor() as cursor:
         cursor.execute(
             f"SELECT {UNREAD_COUNT_SQL}", {"user": user.pk, "now": now or timezone.now()}
         )

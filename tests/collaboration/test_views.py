@@ -197,6 +197,22 @@ def test_opening_an_invitation_marks_it_seen_and_shows_the_sender(client, record
     assert 'class="unread-count"' not in text(client.get("/inbox/"))
 
 
+def test_the_header_counts_the_same_unread_on_every_kind_of_page(client, record, sender, owner):
+    # The inbox, the feed (its count read with the feed's state) and a researcher page
+    # (read with the visitor's state, on the shared cached page) each read it their way.
+    other = AuthorFactory(display_name="Another Record")
+    pages = ["/inbox/", "/following/", f"/researchers/{other.pk}/"]
+    client.force_login(owner)
+    for url in pages:
+        assert 'class="unread-count"' not in text(client.get(url)), url
+    invitation = send(sender, record)
+    for url in pages:
+        assert 'aria-label="1 unread">1</span>' in text(client.get(url)), url
+    client.get(f"/inbox/invitations/{invitation.pk}/")
+    for url in pages:
+        assert 'class="unread-count"' not in text(client.get(url)), url
+
+
 def test_a_sender_without_a_record_reads_no_claimed_record(client, record, sender, owner):
     invitation = send(sender, record)
     client.force_login(owner)
