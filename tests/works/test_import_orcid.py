@@ -358,6 +358,10 @@ def test_on_top_of_openalex_works_sharing_a_doi_or_title_are_not_duplicated(
     out, _ = run(str(record_path))
     assert snapshot() == before
     assert out.startswith("created 0, updated 0, unchanged 4, skipped 0")
+    # OpenAlex again keeps what ORCID added, and changes nothing either.
+    stats = import_entities(openalex_page())
+    assert (stats.created, stats.updated) == (0, 0)
+    assert snapshot() == before
 
 
 def test_a_work_the_record_no_longer_lists_loses_orcids_authorship_but_not_a_decision(

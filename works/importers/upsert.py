@@ -231,6 +231,14 @@ WORK = _Table(
         "biblio": "jsonb",
         "other_ids": "jsonb",
     },
+    # Ids another source (ORCID, works.importers.orcid) added to a work
+    # OpenAlex lacks them for stay: without this, each import of the two
+    # would undo the other's, and neither re-import would leave the work alone.
+    merge={
+        "doi": "COALESCE(NULLIF(EXCLUDED.doi, ''), t.doi)",
+        "arxiv_id": "COALESCE(NULLIF(EXCLUDED.arxiv_id, ''), t.arxiv_id)",
+        "other_ids": "t.other_ids || EXCLUDED.other_ids",
+    },
 )
 
 _AUTHORSHIPS_SQL = """
