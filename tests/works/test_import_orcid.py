@@ -531,3 +531,26 @@ def test_orcid_option_refuses_a_malformed_id() -> None:
 
     with pytest.raises(CommandError, match="not an ORCID iD"):
         call_command(command, orcid="0000-0002-4110")
+
+
+def test_openalex_after_orcid_takes_over_the_works_orcid_created_instead_of_copying_them(
+    record_path: Path,
+) -> None:
+    run(str(record_path))
+    from_orcid = Work.objects.get(doi=BEST_PRACTICES_DOI)
+
+    stats = import_entities(openalex_page())
+
+    # The work ORCID created is now OpenAlex's W4000000001, with ORCID's ids kept.
+    assert Work.objects.filter(doi=BEST_PRACTICES_DOI).get() == from_orcid
+    from_orcid.refresh_from_db()
+    assert from_orcid.openalex_id == "W4000000001"
+    assert from_orcid.arxiv_id == "2106.01477"
+    assert from_orcid.other_ids[ORCID_PUT_CODE] == "111778373"
+    assert not [p for p in stats.problems if "DOI" in p.reason]
+    # The 2007 paper had no DOI for OpenAlex to find it by: two copies until merged.
+    assert Work.objects.count() == 4
+    before = snapshot()
+    run(str(record_path))
+    import_entities(openalex_page())
+    assert snapshot() == before
