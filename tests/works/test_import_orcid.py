@@ -554,3 +554,41 @@ def test_openalex_after_orcid_takes_over_the_works_orcid_created_instead_of_copy
     run(str(record_path))
     import_entities(openalex_page())
     assert snapshot() == before
+
+
+def test_a_journal_title_is_the_works_venue_once(tmp_path: Path, record: dict[str, Any]) -> None:
+    summary = record["activities-summary"]["works"]["group"][2]["work-summary"][0]
+    summary["journal-title"] = {"value": "Lecture Notes in Physics"}
+    path = write(tmp_path, record)
+
+    run(str(path))
+    run(str(path))
+
+    work = Work.objects.get(doi=HEURISTIC_DOI)
+    assert work.source is not None and work.source.display_name == "Lecture Notes in Physics"
+    assert Work.objects.filter(source=work.source).count() == 1
+    assert Work.objects.exclude(pk=work.pk).filter(source__isnull=False).count() == 0
+
+
+def test_a_stored_author_without_an_institution_gets_the_current_employment_and_it_is_announced(
+    tmp_path: Path, full_record
+) -> None:
+    from works.signals import affiliations_changed
+
+    author = Author.objects.create(display_name="Alberto Accomazzi", orcid=ORCID)
+    cfa = InstitutionFactory(ror="03c3r2d17")
+    received: list[Any] = []
+
+    def listener(sender: Any, changes: Any, **kwargs: Any) -> None:
+        received.append(changes)
+
+    affiliations_changed.connect(listener)
+    try:
+        run(str(write(tmp_path, full_record)))
+        run(str(write(tmp_path, full_record)))
+    finally:
+        affiliations_changed.disconnect(listener)
+
+    author.refresh_from_db()
+    assert author.last_known_institution == cfa
+    assert received == [[(author.pk, None, cfa.pk)]]

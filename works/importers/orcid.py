@@ -404,7 +404,8 @@ def _fill_last_known_institution(
 
 def _source_ids(cursor: Any, names: Iterable[str]) -> dict[str, int]:
     """Sources by journal title (lower case): an existing one of that name, else a new one."""
-    wanted = sorted({n.lower() for n in names if n})
+    names = [n for n in names if n]
+    wanted = sorted({n.lower() for n in names})
     if not wanted:
         return {}
     cursor.execute(
@@ -414,7 +415,7 @@ def _source_ids(cursor: Any, names: Iterable[str]) -> dict[str, int]:
         [wanted],
     )
     found = dict(cursor.fetchall())
-    missing = {n.lower(): n for n in names if n and n.lower() not in found}
+    missing = {n.lower(): n for n in names if n.lower() not in found}
     if missing:
         cursor.execute(
             """
