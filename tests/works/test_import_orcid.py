@@ -592,3 +592,15 @@ def test_a_stored_author_without_an_institution_gets_the_current_employment_and_
     author.refresh_from_db()
     assert author.last_known_institution == cfa
     assert received == [[(author.pk, None, cfa.pk)]]
+
+
+def test_a_record_merged_into_another_brings_the_works_to_the_survivor(record_path: Path) -> None:
+    survivor = Author.objects.create(display_name="Accomazzi, Alberto (staff's choice)")
+    Author.objects.create(display_name="A. Accomazzi", orcid=ORCID, merged_into=survivor)
+
+    run(str(record_path))
+
+    assert Author.objects.count() == 2
+    survivor.refresh_from_db()
+    assert survivor.display_name == "Accomazzi, Alberto (staff's choice)"
+    assert set(Work.objects.values_list("authorships__author", flat=True)) == {survivor.pk}

@@ -55,6 +55,8 @@ from works.models import ORCID_PUT_CODE, AuthorAffiliation, Authorship
 from works.signals import affiliations_changed, works_created
 
 MAX_FILE_BYTES = 64 * 1024 * 1024
+# Merges chain rarely; a cycle (a bug elsewhere) must not hang an import.
+_MAX_MERGE_HOPS = 10
 _ORIGIN = Authorship.Origin.ORCID.value
 _ASSERTED = Authorship.Status.ASSERTED.value
 
@@ -238,11 +240,22 @@ def _count(stats: ImportStats, changes: Iterable[str]) -> None:
 def _write_author(cursor: Any, record: OrcidRecord) -> tuple[int, str, bool]:
     """The author holding the record's ORCID iD, created or brought up to date."""
     cursor.execute(
-        "SELECT id, display_name, name_variants, external_ids, openalex_id"
+        "SELECT id, display_name, name_variants, external_ids, openalex_id, merged_into_id"
         " FROM works_author WHERE orcid = %s FOR UPDATE",
         [record.orcid],
     )
     row = cursor.fetchone()
+    # A record merged into another answers with the survivor: the works go there.
+    holder = row
+    for _ in range(_MAX_MERGE_HOPS):
+        if row is None or row[5] is None:
+            break
+        cursor.execute(
+            "SELECT id, display_name, name_variants, external_ids, openalex_id, merged_into_id"
+            " FROM works_author WHERE id = %s FOR UPDATE",
+            [row[5]],
+        )
+        row = cursor.fetchone()
     if row is None:
         cursor.execute(
             """
@@ -262,12 +275,14 @@ def _write_author(cursor: Any, record: OrcidRecord) -> tuple[int, str, bool]:
             ],
         )
         return cursor.fetchone()[0], "created", True
-    author_id, display_name, variants, external_ids, openalex_id = row
+    author_id, display_name, variants, external_ids, openalex_id, _ = row
     # Django has psycopg hand jsonb over as text.
     if isinstance(external_ids, str):
         external_ids = json.loads(external_ids)
-    # ORCID names only the records it made; OpenAlex's keep OpenAlex's name.
-    name = record.display_name if record.display_name and not openalex_id else display_name
+    # ORCID names only the records it made (no OpenAlex id, the ORCID iD their
+    # own rather than a merged record's): OpenAlex's keep OpenAlex's name.
+    ours = not openalex_id and row is holder
+    name = record.display_name if record.display_name and ours else display_name
     new_variants = list(variants) + [
         v for v in record.name_variants if v not in variants and v != name
     ]

@@ -304,8 +304,13 @@ def _read_work(record: OrcidRecord, group: Any, location: str) -> None:
         for item in _list(source, "external-ids", "external-id"):
             relationship = _text(item, "external-id-relationship").lower()
             kind = _NOT_ID.sub("-", _text(item, "external-id-type").lower()).strip("-")[:32]
-            value = _text(item, "external-id-value", max_len=MAX_ID)
-            if relationship in ("self", "") and kind and value:
+            value = _text(item, "external-id-value", max_len=MAX_ID + 1)
+            if len(value) > MAX_ID:
+                # Cut short, an id would name another work: it is left out.
+                record.problems.append(
+                    (where, f"a {kind} id over {MAX_ID} characters: imported without it", False)
+                )
+            elif relationship in ("self", "") and kind and value:
                 ids.setdefault(kind, value)
     doi = arxiv_id = ""
     if raw := ids.pop("doi", ""):
