@@ -604,3 +604,13 @@ def test_a_record_merged_into_another_brings_the_works_to_the_survivor(record_pa
     survivor.refresh_from_db()
     assert survivor.display_name == "Accomazzi, Alberto (staff's choice)"
     assert set(Work.objects.values_list("authorships__author", flat=True)) == {survivor.pk}
+
+
+def test_strict_writes_no_file_when_a_later_one_is_bad(tmp_path: Path, record_path: Path) -> None:
+    bad = tmp_path / "bad.json"
+    bad.write_text('{"orcid-identifier": null}')
+
+    message, _ = failing(str(record_path), str(bad), strict=True)
+
+    assert message.startswith(f"{bad}:file: not an ORCID record")
+    assert not Author.objects.exists() and not Work.objects.exists()

@@ -132,7 +132,7 @@ def _problem(job: _Job, location: str, reason: str, *, strict: bool) -> None:
     job.stats.add_problem(problem)
 
 
-def _write(job: _Job) -> None:
+def _write(job: _Job, *, strict: bool = False) -> None:
     record = job.record
     if record is None:
         return
@@ -146,24 +146,32 @@ def _write(job: _Job) -> None:
             _write_record(cursor, record, written)
     except (DataError, IntegrityError) as error:
         reason = (str(error).strip().splitlines() or [type(error).__name__])[0]
-        job.stats.add_problem(
-            ImportProblem(job.source_name, "file", f"the database refused the record: {reason}")
+        problem = ImportProblem(
+            job.source_name, "file", f"the database refused the record: {reason}"
         )
+        if strict:
+            raise ImportAborted(problem) from error
+        job.stats.add_problem(problem)
         job.stats.failed_paths.append(job.source_name)
         return
     job.stats.merge(written)
 
 
 def import_orcid_paths(paths: Iterable[Path], *, strict: bool = False) -> ImportStats:
-    """Import ORCID record files. Each file is one transaction; with strict=True
-    every file is read first and the first problem (ImportAborted) writes nothing."""
+    """Import ORCID record files, each in a transaction of its own; with strict=True
+    every file is read first and the first problem (ImportAborted) writes nothing,
+    of any file."""
     total = ImportStats()
     with _announcing(total):
         if strict:
-            jobs = [_prepare(str(p), _document(p, strict=True), strict=True) for p in paths]
-            for job in jobs:
-                _write(job)
-                total.merge(job.stats)
+            jobs = [_prepare(str(p), _document(p), strict=True) for p in paths]
+            written = ImportStats()
+            # All files or none: a record the database refuses undoes the others.
+            with transaction.atomic():
+                for job in jobs:
+                    _write(job, strict=True)
+                    written.merge(job.stats)
+            total.merge(written)
             return total
         for path in paths:
             try:
@@ -178,7 +186,7 @@ def import_orcid_paths(paths: Iterable[Path], *, strict: bool = False) -> Import
     return total
 
 
-def _document(path: Path, *, strict: bool) -> Any:
+def _document(path: Path) -> Any:
     try:
         return read_document(path)
     except _FileError as error:
@@ -190,7 +198,7 @@ def import_orcid_document(data: Any, *, source_name: str, strict: bool = False) 
     total = ImportStats()
     with _announcing(total):
         job = _prepare(source_name, data, strict=strict)
-        _write(job)
+        _write(job, strict=strict)
         total.merge(job.stats)
     return total
 
