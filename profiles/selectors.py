@@ -374,6 +374,11 @@ class AffiliationLine:
     def is_owners(self) -> bool:
         return self.origin == AuthorAffiliation.Origin.OWNER
 
+    @property
+    def source_label(self) -> str:
+        """Where an imported line came from: "OpenAlex", "ORCID"."""
+        return str(AuthorAffiliation.Origin(self.origin).label)
+
 
 def year_ranges(years: Iterable[int], *, until_present: bool = False) -> str:
     """[2019, 2020, 2021, 2023] -> "2019-2021, 2023" (with an en dash); until_present

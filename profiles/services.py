@@ -927,8 +927,8 @@ def affiliation_set_hidden(
 ) -> None:
     """Hide an imported line from the page, or show it again. Idempotent."""
     _require_owner(user, author)
-    lines = AuthorAffiliation.objects.filter(
-        pk=affiliation_id, author=author, origin=AuthorAffiliation.Origin.OPENALEX
+    lines = AuthorAffiliation.objects.filter(pk=affiliation_id, author=author).exclude(
+        origin=AuthorAffiliation.Origin.OWNER
     )
     if not lines.exists():
         raise AffiliationError("That line is not an imported one on your record.")

@@ -13,6 +13,7 @@ from django.contrib.postgres.indexes import GinIndex
 from django.db import models
 from django.db.models import F, Func, Q, TextField, Value
 from django.db.models.expressions import Combinable
+from django.db.models.fields.json import KT
 from django.db.models.functions import Lower
 
 
@@ -23,6 +24,17 @@ def folded(expression: Combinable) -> Func:
     in a generated column (Author.name_folded, Author.variants_folded).
     """
     return Func(expression, function="works_fold", output_field=TextField())
+
+
+def title_key(expression: Combinable) -> Func:
+    """A title as works are matched by it (works.matching): folded, tags and
+    punctuation gone, whitespace collapsed (works_title_key, works migration 0012)."""
+    return Func(expression, function="works_title_key", output_field=TextField())
+
+
+# The key under which Work.other_ids keeps the ORCID put-code of a work an
+# ORCID import created (works.matching finds it again by it).
+ORCID_PUT_CODE = "orcid_put_code"
 
 
 def author_variants_text() -> Func:
@@ -278,6 +290,14 @@ class Work(Record):
             ),
             # "Cited by" on a work's page: the works whose references name it.
             GinIndex(fields=["referenced_works"], name="work_references_gin"),
+            # works.matching: a work by its normalised title, and the works an
+            # ORCID import created by their put-code (few: a partial index).
+            models.Index(title_key(F("title")), name="work_title_key_idx"),
+            models.Index(
+                KT(f"other_ids__{ORCID_PUT_CODE}"),
+                condition=Q(other_ids__has_key=ORCID_PUT_CODE),
+                name="work_orcid_put_code_idx",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -367,6 +387,7 @@ class AuthorAffiliation(models.Model):
 
     class Origin(models.TextChoices):
         OPENALEX = "openalex", "OpenAlex"
+        ORCID = "orcid", "ORCID"
         OWNER = "owner", "The researcher"
 
     author = models.ForeignKey(Author, on_delete=models.CASCADE, related_name="affiliations")
@@ -382,6 +403,15 @@ class AuthorAffiliation(models.Model):
     # An owner's line that runs to the present: its years stop at the year it was
     # written, the page reads "2019 to present" in every later year too.
     until_present = models.BooleanField(default=False, db_default=False)
+    # The line's own id at its source, where the source has one (ORCID:
+    # "employment/<put-code>"): a re-import updates the line it wrote.
+    source_key = models.CharField(max_length=64, blank=True, default="", db_default="")
+    organization_ids = models.JSONField(
+        default=dict,
+        db_default={},
+        blank=True,
+        help_text='The organisation\'s ids as the source gave them: {"ror": ..., "grid": ...}.',
+    )
 
     class Meta:
         ordering = ["author", "id"]
@@ -390,6 +420,11 @@ class AuthorAffiliation(models.Model):
                 fields=["author", "institution"],
                 condition=Q(origin="openalex"),
                 name="authoraffiliation_imported_uniq",
+            ),
+            models.UniqueConstraint(
+                fields=["author", "origin", "source_key"],
+                condition=~Q(source_key=""),
+                name="authoraffiliation_source_key_uniq",
             ),
             models.CheckConstraint(
                 condition=Q(institution__isnull=False) | ~Q(institution_name=""),

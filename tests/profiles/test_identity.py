@@ -1,10 +1,12 @@
 """Identifiers and affiliation history on the researcher page, and the owner's edits."""
 
+import io
 import json
 import re
 from datetime import date
 
 import pytest
+from django.core.management import call_command
 from django.test import Client
 from django.urls import reverse
 
@@ -475,3 +477,40 @@ def test_the_page_links_the_owner_to_the_history_editor(owner_client):
     client, author = owner_client
     html = client.get(page_url(author)).content.decode()
     assert f'href="{edit_url(author)}#affiliations"' in html
+
+
+def test_owner_hides_a_line_from_orcid_and_an_orcid_reimport_keeps_it_hidden(
+    owner_client, tmp_path, shared_data
+):
+    client, author = owner_client
+    record = json.loads((shared_data / "orcid" / "record-v3-0000-0002-4110-3511.json").read_text())
+    Author.objects.filter(pk=author.pk).update(orcid="0000-0002-4110-3511")
+    record["activities-summary"]["employments"] = {
+        "affiliation-group": [
+            {
+                "summaries": [
+                    {
+                        "employment-summary": {
+                            "put-code": 7,
+                            "organization": {"name": "Orcid Listed Lab"},
+                            "start-date": {"year": {"value": "2011"}},
+                            "end-date": {"year": {"value": "2012"}},
+                        }
+                    }
+                ]
+            }
+        ]
+    }
+    path = tmp_path / "record.json"
+    path.write_text(json.dumps(record))
+    call_command("import_orcid", str(path), stdout=io.StringIO())
+    line = AuthorAffiliation.objects.get(author=author, origin="orcid")
+    assert "Orcid Listed Lab, 2011" in page_text(Client(), author)
+
+    url = reverse("profiles:affiliation_hidden", args=[author.pk, line.pk])
+    assert client.post(url, {"action": "hide"}).status_code == 302
+    assert "From ORCID, hidden from your page" in client.get(edit_url(author)).content.decode()
+    call_command("import_orcid", str(path), stdout=io.StringIO())
+
+    assert AuthorAffiliation.objects.get(pk=line.pk).hidden
+    assert "Orcid Listed Lab" not in page_text(Client(), author)

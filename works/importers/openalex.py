@@ -949,7 +949,7 @@ def import_entities(
         stats = job.run(items)
     finally:
         # Without strict, each batch was committed on its own.
-        _announce(stats if strict else job.stats)
+        announce_changes(stats if strict else job.stats)
     return stats
 
 
@@ -958,10 +958,10 @@ def _announcing(stats: ImportStats) -> Iterator[None]:
     try:
         yield
     finally:
-        _announce(stats)
+        announce_changes(stats)
 
 
-def _announce(stats: ImportStats) -> None:
+def announce_changes(stats: ImportStats) -> None:
     """Once the writes are committed, have workers recount the changed authors'
     metrics (once per import, not batch by batch: an author's works span
     batches) and tell listeners (graph slices, cached pages) which authors changed."""

@@ -231,6 +231,14 @@ WORK = _Table(
         "biblio": "jsonb",
         "other_ids": "jsonb",
     },
+    # Ids another source (ORCID, works.importers.orcid) added to a work
+    # OpenAlex lacks them for stay: without this, each import of the two
+    # would undo the other's, and neither re-import would leave the work alone.
+    merge={
+        "doi": "COALESCE(NULLIF(EXCLUDED.doi, ''), t.doi)",
+        "arxiv_id": "COALESCE(NULLIF(EXCLUDED.arxiv_id, ''), t.arxiv_id)",
+        "other_ids": "t.other_ids || EXCLUDED.other_ids",
+    },
 )
 
 _AUTHORSHIPS_SQL = """
@@ -401,6 +409,8 @@ def _keep_unique(
     holders = _holders(
         cursor, table=table, column=column, values=(getattr(r, column) for _, r in rows)
     )
+    if table == "works_work":
+        holders.update(_adopt_works(cursor, holders, column=column, rows=rows))
     for location, row in rows:
         value = getattr(row, column)
         holder = holders.setdefault(value, row.openalex_id)
@@ -413,6 +423,43 @@ def _keep_unique(
                 )
             )
             setattr(row, column, "")
+
+
+# A work another source created (ORCID, a researcher's BibTeX: no OpenAlex
+# id) that holds a DOI or arXiv id of an OpenAlex work in the batch becomes
+# that work: it takes the OpenAlex id, so the upsert that follows updates it
+# rather than creating a second copy without the id. Unless a stored work
+# already has that OpenAlex id.
+_ADOPT_WORKS_SQL = """
+UPDATE works_work t SET openalex_id = v.openalex_id, updated_at = statement_timestamp()
+FROM unnest(%s::bigint[], %s::text[]) AS v(id, openalex_id)
+WHERE t.id = v.id AND t.openalex_id = ''
+    AND NOT EXISTS (SELECT FROM works_work x WHERE x.openalex_id = v.openalex_id)
+RETURNING t.id, t.openalex_id
+"""
+
+
+def _adopt_works(
+    cursor: Any, holders: dict[str, str], *, column: str, rows: list[tuple[str, _Row]]
+) -> dict[str, str]:
+    """Let batch works adopt the stored works without an OpenAlex id that hold their
+    ids; the adopted values with their new holders."""
+    wanted: dict[int, str] = {}  # stored work id -> the batch work adopting it
+    taken: set[str] = set()
+    for _, row in rows:
+        holder = holders.get(getattr(row, column), "")
+        if (
+            holder.startswith("#")
+            and row.openalex_id not in taken
+            and wanted.setdefault(int(holder[1:]), row.openalex_id) == row.openalex_id
+        ):
+            taken.add(row.openalex_id)
+    if not wanted:
+        return {}
+    ids = sorted(wanted)
+    cursor.execute(_ADOPT_WORKS_SQL, [ids, [wanted[i] for i in ids]])
+    adopted = {f"#{work_id}": openalex_id for work_id, openalex_id in cursor.fetchall()}
+    return {value: adopted[holder] for value, holder in holders.items() if holder in adopted}
 
 
 def _first_copies(rows: Iterable[tuple[str, _Row]]) -> dict[str, tuple[str, _Row]]:
