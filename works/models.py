@@ -326,6 +326,7 @@ class Authorship(models.Model):
     class Origin(models.TextChoices):
         OPENALEX = "openalex", "OpenAlex"
         ORCID = "orcid", "ORCID"
+        ARXIV = "arxiv", "arXiv"
         PUBLISHER = "publisher", "Publisher metadata (BibTeX)"
         CLAIMANT = "claimant", "The researcher"
         SYNTHETIC = "synthetic", "Generated demo data"
@@ -388,6 +389,7 @@ class AuthorAffiliation(models.Model):
     class Origin(models.TextChoices):
         OPENALEX = "openalex", "OpenAlex"
         ORCID = "orcid", "ORCID"
+        ARXIV = "arxiv", "arXiv"
         OWNER = "owner", "The researcher"
 
     author = models.ForeignKey(Author, on_delete=models.CASCADE, related_name="affiliations")
