@@ -281,7 +281,8 @@ RETURNING arxiv_id, id
 """
 
 # A matched work gains what it lacks: ids (unless another work holds them),
-# the abstract, a date, the arXiv copy's links, open access where unknown.
+# the abstract, a date, the arXiv copy's links, open access where no one (OpenAlex
+# least of all) said.
 # arXiv's keys in other_ids follow the newest version seen. A work arXiv made
 # (no OpenAlex id, only arXiv's authorships, this arXiv id) follows a version
 # at least as new as the one it has: title, abstract, type, date, links.
@@ -297,6 +298,9 @@ n AS (
         v.version >= coalesce(
             substring(t.other_ids ->> 'arxiv_version' FROM '^v(\\d+)$')::int, 0) AS newer,
         t.arxiv_id IN ('', v.arxiv_id) AS same_preprint,
+        -- OpenAlex works open access out from every copy it knows, arXiv's among them.
+        t.arxiv_id IN ('', v.arxiv_id) AND t.openalex_id = '' AND t.oa_status = ''
+            AS oa_unknown,
         t.openalex_id = '' AND t.arxiv_id = v.arxiv_id AND NOT EXISTS (
             SELECT FROM works_authorship a WHERE a.work_id = t.id AND a.origin <> %(origin)s
         ) AS own_work
@@ -326,11 +330,10 @@ w AS (
             ELSE coalesce(t.source_id, n.source_id) END AS source_id,
         CASE WHEN (n.own_work AND n.newer) OR (t.pdf_url = '' AND n.same_preprint)
             THEN n.pdf_url ELSE t.pdf_url END AS pdf_url,
-        CASE WHEN (n.own_work AND n.newer) OR (t.oa_url = '' AND n.same_preprint)
+        CASE WHEN (n.own_work AND n.newer) OR (t.oa_url = '' AND n.oa_unknown)
             THEN n.oa_url ELSE t.oa_url END AS oa_url,
-        CASE WHEN t.oa_status = '' AND n.same_preprint THEN true ELSE t.is_oa END AS is_oa,
-        CASE WHEN t.oa_status = '' AND n.same_preprint THEN 'green' ELSE t.oa_status END
-            AS oa_status
+        CASE WHEN n.oa_unknown THEN true ELSE t.is_oa END AS is_oa,
+        CASE WHEN n.oa_unknown THEN 'green' ELSE t.oa_status END AS oa_status
     FROM n JOIN works_work t ON t.id = n.id
 )
 UPDATE works_work t SET doi = w.doi, arxiv_id = w.arxiv_id, other_ids = w.other_ids,

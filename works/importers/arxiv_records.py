@@ -52,6 +52,16 @@ _DATE = re.compile(r"(\d{4})-(\d{2})-(\d{2})")
 _CATEGORY = re.compile(r"[a-z-]+(?:\.[A-Za-z-]+)?")
 _MSC = re.compile(r"\d\d[A-Z-](?:\d\d|xx)?")
 _ACM = re.compile(r"[A-K](?:\.\d+|\.m)(?:\.\d+|\.m)?")
+# What expat says of a document that stops short.
+_TRUNCATED = {
+    expat.errors.codes[message]
+    for message in (
+        expat.errors.XML_ERROR_NO_ELEMENTS,
+        expat.errors.XML_ERROR_UNCLOSED_TOKEN,
+        expat.errors.XML_ERROR_PARTIAL_CHAR,
+        expat.errors.XML_ERROR_UNCLOSED_CDATA_SECTION,
+    )
+}
 _NAME_SUFFIXES = {"jr", "sr", "ii", "iii", "iv"}
 
 
@@ -139,12 +149,10 @@ def parse_xml(raw: bytes) -> ET.Element:
     except expat.ExpatError as error:
         reason = expat.ErrorString(error.code)
         where = f"line {error.lineno} column {error.offset + 1}"
-        if error.code == expat.errors.codes[expat.errors.XML_ERROR_NO_ELEMENTS] and raw.strip():
+        if error.code in _TRUNCATED:
             raise FeedError(
                 f"truncated XML: the file ends before its feed is complete ({reason} at {where})"
             ) from None
-        if error.code == expat.errors.codes[expat.errors.XML_ERROR_UNCLOSED_TOKEN]:
-            raise FeedError(f"truncated XML: {reason} at {where}") from None
         raise FeedError(f"not XML: {reason} at {where}") from None
     return builder.close()
 
@@ -169,9 +177,7 @@ def parse_feed(raw: bytes) -> ArxivFeed:
     entries = root.findall(ATOM + "entry")
     for entry in entries:
         entry_id = _text(entry.find(ATOM + "id"))
-        if entry_id.startswith(ERROR_ID_PREFIX) or (
-            _text(entry.find(ATOM + "title")) == "Error" and not entry.find(ATOM + "author")
-        ):
+        if entry_id.startswith(ERROR_ID_PREFIX) or "/api/errors" in entry_id:
             summary = _text(entry.find(ATOM + "summary")) or "no reason given"
             raise FeedError(f"arXiv answered with an error: {summary} ({entry_id})")
     feed = ArxivFeed()

@@ -234,10 +234,14 @@ WORK = _Table(
     # Ids another source (ORCID, works.importers.orcid) added to a work
     # OpenAlex lacks them for stay: without this, each import of the two
     # would undo the other's, and neither re-import would leave the work alone.
+    # So do the abstract and the PDF link of an arXiv copy (works.importers.arxiv)
+    # where OpenAlex has none.
     merge={
         "doi": "COALESCE(NULLIF(EXCLUDED.doi, ''), t.doi)",
         "arxiv_id": "COALESCE(NULLIF(EXCLUDED.arxiv_id, ''), t.arxiv_id)",
         "other_ids": "t.other_ids || EXCLUDED.other_ids",
+        "abstract": "COALESCE(NULLIF(EXCLUDED.abstract, ''), t.abstract)",
+        "pdf_url": "COALESCE(NULLIF(EXCLUDED.pdf_url, ''), t.pdf_url)",
     },
 )
 

@@ -3,10 +3,10 @@ from pathlib import Path
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
-from django.db import DatabaseError
 
-from works.importers import ImportAborted, ImportStats
+from works.importers import ImportStats
 from works.importers.orcid import import_orcid_paths
+from works.management.importing import run_import
 from works.orcid_api import OrcidClient, OrcidError, import_orcid_id
 
 
@@ -48,39 +48,14 @@ is missing, is not JSON or not an ORCID record, or at the first problem with
         if bool(paths) == bool(orcid):
             raise CommandError("Give ORCID record files, or --orcid ID (one of them).")
         strict: bool = options["strict"]
-        try:
+
+        if paths and (missing := [str(p) for p in paths if not p.exists()]):
+            raise CommandError(f"No such file: {', '.join(missing)}")
+
+        def do_import() -> ImportStats:
             if paths:
-                missing = [str(p) for p in paths if not p.exists()]
-                if missing:
-                    raise CommandError(f"No such file: {', '.join(missing)}")
-                stats = import_orcid_paths(paths, strict=strict)
-            else:
-                assert orcid is not None
-                stats = import_orcid_id(orcid, client=self.orcid_client, strict=strict)
-        except ImportAborted as error:
-            raise CommandError(
-                f"{error.problem}\nStrict import stopped: nothing was written."
-            ) from error
-        except OrcidError as error:
-            raise CommandError(str(error)) from error
-        except DatabaseError as error:
-            reason = (str(error).strip().splitlines() or [type(error).__name__])[0]
-            raise CommandError(
-                f"The database failed: {reason}\nWhat was written before stays; "
-                "running the same import again completes it."
-            ) from error
-        self.stats = stats
-        for problem in stats.problems:
-            self.stderr.write(str(problem))
-        if stats.problems_not_listed:
-            self.stderr.write(f"... and {stats.problems_not_listed} more problems not listed")
-        self.stdout.write(stats.summary())
-        changed = len(stats.changed_author_ids)
-        self.stdout.write(f"{changed} author{'' if changed == 1 else 's'} changed")
-        if stats.failed_paths:
-            reasons = "; ".join(
-                f"{p.path}: {p.reason}" for p in stats.problems if p.path in stats.failed_paths
-            )
-            raise CommandError(f"Could not import: {reasons or ', '.join(stats.failed_paths)}")
-        if stats.records and stats.skipped == stats.records:
-            raise CommandError("Every record was skipped: nothing was imported.")
+                return import_orcid_paths(paths, strict=strict)
+            assert orcid is not None
+            return import_orcid_id(orcid, client=self.orcid_client, strict=strict)
+
+        self.stats = run_import(self, do_import, source_errors=(OrcidError,))
