@@ -148,8 +148,7 @@ def import_arxiv_ids(
         for batch in batches:
             yield client.query_url(batch), client.feed(batch)
 
-    stats, read = import_arxiv_feeds(feeds(), strict=strict)
-    came = {entry.arxiv_id for feed in read for entry in feed.entries}
+    stats, came = import_arxiv_feeds(feeds(), strict=strict)
     for batch in batches:
         for arxiv_id in batch:
             if arxiv_id not in came and not stats.failed_paths:

@@ -53,18 +53,22 @@ transaction that creates them.
 import contextlib
 import json
 import re
-from collections import Counter
-from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
-import psycopg
-from django.db import DataError, IntegrityError, connection, transaction
+from django.db import transaction
 
 from works import matching
 from works.importers.arxiv_records import ArxivEntry, ArxivFeed, FeedError, family_name, parse_feed
-from works.importers.openalex import ImportAborted, ImportProblem, ImportStats, announce_changes
+from works.importers.openalex import ImportStats
+from works.importers.sources import (
+    SourceFileError,
+    SourceJob,
+    announcing,
+    count_changes,
+    import_files,
+)
 from works.models import Authorship
 from works.signals import works_created
 
@@ -75,146 +79,64 @@ _ASSERTED = Authorship.Status.ASSERTED.value
 _WORD = re.compile(r"\w+")
 
 
-class _FileError(Exception):
-    pass
-
-
 def read_file(path: Path) -> bytes:
-    """The bytes of a feed file; _FileError says in words why it cannot be read."""
+    """The bytes of a feed file; SourceFileError says in words why it cannot be read."""
     try:
         size = path.stat().st_size
         if size > MAX_FILE_BYTES:
-            raise _FileError(f"{size:,} bytes, more than a feed is read whole ({MAX_FILE_BYTES:,})")
+            raise SourceFileError(
+                f"{size:,} bytes, more than a feed is read whole ({MAX_FILE_BYTES:,})"
+            )
         return path.read_bytes()
     except FileNotFoundError:
-        raise _FileError("no such file") from None
+        raise SourceFileError("no such file") from None
     except IsADirectoryError:
-        raise _FileError("is a directory, not a file") from None
+        raise SourceFileError("is a directory, not a file") from None
     except OSError as error:
-        raise _FileError(f"cannot read: {error.strerror or error}") from None
+        raise SourceFileError(f"cannot read: {error.strerror or error}") from None
 
 
-@dataclass
-class _Job:
-    source_name: str
-    feed: ArxivFeed | None = None
-    strict: bool = False
-    stats: ImportStats = field(default_factory=ImportStats)
-
-
-def _prepare(source_name: str, raw: bytes, *, strict: bool) -> _Job:
+def _prepare(source_name: str, raw: bytes, strict: bool) -> SourceJob:
     """Read the feed into rows and list its problems; strict: ImportAborted at the first."""
-    job = _Job(source_name, strict=strict)
+    job = SourceJob(source_name, strict=strict, what="feed")
     try:
-        job.feed = parse_feed(raw)
+        feed = parse_feed(raw)
     except FeedError as error:
-        _problem(job, "file", str(error), strict=strict)
-        job.stats.failed_paths.append(source_name)
+        job.unreadable(str(error))
         return job
-    for location, reason, skipped in job.feed.problems:
-        _problem(job, location, reason, strict=strict)
-        if skipped:
-            job.stats.skipped += 1
+    job.note_problems(feed.problems)
+    job.writer = lambda cursor, stats: _write_entries(cursor, job, feed.entries, stats)
+    job.rows = feed
     return job
-
-
-def _problem(job: _Job, location: str, reason: str, *, strict: bool) -> None:
-    problem = ImportProblem(job.source_name, location, reason)
-    if strict:
-        raise ImportAborted(problem)
-    job.stats.add_problem(problem)
-
-
-def _write(job: _Job, *, strict: bool = False) -> None:
-    if job.feed is None:
-        return
-    try:
-        written = ImportStats()
-        with (
-            transaction.atomic(),
-            connection.wrap_database_errors,
-            psycopg.Cursor(connection.connection) as cursor,
-        ):
-            _write_entries(cursor, job, written)
-    except (DataError, IntegrityError) as error:
-        reason = (str(error).strip().splitlines() or [type(error).__name__])[0]
-        problem = ImportProblem(job.source_name, "file", f"the database refused the feed: {reason}")
-        if strict:
-            raise ImportAborted(problem) from error
-        job.stats.add_problem(problem)
-        job.stats.failed_paths.append(job.source_name)
-        return
-    job.stats.merge(written)
-
-
-@contextlib.contextmanager
-def _announcing(stats: ImportStats) -> Iterator[None]:
-    try:
-        yield
-    finally:
-        announce_changes(stats)
 
 
 def import_arxiv_paths(paths: Iterable[Path], *, strict: bool = False) -> ImportStats:
     """Import arXiv feed files, each in a transaction of its own; with strict=True
     every file is read first and the first problem (ImportAborted) writes nothing,
     of any file."""
-    total = ImportStats()
-    with _announcing(total):
-        if strict:
-            jobs = [_prepare(str(p), _strict_read(p), strict=True) for p in paths]
-            with transaction.atomic():
-                for job in jobs:
-                    _write(job, strict=True)
-            for job in jobs:
-                total.merge(job.stats)
-            return total
-        for path in paths:
-            try:
-                raw = read_file(path)
-            except _FileError as error:
-                total.add_problem(ImportProblem(str(path), "file", str(error)))
-                total.failed_paths.append(str(path))
-                continue
-            job = _prepare(str(path), raw, strict=False)
-            _write(job)
-            total.merge(job.stats)
-    return total
-
-
-def _strict_read(path: Path) -> bytes:
-    try:
-        return read_file(path)
-    except _FileError as error:
-        raise ImportAborted(ImportProblem(str(path), "file", str(error))) from None
+    return import_files(paths, strict=strict, read=read_file, prepare=_prepare)
 
 
 def import_arxiv_feeds(
     feeds: Iterable[tuple[str, bytes]], *, strict: bool = False
-) -> tuple[ImportStats, list[ArxivFeed]]:
+) -> tuple[ImportStats, set[str]]:
     """Import feeds already in memory (fetched from the API), each named by its URL;
     with strict=True all in one transaction, nothing written at the first problem.
-    Also returns the feeds as read (the caller checks every id it asked for came)."""
+    Also returns the arXiv ids the feeds held (the caller checks every id it asked
+    for came)."""
     total = ImportStats()
-    read: list[ArxivFeed] = []
-    with _announcing(total), transaction.atomic() if strict else contextlib.nullcontext():
+    came: set[str] = set()
+    with announcing(total), transaction.atomic() if strict else contextlib.nullcontext():
         for source_name, raw in feeds:
-            job = _prepare(source_name, raw, strict=strict)
-            _write(job, strict=strict)
+            job = _prepare(source_name, raw, strict)
+            job.write()
             total.merge(job.stats)
-            if job.feed is not None:
-                read.append(job.feed)
-    return total, read
+            if isinstance(job.rows, ArxivFeed):
+                came.update(e.arxiv_id for e in job.rows.entries)
+    return total, came
 
 
 # --- writing ---------------------------------------------------------------
-
-
-def _count(stats: ImportStats, changes: Iterable[str]) -> None:
-    counted = Counter(changes)
-    stats.created += counted["created"]
-    stats.updated += counted["updated"]
-    stats.unchanged += counted["unchanged"]
 
 
 def _arxiv_source_id(cursor: Any) -> int:
@@ -397,9 +319,9 @@ def _representatives(entries: Sequence[ArxivEntry], first_of: list[int]) -> dict
     return chosen
 
 
-def _write_entries(cursor: Any, job: _Job, stats: ImportStats) -> None:
-    assert job.feed is not None
-    entries = job.feed.entries
+def _write_entries(
+    cursor: Any, job: SourceJob, entries: Sequence[ArxivEntry], stats: ImportStats
+) -> None:
     if not entries:
         return
     result = matching.works_match(
@@ -415,12 +337,10 @@ def _write_entries(cursor: Any, job: _Job, stats: ImportStats) -> None:
     for position, first in enumerate(result.first_of):
         written = chosen[first]
         if position != written and entries[position].arxiv_id != entries[written].arxiv_id:
-            _problem(
-                job,
+            job.problem(
                 entries[position].location,
                 f"the same work as {entries[written].location} (DOI {entries[position].doi}):"
                 " imported once, under that entry's arXiv id",
-                strict=job.strict,
             )
     # A group's match is the best any of its entries found.
     best: dict[int, matching.Match | None] = {}
@@ -494,7 +414,7 @@ def _write_entries(cursor: Any, job: _Job, stats: ImportStats) -> None:
             changes.append("updated")
         else:
             changes.append("unchanged")
-    _count(stats, changes)
+    count_changes(stats, changes)
     changed_works = updated | joined | created
     if changed_works:
         cursor.execute(
