@@ -115,7 +115,6 @@ class ArxivFeed:
     # (location, reason, skipped): a skipped entry is not imported; a note is
     # imported with what could be read.
     problems: list[tuple[str, str, bool]] = field(default_factory=list)
-    total_results: int | None = None  # opensearch:totalResults, for paging
 
 
 def parse_xml(raw: bytes) -> ET.Element:
@@ -181,8 +180,6 @@ def parse_feed(raw: bytes) -> ArxivFeed:
             summary = _text(entry.find(ATOM + "summary")) or "no reason given"
             raise FeedError(f"arXiv answered with an error: {summary} ({entry_id})")
     feed = ArxivFeed()
-    total = _text(root.find("{http://a9.com/-/spec/opensearch/1.1/}totalResults"))
-    feed.total_results = int(total) if total.isdigit() else None
     for index, entry in enumerate(entries):
         _read_entry(feed, entry, index)
     return feed
