@@ -148,6 +148,8 @@ def test_the_shared_feed_brings_every_entry_with_its_fields(feed_path: Path) -> 
         "and Philosophy of Science Contribute to Contemporary U.S. Science Teaching?'"
     )
     assert (garik.doi, garik.type, garik.source) == (GARIK_DOI, "article", None)
+    # The work is the published version: the journal's year, not arXiv's date of 2015.
+    assert (garik.publication_year, garik.publication_date) == (2014, None)
     assert garik.other_ids["arxiv_journal_ref"] == (
         "Science & Education, September 2014, 23(9): 1853-1873"
     )
@@ -316,6 +318,54 @@ def test_an_entry_with_a_doi_joins_the_published_work_openalex_brought(feed_path
     run(str(feed_path))
     import_entities([openalex_garik()])
     assert snapshot() == before
+
+
+def test_an_entry_with_only_a_journal_reference_joins_the_published_work_by_title_and_its_year(
+    tmp_path: Path, feed: str
+) -> None:
+    record = openalex_garik()
+    record["doi"] = None
+    record["title"] = (
+        "Report on a Boston University Conference December 7-8, 2012 on 'How Can the History "
+        "and Philosophy of Science Contribute to Contemporary U.S. Science Teaching?'"
+    )
+    import_entities([record])
+    no_doi = re.sub(r"\s*<arxiv:doi[^>]*>10.1007/s11191-014-9716-8</arxiv:doi>", "", feed)
+
+    run(str(write(tmp_path, no_doi)))
+
+    # Received by arXiv in 2015, published in 2014: one work.
+    published = Work.objects.get(openalex_id="W4000000011")
+    assert Work.objects.filter(title__startswith="Report on a Boston").get() == published
+    assert published.arxiv_id == "1503.01162"
+
+
+def test_two_entries_naming_one_doi_are_one_work_and_the_second_is_reported(
+    tmp_path: Path, feed: str
+) -> None:
+    first, second = entries_of(feed)[3:5]
+    second = second.replace("10.1214/07-STS246A", "10.1214/07-STS246B")
+    path = write(tmp_path, with_entries(feed, [first, second]))
+
+    out, err = run(str(path))
+
+    assert Work.objects.get().arxiv_id == "0808.0631"
+    assert err.strip() == (
+        f"{path}:line 32 entry 0808.0638v1: the same work as line 10 entry 0808.0631v1 "
+        "(DOI 10.1214/07-sts246b): imported once, under that entry's arXiv id"
+    )
+    assert out.startswith("created 1, updated 0, unchanged 1")
+
+
+def test_the_work_page_links_the_arxiv_copy_and_its_pdf(client, feed_path: Path) -> None:
+    run(str(feed_path))
+    work = Work.objects.get(arxiv_id="quant-ph/0210005")
+
+    page = client.get(f"/works/{work.pk}/").content.decode()
+
+    assert 'href="https://arxiv.org/abs/quant-ph/0210005"' in page
+    assert 'href="http://arxiv.org/pdf/quant-ph/0210005v1"' in page
+    assert "Michael A. Nielsen" in page
 
 
 def test_an_entry_joins_a_work_orcid_made_by_its_arxiv_id_without_a_second_author(

@@ -12,6 +12,9 @@ per kind of row rather than one per row:
   had none) and the abstract if it lacked one, and no second work is made
   ("one work, two locations"). Their title, type and date stay the source's
   that made the work; arXiv fills only what is empty.
+- an entry with a journal reference is matched (and, if new, dated) by the
+  year in it where there is one: arXiv often receives a paper the year after
+  or before the journal prints it, and a title match needs the same year.
 - an unmatched entry becomes a work: a preprint at the arXiv source, or an
   article (without a venue: the journal reference is free text) when it has a
   DOI or journal reference. A work arXiv made (no OpenAlex id, only arXiv's
@@ -488,7 +491,7 @@ def _write_authors(
                 {
                     "author_id": author_id,
                     "name": affiliation,
-                    "years": [entry.publication_year] if entry.publication_year else [],
+                    "years": [entry.submitted.year] if entry.submitted else [],
                     "source_key": f"{entry.arxiv_id}/{position}/{k}"[:64],
                 }
             )

@@ -44,6 +44,7 @@ MAX_NAME = 500
 MAX_URL = 2_000
 MAX_TEXT = 1_000
 
+_YEAR = re.compile(r"(?<!\d)(1[89]\d\d|2\d\d\d)(?!\d)")
 _VERSION = re.compile(r"v(\d+)$")
 _DATE = re.compile(r"(\d{4})-(\d{2})-(\d{2})")
 # arXiv's own categories (cs.DB, quant-ph, physics.hist-ph, math.AG) and the
@@ -87,9 +88,10 @@ class ArxivEntry:
     version: int
     title: str
     abstract: str
-    publication_date: date | None
+    submitted: date | None  # of version 1 (`published`)
     doi: str
     journal_ref: str
+    journal_year: int | None  # the year in the journal reference, where it has one
     pdf_url: str
     categories: list[str]  # primary first
     msc_class: list[str]
@@ -98,7 +100,16 @@ class ArxivEntry:
 
     @property
     def publication_year(self) -> int | None:
-        return self.publication_date.year if self.publication_date else None
+        """The published version's year where the journal reference gives it (the work
+        is that version), else the year arXiv received the paper."""
+        return self.journal_year or (self.submitted.year if self.submitted else None)
+
+    @property
+    def publication_date(self) -> date | None:
+        """arXiv's date, unless the published version came out in another year."""
+        if self.submitted and self.submitted.year == self.publication_year:
+            return self.submitted
+        return None
 
     @property
     def published_elsewhere(self) -> bool:
@@ -203,12 +214,12 @@ def _read_entry(feed: ArxivFeed, entry: ET.Element, index: int) -> None:
     if not title:
         feed.problems.append((where, "an entry without a title: not imported", True))
         return
-    publication_date = None
+    submitted = None
     published = _text(entry.find(ATOM + "published"))
     if parts := _DATE.match(published):
         with contextlib.suppress(ValueError):
-            publication_date = date(int(parts[1]), int(parts[2]), int(parts[3]))
-    if publication_date is None:
+            submitted = date(int(parts[1]), int(parts[2]), int(parts[3]))
+    if submitted is None:
         feed.problems.append(
             (where, f"no readable published date ({published[:40]!r}): imported without", False)
         )
@@ -220,6 +231,7 @@ def _read_entry(feed: ArxivFeed, entry: ET.Element, index: int) -> None:
             feed.problems.append(
                 (where, f"not a DOI: {raw_doi[:80]!r}; imported without it", False)
             )
+    journal_ref = _text(entry.find(ARXIV + "journal_ref"))
     pdf_url = ""
     for link in entry.findall(ATOM + "link"):
         if link.get("title") == "pdf" or link.get("type") == "application/pdf":
@@ -254,9 +266,10 @@ def _read_entry(feed: ArxivFeed, entry: ET.Element, index: int) -> None:
             version=version,
             title=title,
             abstract=_text(entry.find(ATOM + "summary"), MAX_ABSTRACT),
-            publication_date=publication_date,
+            submitted=submitted,
             doi=doi,
-            journal_ref=_text(entry.find(ARXIV + "journal_ref")),
+            journal_ref=journal_ref,
+            journal_year=_journal_year(journal_ref, submitted),
             pdf_url=pdf_url,
             categories=categories,
             msc_class=msc,
@@ -264,6 +277,18 @@ def _read_entry(feed: ArxivFeed, entry: ET.Element, index: int) -> None:
             authors=authors,
         )
     )
+
+
+def _journal_year(journal_ref: str, submitted: date | None) -> int | None:
+    """The first four-digit number of the reference that can be its year: from the year
+    before arXiv received the paper to five after ("Science & Education, September
+    2014, 23(9): 1853-1873" -> 2014, where 1853 is a page). None if no number fits."""
+    if not journal_ref or submitted is None:
+        return None
+    for number in _YEAR.findall(journal_ref):
+        if submitted.year - 1 <= int(number) <= submitted.year + 5:
+            return int(number)
+    return None
 
 
 def family_name(name: str) -> str:
