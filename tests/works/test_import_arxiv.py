@@ -611,3 +611,13 @@ def test_a_feed_cut_anywhere_is_called_truncated(tmp_path: Path, feed_path: Path
     message, _ = failing(str(path))
 
     assert "truncated XML: the file ends before its feed is complete" in message
+
+
+def test_an_api_that_stays_busy_is_given_up_after_five_spaced_attempts() -> None:
+    slept: list[float] = []
+    command = api_command(lambda request: httpx.Response(503, text="busy"), slept)
+
+    with pytest.raises(CommandError, match="The arXiv API answered 503 after 5 attempts"):
+        call_command(command, ids=["1501.05039"])
+    assert slept == [3.0, 6.0, 12.0, 24.0]
+    assert not Work.objects.exists()
