@@ -9,7 +9,7 @@ records without one coexist).
 
 from django.conf import settings
 from django.contrib.postgres.fields import ArrayField
-from django.contrib.postgres.indexes import GinIndex
+from django.contrib.postgres.indexes import GinIndex, HashIndex
 from django.db import models
 from django.db.models import F, Func, Q, TextField, Value
 from django.db.models.expressions import Combinable
@@ -292,7 +292,9 @@ class Work(Record):
             GinIndex(fields=["referenced_works"], name="work_references_gin"),
             # works.matching: a work by its normalised title, and the works an
             # ORCID import created by their put-code (few: a partial index).
-            models.Index(title_key(F("title")), name="work_title_key_idx"),
+            # A hash index: it keeps 4 bytes a title, where a B-tree refused a
+            # title whose key passed its 2,704-byte limit (the whole batch with it).
+            HashIndex(title_key(F("title")), name="work_title_key_idx"),
             models.Index(
                 KT(f"other_ids__{ORCID_PUT_CODE}"),
                 condition=Q(other_ids__has_key=ORCID_PUT_CODE),
