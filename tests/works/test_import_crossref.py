@@ -190,7 +190,7 @@ def test_a_pdf_link_is_kept(crossref_dir: Path) -> None:
 
 
 def test_references_link_works_by_doi_both_ways(crossref_dir: Path) -> None:
-    cited = WorkFactory(doi="10.3322/caac.21338", title="Cancer statistics, 2016")
+    cited = Work.objects.create(doi="10.3322/caac.21338", title="Cancer statistics, 2016")
     run(str(jclinpath_path(crossref_dir)))
     citing = Work.objects.get(doi=JCLINPATH)
 
