@@ -618,6 +618,7 @@ def _write_authors(
         cursor, sorted({full_names[n] for n in pending if full_names[n]}), stored_coauthors
     )
     new_plain: list[_NewAuthor] = []
+    new_named: dict[str, list[int]] = {}  # folded name -> positions in new_plain
     for n in pending:
         work_id, _, author = incoming[n]
         name = full_names[n]
@@ -627,14 +628,13 @@ def _write_authors(
             for author_id, coauthors in candidates_by_name.get(name, {}).items()
             if coauthors & mine and author_id not in taken.get(work_id, set())
         ]
-        batch_fits = [
-            i for i, new in enumerate(new_plain) if new.name_folded == name and new.work_keys & mine
-        ]
+        batch_fits = [i for i in new_named.get(name, []) if new_plain[i].work_keys & mine]
         if len(stored_fits) + len(batch_fits) == 1:
             key: Any = stored_fits[0] if stored_fits else ("new", batch_fits[0])
         else:
             new_plain.append(_NewAuthor(author.name, "", name))
             key = ("new", len(new_plain) - 1)
+            new_named.setdefault(name, []).append(key[1])
         keys[n] = key
         work_keys.setdefault(work_id, set()).add(key)
         if isinstance(key, int):
