@@ -300,6 +300,11 @@ def test_on_top_of_openalex_the_work_and_its_authors_are_not_duplicated(
     out, _ = run(str(esmo_path(crossref_dir)))
     assert out.startswith("created 0, updated 0, unchanged 1, skipped 0")
     assert snapshot() == before
+    # OpenAlex again leaves what Crossref filled (its references, venue, licence)
+    # and changes nothing either.
+    stats = import_entities(openalex_esmo(cited_by_count=30))
+    assert (stats.created, stats.updated) == (0, 0)
+    assert snapshot() == before
 
 
 def test_a_lower_count_never_replaces_a_higher_one_and_a_higher_one_does(
