@@ -24,7 +24,8 @@ from django.conf import settings
 from works import identifiers
 from works.api_retry import get_with_retries
 from works.importers import ImportStats
-from works.importers.crossref import FetchFailed, import_crossref_documents
+from works.importers.common import FetchFailed
+from works.importers.crossref import import_crossref_documents
 from works.importers.crossref_records import failure_text
 
 DEFAULT_API_URL = "https://api.crossref.org"

@@ -1,18 +1,30 @@
 """What the importers of whole JSON documents share (ORCID records, Crossref responses).
 
 A document is read whole (an ORCID record is one person, a Crossref response
-one page of at most 1,000 works), its journal titles become Sources, and the
-changed authors are announced once the import has committed.
+one page of at most 1,000 works), parsed into rows with a list of problems
+(each skipping a part, or a note), and written in one transaction; with
+strict, every document is read first and the first problem writes nothing, of
+any document. Journal titles become Sources, and the changed authors are
+announced once the import has committed.
 """
 
 import contextlib
 import json
 from collections import Counter
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Generic, TypeVar
 
-from works.importers.openalex import ImportStats, announce_changes
+import psycopg
+from django.db import DataError, IntegrityError, connection, transaction
+
+from works.importers.openalex import ImportAborted, ImportProblem, ImportStats, announce_changes
+
+Parsed = TypeVar("Parsed")
+# (location, reason, skipped): a skipped part is not imported; a note is
+# imported with what could be read.
+Problems = list[tuple[str, str, bool]]
 
 MAX_FILE_BYTES = 64 * 1024 * 1024
 
@@ -100,3 +112,132 @@ def source_ids_by_name(cursor: Any, names: Iterable[str]) -> dict[str, int]:
         )
         found.update(cursor.fetchall())
     return found
+
+
+@dataclass(frozen=True)
+class FetchFailed:
+    """A document an API did not give (its error, an unknown id): a problem of its name."""
+
+    reason: str
+
+
+@dataclass
+class _Job(Generic[Parsed]):
+    source_name: str
+    parsed: Parsed | None = None
+    stats: ImportStats = field(default_factory=ImportStats)
+
+
+@dataclass(frozen=True)
+class DocumentImport(Generic[Parsed]):
+    """How one source's documents are imported: read, parsed, written.
+
+    parse turns a decoded document into rows, raising not_a_document when it is
+    none of the source's; problems lists what it skipped or noted; write
+    writes the rows through a psycopg cursor inside the document's
+    transaction, adding to the stats it is given.
+    """
+
+    kind: str  # "an ORCID record": what a file should hold, for messages
+    parse: Callable[[Any], Parsed]
+    not_a_document: type[Exception]
+    problems: Callable[[Parsed], Problems]
+    write: Callable[[Any, Parsed, ImportStats], None]
+
+    def read(self, path: Path) -> Any:
+        return read_json_document(path, kind=self.kind)
+
+    def import_paths(self, paths: Iterable[Path], *, strict: bool = False) -> ImportStats:
+        """Import files, each in a transaction of its own; with strict=True every
+        file is read first and the first problem (ImportAborted) writes nothing,
+        of any file."""
+        total = ImportStats()
+        with announcing(total):
+            if strict:
+                jobs = [self._prepare(str(p), self._read_strictly(p), strict=True) for p in paths]
+                written = ImportStats()
+                # All files or none: a document the database refuses undoes the others.
+                with transaction.atomic():
+                    for job in jobs:
+                        self._write(job, strict=True)
+                        written.merge(job.stats)
+                total.merge(written)
+                return total
+            for path in paths:
+                try:
+                    data = self.read(path)
+                except DocumentError as error:
+                    total.add_problem(ImportProblem(str(path), "file", str(error)))
+                    total.failed_paths.append(str(path))
+                    continue
+                job = self._prepare(str(path), data, strict=False)
+                self._write(job)
+                total.merge(job.stats)
+        return total
+
+    def import_documents(
+        self, documents: Iterable[tuple[str, Any]], *, strict: bool = False
+    ) -> ImportStats:
+        """Import decoded documents (their name, the document or a FetchFailed), e.g.
+        fetched from an API, each in a transaction of its own (strict: all or none)."""
+        total = ImportStats()
+        with announcing(total), transaction.atomic() if strict else contextlib.nullcontext():
+            for source_name, data in documents:
+                job = self._prepare(source_name, data, strict=strict)
+                self._write(job, strict=strict)
+                total.merge(job.stats)
+        return total
+
+    def _read_strictly(self, path: Path) -> Any:
+        try:
+            return self.read(path)
+        except DocumentError as error:
+            raise ImportAborted(ImportProblem(str(path), "file", str(error))) from None
+
+    def _prepare(self, source_name: str, data: Any, *, strict: bool) -> _Job[Parsed]:
+        job: _Job[Parsed] = _Job(source_name)
+        if isinstance(data, FetchFailed):
+            _problem(job, "file", data.reason, strict=strict)
+            job.stats.failed_paths.append(source_name)
+            return job
+        try:
+            job.parsed = self.parse(data)
+        except self.not_a_document as error:
+            _problem(job, "file", str(error), strict=strict)
+            job.stats.failed_paths.append(source_name)
+            return job
+        for location, reason, skipped in self.problems(job.parsed):
+            _problem(job, location, reason, strict=strict)
+            if skipped:
+                job.stats.skipped += 1
+        return job
+
+    def _write(self, job: _Job[Parsed], *, strict: bool = False) -> None:
+        if job.parsed is None:
+            return
+        try:
+            written = ImportStats()
+            with (
+                transaction.atomic(),
+                connection.wrap_database_errors,
+                psycopg.Cursor(connection.connection) as cursor,
+            ):
+                self.write(cursor, job.parsed, written)
+        except (DataError, IntegrityError) as error:
+            reason = (str(error).strip().splitlines() or [type(error).__name__])[0]
+            problem = ImportProblem(
+                job.source_name, "file", f"the database refused the record: {reason}"
+            )
+            if strict:
+                raise ImportAborted(problem) from error
+            job.stats.add_problem(problem)
+            job.stats.failed_paths.append(job.source_name)
+            return
+        job.stats.merge(written)
+
+
+def _problem(job: _Job[Any], location: str, reason: str, *, strict: bool) -> None:
+    problem = ImportProblem(job.source_name, location, reason)
+    if strict:
+        raise ImportAborted(problem)
+    job.stats.add_problem(problem)

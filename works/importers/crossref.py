@@ -52,7 +52,6 @@ slices are retired (works.importers.openalex.announce_changes); new works are
 announced in the transaction that creates them.
 """
 
-import contextlib
 import json
 import re
 from collections.abc import Iterable
@@ -60,17 +59,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import psycopg
-from django.db import DataError, IntegrityError, connection, transaction
-
 from works import matching
-from works.importers.common import (
-    DocumentError,
-    announcing,
-    count_changes,
-    read_json_document,
-    source_ids_by_name,
-)
+from works.importers.common import DocumentImport, count_changes, source_ids_by_name
 from works.importers.crossref_records import (
     CrossrefAuthor,
     CrossrefPage,
@@ -78,133 +68,29 @@ from works.importers.crossref_records import (
     RecordError,
     parse_response,
 )
-from works.importers.openalex import ImportAborted, ImportProblem, ImportStats
+from works.importers.openalex import ImportStats
 from works.models import Authorship
 from works.signals import works_created
 
-KIND = "a Crossref response"
 _ORIGIN = Authorship.Origin.CROSSREF.value
 _ASSERTED = Authorship.Status.ASSERTED.value
 _MAX_MERGE_HOPS = 10
 _WORD = re.compile(r"\w+")
 
 
-def read_document(path: Path) -> Any:
-    return read_json_document(path, kind=KIND)
-
-
-# --- preparing and importing -------------------------------------------------
-
-
-@dataclass(frozen=True)
-class FetchFailed:
-    """A response that could not be fetched (the API's error, a DOI it does not know)."""
-
-    reason: str
-
-
-@dataclass
-class _Job:
-    source_name: str
-    page: CrossrefPage | None = None
-    stats: ImportStats = field(default_factory=ImportStats)
-
-
-def _problem(job: _Job, location: str, reason: str, *, strict: bool) -> None:
-    problem = ImportProblem(job.source_name, location, reason)
-    if strict:
-        raise ImportAborted(problem)
-    job.stats.add_problem(problem)
-
-
-def _prepare(source_name: str, data: Any, *, strict: bool) -> _Job:
-    job = _Job(source_name)
-    if isinstance(data, FetchFailed):
-        _problem(job, "file", data.reason, strict=strict)
-        job.stats.failed_paths.append(source_name)
-        return job
-    try:
-        job.page = parse_response(data)
-    except RecordError as error:
-        _problem(job, "file", str(error), strict=strict)
-        job.stats.failed_paths.append(source_name)
-        return job
-    for location, reason, skipped in job.page.problems:
-        _problem(job, location, reason, strict=strict)
-        if skipped:
-            job.stats.skipped += 1
-    return job
-
-
-def _write(job: _Job, *, strict: bool = False) -> None:
-    if job.page is None or not job.page.works:
-        return
-    try:
-        written = ImportStats()
-        with (
-            transaction.atomic(),
-            connection.wrap_database_errors,
-            psycopg.Cursor(connection.connection) as cursor,
-        ):
-            _write_works(cursor, job.page, written)
-    except (DataError, IntegrityError) as error:
-        reason = (str(error).strip().splitlines() or [type(error).__name__])[0]
-        problem = ImportProblem(job.source_name, "file", f"the database refused it: {reason}")
-        if strict:
-            raise ImportAborted(problem) from error
-        job.stats.add_problem(problem)
-        job.stats.failed_paths.append(job.source_name)
-        return
-    job.stats.merge(written)
-
-
 def import_crossref_paths(paths: Iterable[Path], *, strict: bool = False) -> ImportStats:
     """Import files of Crossref responses, each in a transaction of its own; with
     strict=True every file is read first and the first problem (ImportAborted)
     writes nothing, of any file."""
-    total = ImportStats()
-    with announcing(total):
-        if strict:
-            jobs = [_prepare(str(p), _document(p), strict=True) for p in paths]
-            written = ImportStats()
-            with transaction.atomic():
-                for job in jobs:
-                    _write(job, strict=True)
-                    written.merge(job.stats)
-            total.merge(written)
-            return total
-        for path in paths:
-            try:
-                data = read_document(path)
-            except DocumentError as error:
-                total.add_problem(ImportProblem(str(path), "file", str(error)))
-                total.failed_paths.append(str(path))
-                continue
-            job = _prepare(str(path), data, strict=False)
-            _write(job)
-            total.merge(job.stats)
-    return total
-
-
-def _document(path: Path) -> Any:
-    try:
-        return read_document(path)
-    except DocumentError as error:
-        raise ImportAborted(ImportProblem(str(path), "file", str(error))) from None
+    return _IMPORT.import_paths(paths, strict=strict)
 
 
 def import_crossref_documents(
     documents: Iterable[tuple[str, Any]], *, strict: bool = False
 ) -> ImportStats:
-    """Import decoded Crossref responses (source name, document), e.g. fetched from
-    the API, each in a transaction of its own (strict: all in one, or none)."""
-    total = ImportStats()
-    with announcing(total), transaction.atomic() if strict else contextlib.nullcontext():
-        for source_name, data in documents:
-            job = _prepare(source_name, data, strict=strict)
-            _write(job, strict=strict)
-            total.merge(job.stats)
-    return total
+    """Import decoded Crossref responses (their name, the document or a FetchFailed),
+    e.g. fetched from the API, each in a transaction of its own (strict: all or none)."""
+    return _IMPORT.import_documents(documents, strict=strict)
 
 
 # --- works -------------------------------------------------------------------
@@ -295,6 +181,8 @@ RETURNING t.id
 
 def _write_works(cursor: Any, page: CrossrefPage, stats: ImportStats) -> None:
     works = page.works
+    if not works:
+        return
     result = matching.works_match(
         cursor,
         [
@@ -743,3 +631,12 @@ def _write_authors(
             authored.changed_works.add(work_id)
             authored.changed_authors.add(author_id)
     return authored
+
+
+_IMPORT = DocumentImport(
+    kind="a Crossref response",
+    parse=parse_response,
+    not_a_document=RecordError,
+    problems=lambda page: page.problems,
+    write=_write_works,
+)

@@ -27,27 +27,14 @@ them, as the OpenAlex import does.
 
 import json
 from collections.abc import Iterable
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import psycopg
-from django.db import DataError, IntegrityError, connection, transaction
 from django.utils import timezone
 
 from works import matching
-from works.importers.common import (
-    DocumentError,
-    announcing,
-    count_changes,
-    read_json_document,
-    source_ids_by_name,
-)
-from works.importers.openalex import (
-    ImportAborted,
-    ImportProblem,
-    ImportStats,
-)
+from works.importers.common import DocumentImport, count_changes, source_ids_by_name
+from works.importers.openalex import ImportStats
 from works.importers.orcid_records import (
     OrcidAffiliation,
     OrcidRecord,
@@ -64,110 +51,16 @@ _ORIGIN = Authorship.Origin.ORCID.value
 _ASSERTED = Authorship.Status.ASSERTED.value
 
 
-def read_document(path: Path) -> Any:
-    """The JSON document of a file; DocumentError says in words why it cannot be read."""
-    return read_json_document(path, kind="an ORCID record")
-
-
-@dataclass
-class _Job:
-    source_name: str
-    record: OrcidRecord | None = None
-    stats: ImportStats = field(default_factory=ImportStats)
-
-
-def _prepare(source_name: str, data: Any, *, strict: bool) -> _Job:
-    """Read the document into rows and list its problems; strict: ImportAborted at the first."""
-    job = _Job(source_name)
-    try:
-        job.record = parse_record(data)
-    except RecordError as error:
-        _problem(job, "file", str(error), strict=strict)
-        job.stats.failed_paths.append(source_name)
-        return job
-    for location, reason, skipped in job.record.problems:
-        _problem(job, location, reason, strict=strict)
-        if skipped:
-            job.stats.skipped += 1
-    return job
-
-
-def _problem(job: _Job, location: str, reason: str, *, strict: bool) -> None:
-    problem = ImportProblem(job.source_name, location, reason)
-    if strict:
-        raise ImportAborted(problem)
-    job.stats.add_problem(problem)
-
-
-def _write(job: _Job, *, strict: bool = False) -> None:
-    record = job.record
-    if record is None:
-        return
-    try:
-        written = ImportStats()
-        with (
-            transaction.atomic(),
-            connection.wrap_database_errors,
-            psycopg.Cursor(connection.connection) as cursor,
-        ):
-            _write_record(cursor, record, written)
-    except (DataError, IntegrityError) as error:
-        reason = (str(error).strip().splitlines() or [type(error).__name__])[0]
-        problem = ImportProblem(
-            job.source_name, "file", f"the database refused the record: {reason}"
-        )
-        if strict:
-            raise ImportAborted(problem) from error
-        job.stats.add_problem(problem)
-        job.stats.failed_paths.append(job.source_name)
-        return
-    job.stats.merge(written)
-
-
 def import_orcid_paths(paths: Iterable[Path], *, strict: bool = False) -> ImportStats:
     """Import ORCID record files, each in a transaction of its own; with strict=True
     every file is read first and the first problem (ImportAborted) writes nothing,
     of any file."""
-    total = ImportStats()
-    with announcing(total):
-        if strict:
-            jobs = [_prepare(str(p), _document(p), strict=True) for p in paths]
-            written = ImportStats()
-            # All files or none: a record the database refuses undoes the others.
-            with transaction.atomic():
-                for job in jobs:
-                    _write(job, strict=True)
-                    written.merge(job.stats)
-            total.merge(written)
-            return total
-        for path in paths:
-            try:
-                data = read_document(path)
-            except DocumentError as error:
-                total.add_problem(ImportProblem(str(path), "file", str(error)))
-                total.failed_paths.append(str(path))
-                continue
-            job = _prepare(str(path), data, strict=False)
-            _write(job)
-            total.merge(job.stats)
-    return total
-
-
-def _document(path: Path) -> Any:
-    try:
-        return read_document(path)
-    except DocumentError as error:
-        raise ImportAborted(ImportProblem(str(path), "file", str(error))) from None
+    return _IMPORT.import_paths(paths, strict=strict)
 
 
 def import_orcid_document(data: Any, *, source_name: str, strict: bool = False) -> ImportStats:
     """Import one decoded ORCID record (e.g. fetched from the API); problems name source_name."""
-    total = ImportStats()
-    with announcing(total):
-        job = _prepare(source_name, data, strict=strict)
-        _write(job, strict=strict)
-        total.merge(job.stats)
-    return total
+    return _IMPORT.import_documents([(source_name, data)], strict=strict)
 
 
 # --- writing ---------------------------------------------------------------
@@ -573,3 +466,12 @@ def _write_works(
         else:
             changes.append("unchanged")
     return changes, updated | joined | gone, set(created_ids.values())
+
+
+_IMPORT = DocumentImport(
+    kind="an ORCID record",
+    parse=parse_record,
+    not_a_document=RecordError,
+    problems=lambda record: record.problems,
+    write=_write_record,
+)
