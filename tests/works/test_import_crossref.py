@@ -610,3 +610,54 @@ def test_in_one_response_a_name_alone_does_not_make_one_author(
     run(str(write(tmp_path, two_copies(crossref_dir, with_orcids=False))))
 
     assert Author.objects.count() == 26
+
+
+def test_an_organisation_author_is_named_by_its_name_and_found_again(
+    tmp_path: Path, crossref_dir: Path
+) -> None:
+    # The shared responses have no group author: one replaces the sixth person.
+    data = response(crossref_dir, "work-10.1136_esmoopen_2020_000776.json")
+    data["message"]["author"][5] = {
+        "name": "ESMO Colorectal Cancer Study Group",
+        "sequence": "additional",
+        "affiliation": [],
+    }
+    path = write(tmp_path, data)
+    run(str(path))
+    before = snapshot()
+
+    run(str(path))
+
+    assert names_on(ESMO)[5] == ("ESMO Colorectal Cancer Study Group", 5, "", "crossref")
+    assert snapshot() == before
+
+
+def test_a_server_error_is_retried_with_backoff(crossref_dir: Path) -> None:
+    body = response(crossref_dir, "work-10.1136_esmoopen_2020_000776.json")
+    answers = [httpx.Response(502, text="bad gateway"), httpx.Response(503, text="busy")]
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        return answers.pop(0) if answers else httpx.Response(200, json=body)
+
+    command, slept = api_command(handler)
+    call_command(command, doi=[ESMO])
+
+    assert slept == [1.0, 2.0]
+    assert Work.objects.filter(doi=ESMO).exists()
+
+
+def test_a_search_whose_second_page_fails_keeps_the_first(crossref_dir: Path) -> None:
+    first = response(crossref_dir, "list-test_works_field_queries.json")
+    first["message"]["next-cursor"] = "DnF1ZXJ5VGhlbkZldGNoBgAAAA"
+    invalid = response(crossref_dir, "error-404-resource-failure.json")
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        if request.url.params["cursor"] == "*":
+            return httpx.Response(200, json=first)
+        return httpx.Response(404, json=invalid)
+
+    command, _ = api_command(handler, rows=20)
+    with pytest.raises(CommandError, match="Crossref answered resource-failure: Cursor"):
+        call_command(command, query="ecological forecasting")
+
+    assert Work.objects.count() == 20
