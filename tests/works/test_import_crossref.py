@@ -661,3 +661,61 @@ def test_a_search_whose_second_page_fails_keeps_the_first(crossref_dir: Path) ->
         call_command(command, query="ecological forecasting")
 
     assert Work.objects.count() == 20
+
+
+@pytest.mark.parametrize(
+    ("other_name", "orcid"),
+    [("Kenji Iwasa", IWASA_ORCID), ("Satoru Iwasa", IWASA_ORCID), ("Kenji Iwasa", "")],
+)
+def test_of_two_authors_sharing_a_name_the_same_person_is_chosen(
+    tmp_path: Path, crossref_dir: Path, other_name: str, orcid: str
+) -> None:
+    # Hand-written: OpenAlex lists another Iwasa (a namesake, or only the same
+    # family name) first, and Satoru Iwasa (with the iD Crossref gives, or
+    # neither has one) second; Crossref has Satoru Iwasa first.
+    work = openalex_esmo(cited_by_count=30)[0]
+    satoru = copy.deepcopy(work["authorships"][0])
+    satoru["author"]["orcid"] = f"https://orcid.org/{orcid}" if orcid else None
+    other = work["authorships"][0]
+    other["author"] = {"id": "https://openalex.org/A5000000103", "display_name": other_name}
+    other["raw_author_name"] = other_name
+    work["authorships"] = [other, satoru]
+    import_entities([work])
+    # Crossref's record, with an affiliation for him (hand-written) to show
+    # which authorship it reached.
+    data = response(crossref_dir, "work-10.1136_esmoopen_2020_000776.json")
+    data["message"]["author"][0]["affiliation"] = [{"name": "National Cancer Center"}]
+    if not orcid:
+        del data["message"]["author"][0]["ORCID"]
+
+    run(str(write(tmp_path, data)))
+
+    assert list(
+        Authorship.objects.filter(work__doi=ESMO, author__display_name__endswith="Iwasa")
+        .order_by("position")
+        .values_list("author__display_name", "author__orcid", "raw_affiliations")
+    ) == [(other_name, "", []), ("Satoru Iwasa", orcid, ["National Cancer Center"])]
+    assert Author.objects.filter(display_name__endswith="Iwasa").count() == 2
+
+
+def test_one_orcid_reaching_two_stored_records_of_a_person_is_written_on_one(
+    tmp_path: Path, crossref_dir: Path
+) -> None:
+    # Hand-written: OpenAlex split Satoru Iwasa into two records, one per paper.
+    first = openalex_esmo(cited_by_count=30)[0]
+    second = copy.deepcopy(first)
+    second["id"] = "https://openalex.org/W4000000102"
+    second["doi"] = "https://doi.org/10.1136/esmoopen-2020-999999"
+    second["title"] = "A follow-up of the lenvatinib study in colorectal cancer"
+    second["authorships"][0]["author"]["id"] = "https://openalex.org/A5000000109"
+    second["authorships"][1]["author"]["id"] = "https://openalex.org/A5000000110"
+    import_entities([first, second])
+
+    out, _ = run(str(write(tmp_path, two_copies(crossref_dir, with_orcids=True))))
+
+    assert out.startswith("created 0, updated 2, unchanged 0, skipped 0")
+    assert list(
+        Author.objects.filter(display_name="Satoru Iwasa")
+        .order_by("openalex_id")
+        .values_list("openalex_id", "orcid")
+    ) == [("A5000000101", IWASA_ORCID), ("A5000000109", "")]

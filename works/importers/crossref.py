@@ -470,26 +470,43 @@ def _write_authors(
 
     # key of each incoming author: a stored author's id, ("orcid", iD) or ("new", n)
     keys: list[Any] = [None] * len(incoming)
-    set_orcid: dict[int, str] = {}
-    new_by_orcid: dict[str, _NewAuthor] = {}
+    set_orcid: dict[str, int] = {}  # iD -> the stored author (without one) to carry it
     taken: dict[int, set[int]] = {}
+    # Rule 1: the work's own authorships. Of several that fit, the one holding
+    # the same iD, then the one with the whole name, then the nearest.
     for n, (work_id, index, author) in enumerate(incoming):
-        family = _words(families[n])
+        family, whole = _words(families[n]), _words(full_names[n])
+        mine = taken.setdefault(work_id, set())
         candidates = [
             s
             for s in existing.get(work_id, [])
-            if s.author_id not in taken.setdefault(work_id, set())
-            and _fits(s, family, author.orcid)
+            if s.author_id not in mine and _fits(s, family, author.orcid)
         ]
-        if candidates:
-            best = min(candidates, key=lambda s: (abs(s.position - index), s.position))
-            taken[work_id].add(best.author_id)
-            keys[n] = best.author_id
-            if author.orcid and not best.orcid and author.orcid not in by_orcid:
-                set_orcid.setdefault(best.author_id, author.orcid)
-        elif author.orcid in by_orcid:
-            keys[n] = by_orcid[author.orcid]
-        elif author.orcid:
+        if not candidates:
+            continue
+        best = min(
+            candidates,
+            key=lambda s: (
+                not (author.orcid and s.orcid == author.orcid),
+                not (whole <= s.name_words or whole <= s.raw_words),
+                abs(s.position - index),
+                s.position,
+            ),
+        )
+        mine.add(best.author_id)
+        keys[n] = best.author_id
+        if author.orcid and not best.orcid and author.orcid not in by_orcid:
+            set_orcid.setdefault(author.orcid, best.author_id)
+    # Rule 2: by ORCID iD, including one this response is giving a stored author.
+    holders = {**set_orcid, **by_orcid}
+    new_by_orcid: dict[str, _NewAuthor] = {}
+    for n, (work_id, _, author) in enumerate(incoming):
+        if keys[n] is not None or not author.orcid:
+            continue
+        if author.orcid in holders:
+            keys[n] = holders[author.orcid]
+            taken.setdefault(work_id, set()).add(keys[n])
+        else:
             new_by_orcid.setdefault(
                 author.orcid, _NewAuthor(author.name, author.orcid, full_names[n])
             )
@@ -562,7 +579,7 @@ def _write_authors(
     if set_orcid:
         cursor.execute(
             _SET_ORCIDS_SQL,
-            {"rows": json.dumps([{"id": i, "orcid": o} for i, o in sorted(set_orcid.items())])},
+            {"rows": json.dumps([{"id": i, "orcid": o} for o, i in sorted(set_orcid.items())])},
         )
         authored.changed_authors.update(row[0] for row in cursor.fetchall())
 
