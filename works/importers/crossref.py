@@ -20,11 +20,13 @@ kind of row whatever the number of works:
 
   1. on a work that was already stored, an existing authorship whose author's
      name (or the name as written on the work) holds the incoming family name,
-     folded (accents and case), at the same position, else the nearest
-     position, each used once, and never one whose author has another ORCID
-     iD. The work keeps one authorship per person: no source adds a second
-     copy of someone already on it. Crossref's ORCID iD is written on that
-     author when it had none and no other author holds it;
+     folded (accents and case), never one whose author has another ORCID iD,
+     each used once. Of several, the one whose author has the same iD, then
+     the one holding the whole name, then the one nearest the same position.
+     The work keeps one authorship per person: no source adds a second copy
+     of someone already on it. Crossref's ORCID iD is written on that author
+     when it had none and no other author holds it (on one record only, and
+     the response's other works find that person by it);
   2. an author with an ORCID iD: the stored author holding it (a merged record
      answers with its survivor), else a new author with it;
   3. an author without one (on a new work, or none of the work's authorships
