@@ -719,3 +719,19 @@ def test_one_orcid_reaching_two_stored_records_of_a_person_is_written_on_one(
         .order_by("openalex_id")
         .values_list("openalex_id", "orcid")
     ) == [("A5000000101", IWASA_ORCID), ("A5000000109", "")]
+
+
+def test_strict_doi_fetch_writes_nothing_when_one_doi_fails(crossref_dir: Path) -> None:
+    body = response(crossref_dir, "work-10.1136_esmoopen_2020_000776.json")
+    not_found = response(crossref_dir, "error-404-resource-failure.json")
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        if request.url.path.endswith(ESMO):
+            return httpx.Response(200, json=body)
+        return httpx.Response(404, json=not_found)
+
+    command, _ = api_command(handler)
+    with pytest.raises(CommandError, match=r"Strict import stopped: nothing was written\."):
+        call_command(command, doi=[ESMO, "10.1000/nope"], strict=True)
+
+    assert Work.objects.count() == 0 and Author.objects.count() == 0
