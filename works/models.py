@@ -227,12 +227,14 @@ class Work(Record):
         blank=True,
         help_text='Citations received per year as the source counted them: {"2024": 12}.',
     )
+    # OpenAlex ids ("W123") from OpenAlex, DOIs ("10.1000/xyz") from Crossref:
+    # the two never mix in one work's list (Crossref fills only an empty one).
     referenced_works = ArrayField(
-        models.CharField(max_length=32),
+        models.CharField(max_length=255),
         default=list,
-        db_default=Value([], ArrayField(models.CharField(max_length=32))),
+        db_default=Value([], ArrayField(models.CharField(max_length=255))),
         blank=True,
-        help_text="OpenAlex ids of the works this one cites.",
+        help_text="The works this one cites: OpenAlex ids, or DOIs where Crossref gave them.",
     )
     referenced_works_count = models.PositiveIntegerField(default=0, db_default=0)
     is_retracted = models.BooleanField(default=False, db_default=False)
@@ -249,6 +251,14 @@ class Work(Record):
         "open-access URL", max_length=2000, blank=True, default="", db_default=""
     )
     pdf_url = models.CharField("PDF URL", max_length=2000, blank=True, default="", db_default="")
+    license_url = models.CharField(
+        "licence URL",
+        max_length=2000,
+        blank=True,
+        default="",
+        db_default="",
+        help_text="The licence of the published version, where the publisher gave it.",
+    )
     biblio = models.JSONField(
         default=dict,
         db_default={},
@@ -328,6 +338,7 @@ class Authorship(models.Model):
     class Origin(models.TextChoices):
         OPENALEX = "openalex", "OpenAlex"
         ORCID = "orcid", "ORCID"
+        CROSSREF = "crossref", "Crossref"
         PUBLISHER = "publisher", "Publisher metadata (BibTeX)"
         CLAIMANT = "claimant", "The researcher"
         SYNTHETIC = "synthetic", "Generated demo data"
@@ -348,6 +359,13 @@ class Authorship(models.Model):
     )
     position = models.PositiveSmallIntegerField(help_text="0-based order on the work as published.")
     raw_author_name = models.CharField(max_length=500, blank=True, default="")
+    # The author's affiliations on this work as the source wrote them (Crossref).
+    raw_affiliations = ArrayField(
+        models.TextField(),
+        default=list,
+        db_default=Value([], ArrayField(models.TextField())),
+        blank=True,
+    )
     is_corresponding = models.BooleanField(default=False)
     institutions = models.ManyToManyField(Institution, blank=True, related_name="authorships")
     origin = models.CharField(max_length=16, choices=Origin.choices, default=Origin.OPENALEX)

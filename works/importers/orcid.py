@@ -1,8 +1,8 @@
 """Import ORCID v3.0 records: the person, their affiliations, their works.
 
-A record is one person, so a file is read whole (at most MAX_FILE_BYTES), read
-into rows (orcid_records) and written in one transaction, a set of statements
-per kind of row rather than one per row:
+A record is one person, so a file is read whole (at most
+works.importers.common.MAX_FILE_BYTES), read into rows (orcid_records) and
+written in one transaction, a set of statements per kind of row rather than one per row:
 
 - the author: found by ORCID iD, else created. ORCID fills what an existing
   record lacks (name variants, other registries' ids) and names only the
@@ -25,25 +25,16 @@ announce_changes); new works are announced in the transaction that creates
 them, as the OpenAlex import does.
 """
 
-import contextlib
 import json
-from collections import Counter
-from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-import psycopg
-from django.db import DataError, IntegrityError, connection, transaction
 from django.utils import timezone
 
 from works import matching
-from works.importers.openalex import (
-    ImportAborted,
-    ImportProblem,
-    ImportStats,
-    announce_changes,
-)
+from works.importers.common import DocumentImport, count_changes, source_ids_by_name
+from works.importers.openalex import ImportStats
 from works.importers.orcid_records import (
     OrcidAffiliation,
     OrcidRecord,
@@ -54,161 +45,22 @@ from works.importers.orcid_records import (
 from works.models import ORCID_PUT_CODE, AuthorAffiliation, Authorship
 from works.signals import affiliations_changed, works_created
 
-MAX_FILE_BYTES = 64 * 1024 * 1024
 # Merges chain rarely; a cycle (a bug elsewhere) must not hang an import.
 _MAX_MERGE_HOPS = 10
 _ORIGIN = Authorship.Origin.ORCID.value
 _ASSERTED = Authorship.Status.ASSERTED.value
 
 
-class _FileError(Exception):
-    pass
-
-
-def read_document(path: Path) -> Any:
-    """The JSON document of a file; _FileError says in words why it cannot be read."""
-    try:
-        size = path.stat().st_size
-        if size > MAX_FILE_BYTES:
-            raise _FileError(
-                f"{size:,} bytes, more than an ORCID record can be ({MAX_FILE_BYTES:,})"
-            )
-        raw = path.read_bytes()
-    except FileNotFoundError:
-        raise _FileError("no such file") from None
-    except IsADirectoryError:
-        raise _FileError("is a directory, not a file") from None
-    except OSError as error:
-        raise _FileError(f"cannot read: {error.strerror or error}") from None
-    if not raw.strip():
-        raise _FileError("empty file: not an ORCID record")
-    try:
-        text = raw.decode("utf-8-sig")
-    except UnicodeDecodeError as error:
-        raise _FileError(
-            f"not JSON: not UTF-8 text ({error.reason} at byte {error.start:,})"
-        ) from None
-    try:
-        return json.loads(text)
-    except json.JSONDecodeError as error:
-        where = f"line {error.lineno} column {error.colno}"
-        if error.pos >= len(text.rstrip()) or error.msg.startswith("Unterminated string"):
-            raise _FileError(
-                "truncated JSON: the file ends before its JSON is complete "
-                f"({error.msg} at {where})"
-            ) from None
-        raise _FileError(f"not JSON: {error.msg} at {where}") from None
-    except RecursionError:
-        raise _FileError("not an ORCID record: JSON nested too deeply") from None
-
-
-@dataclass
-class _Job:
-    source_name: str
-    record: OrcidRecord | None = None
-    stats: ImportStats = field(default_factory=ImportStats)
-
-
-def _prepare(source_name: str, data: Any, *, strict: bool) -> _Job:
-    """Read the document into rows and list its problems; strict: ImportAborted at the first."""
-    job = _Job(source_name)
-    try:
-        job.record = parse_record(data)
-    except RecordError as error:
-        _problem(job, "file", str(error), strict=strict)
-        job.stats.failed_paths.append(source_name)
-        return job
-    for location, reason, skipped in job.record.problems:
-        _problem(job, location, reason, strict=strict)
-        if skipped:
-            job.stats.skipped += 1
-    return job
-
-
-def _problem(job: _Job, location: str, reason: str, *, strict: bool) -> None:
-    problem = ImportProblem(job.source_name, location, reason)
-    if strict:
-        raise ImportAborted(problem)
-    job.stats.add_problem(problem)
-
-
-def _write(job: _Job, *, strict: bool = False) -> None:
-    record = job.record
-    if record is None:
-        return
-    try:
-        written = ImportStats()
-        with (
-            transaction.atomic(),
-            connection.wrap_database_errors,
-            psycopg.Cursor(connection.connection) as cursor,
-        ):
-            _write_record(cursor, record, written)
-    except (DataError, IntegrityError) as error:
-        reason = (str(error).strip().splitlines() or [type(error).__name__])[0]
-        problem = ImportProblem(
-            job.source_name, "file", f"the database refused the record: {reason}"
-        )
-        if strict:
-            raise ImportAborted(problem) from error
-        job.stats.add_problem(problem)
-        job.stats.failed_paths.append(job.source_name)
-        return
-    job.stats.merge(written)
-
-
 def import_orcid_paths(paths: Iterable[Path], *, strict: bool = False) -> ImportStats:
     """Import ORCID record files, each in a transaction of its own; with strict=True
     every file is read first and the first problem (ImportAborted) writes nothing,
     of any file."""
-    total = ImportStats()
-    with _announcing(total):
-        if strict:
-            jobs = [_prepare(str(p), _document(p), strict=True) for p in paths]
-            written = ImportStats()
-            # All files or none: a record the database refuses undoes the others.
-            with transaction.atomic():
-                for job in jobs:
-                    _write(job, strict=True)
-                    written.merge(job.stats)
-            total.merge(written)
-            return total
-        for path in paths:
-            try:
-                data = read_document(path)
-            except _FileError as error:
-                total.add_problem(ImportProblem(str(path), "file", str(error)))
-                total.failed_paths.append(str(path))
-                continue
-            job = _prepare(str(path), data, strict=False)
-            _write(job)
-            total.merge(job.stats)
-    return total
-
-
-def _document(path: Path) -> Any:
-    try:
-        return read_document(path)
-    except _FileError as error:
-        raise ImportAborted(ImportProblem(str(path), "file", str(error))) from None
+    return _IMPORT.import_paths(paths, strict=strict)
 
 
 def import_orcid_document(data: Any, *, source_name: str, strict: bool = False) -> ImportStats:
     """Import one decoded ORCID record (e.g. fetched from the API); problems name source_name."""
-    total = ImportStats()
-    with _announcing(total):
-        job = _prepare(source_name, data, strict=strict)
-        _write(job, strict=strict)
-        total.merge(job.stats)
-    return total
-
-
-@contextlib.contextmanager
-def _announcing(stats: ImportStats) -> Iterator[None]:
-    try:
-        yield
-    finally:
-        announce_changes(stats)
+    return _IMPORT.import_documents([(source_name, data)], strict=strict)
 
 
 # --- writing ---------------------------------------------------------------
@@ -216,12 +68,12 @@ def _announcing(stats: ImportStats) -> Iterator[None]:
 
 def _write_record(cursor: Any, record: OrcidRecord, stats: ImportStats) -> None:
     author_id, author_change, created_author = _write_author(cursor, record)
-    _count(stats, [author_change])
+    count_changes(stats, [author_change])
     changed = author_change != "unchanged"
     institution = _write_affiliations(cursor, author_id, record, stats)
     changed |= institution
     work_changes, changed_work_ids, created_work_ids = _write_works(cursor, author_id, record)
-    _count(stats, work_changes)
+    count_changes(stats, work_changes)
     changed |= any(change != "unchanged" for change in work_changes)
     if changed:
         stats.changed_author_ids.add(author_id)
@@ -236,13 +88,6 @@ def _write_record(cursor: Any, record: OrcidRecord, stats: ImportStats) -> None:
         # In the record's transaction: listeners' rows commit with the works.
         works_created.send(sender=ImportStats, work_ids=sorted(created_work_ids))
     _fill_last_known_institution(cursor, author_id, record, created_author=created_author)
-
-
-def _count(stats: ImportStats, changes: Iterable[str]) -> None:
-    counted = Counter(changes)
-    stats.created += counted["created"]
-    stats.updated += counted["updated"]
-    stats.unchanged += counted["unchanged"]
 
 
 def _write_author(cursor: Any, record: OrcidRecord) -> tuple[int, str, bool]:
@@ -393,7 +238,7 @@ def _write_affiliations(
     written = {key: inserted for key, inserted in cursor.fetchall()}
     for row in rows:
         inserted = written.get(row["source_key"], "unchanged")
-        _count(
+        count_changes(
             stats,
             ["unchanged" if inserted == "unchanged" else "created" if inserted else "updated"],
         )
@@ -423,35 +268,6 @@ def _fill_last_known_institution(
     )
     if cursor.fetchone() and not created_author:
         affiliations_changed.send(sender=ImportStats, changes=[(author_id, None, institution_id)])
-
-
-def _source_ids(cursor: Any, names: Iterable[str]) -> dict[str, int]:
-    """Sources by journal title (lower case): an existing one of that name, else a new one."""
-    names = [n for n in names if n]
-    wanted = sorted({n.lower() for n in names})
-    if not wanted:
-        return {}
-    cursor.execute(
-        "SELECT DISTINCT ON (lower(display_name)) lower(display_name), id FROM works_source"
-        " WHERE lower(display_name) = ANY(%s::text[])"
-        " ORDER BY lower(display_name), openalex_id = '', id",
-        [wanted],
-    )
-    found = dict(cursor.fetchall())
-    missing = {n.lower(): n for n in names if n.lower() not in found}
-    if missing:
-        cursor.execute(
-            """
-            INSERT INTO works_source (openalex_id, display_name, type, issn_l,
-                host_organization_name, is_synthetic, created_at, updated_at)
-            SELECT '', n, '', '', '', false, statement_timestamp(), statement_timestamp()
-            FROM unnest(%s::text[]) AS n
-            RETURNING lower(display_name), id
-            """,
-            [sorted(missing.values())],
-        )
-        found.update(cursor.fetchall())
-    return found
 
 
 _CREATE_WORKS_SQL = """
@@ -567,7 +383,7 @@ def _write_works(
         ],
         source_key=ORCID_PUT_CODE,
     )
-    source_ids = _source_ids(cursor, (w.journal_title for w in works))
+    source_ids = source_ids_by_name(cursor, (w.journal_title for w in works))
     # A work the record lists twice (two groups ORCID did not join) is written
     # once, for its first copy; the best match of any copy is theirs.
     copies: dict[int, list[int]] = {}
@@ -650,3 +466,12 @@ def _write_works(
         else:
             changes.append("unchanged")
     return changes, updated | joined | gone, set(created_ids.values())
+
+
+_IMPORT = DocumentImport(
+    kind="an ORCID record",
+    parse=parse_record,
+    not_a_document=RecordError,
+    problems=lambda record: record.problems,
+    write=_write_record,
+)

@@ -238,6 +238,17 @@ WORK = _Table(
         "doi": "COALESCE(NULLIF(EXCLUDED.doi, ''), t.doi)",
         "arxiv_id": "COALESCE(NULLIF(EXCLUDED.arxiv_id, ''), t.arxiv_id)",
         "other_ids": "t.other_ids || EXCLUDED.other_ids",
+        # What OpenAlex leaves empty (it often lacks a publisher's abstract,
+        # references or venue) and Crossref (works.importers.crossref) or ORCID
+        # filled stays, for the same reason.
+        "abstract": "COALESCE(NULLIF(EXCLUDED.abstract, ''), t.abstract)",
+        "pdf_url": "COALESCE(NULLIF(EXCLUDED.pdf_url, ''), t.pdf_url)",
+        "referenced_works": "CASE WHEN cardinality(EXCLUDED.referenced_works) = 0"
+        " THEN t.referenced_works ELSE EXCLUDED.referenced_works END",
+        "biblio": "CASE WHEN EXCLUDED.biblio = '{}'::jsonb THEN t.biblio ELSE EXCLUDED.biblio END",
+        "referenced_works_count": "CASE WHEN EXCLUDED.referenced_works_count = 0"
+        " THEN t.referenced_works_count ELSE EXCLUDED.referenced_works_count END",
+        "source_id": "COALESCE(EXCLUDED.source_id, t.source_id)",
     },
 )
 
