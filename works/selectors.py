@@ -155,7 +155,12 @@ def work_references(*, work: Work, limit: int = WORK_LINKS_SHOWN) -> WorkLinks:
         return WorkLinks(works=[], total=0)
     return _newest_with_total(
         Work.objects.alias(doi_lower=Lower("doi"))
-        .filter(Q(openalex_id__in=work.referenced_works) | Q(doi_lower__in=work.referenced_works))
+        # "doi <> ''" is the DOI index's own condition (work_doi_uniq): said here, so
+        # PostgreSQL may use it rather than read every work.
+        .filter(
+            Q(openalex_id__in=work.referenced_works)
+            | (Q(doi_lower__in=work.referenced_works) & ~Q(doi=""))
+        )
         .exclude(pk=work.pk),
         limit=limit,
     )
