@@ -439,6 +439,9 @@ SITE_URL = os.environ.get("SITE_URL") or (
 # OpenAlex asks API clients to identify themselves with a contact address.
 OPENALEX_API_URL = os.environ.get("OPENALEX_API_URL", "https://api.openalex.org")
 OPENALEX_MAILTO = os.environ.get("OPENALEX_MAILTO", "dev@bzpeer.localhost")
+# Crossref's "polite" pool: requests that name a contact address.
+CROSSREF_API_URL = os.environ.get("CROSSREF_API_URL", "https://api.crossref.org")
+CROSSREF_MAILTO = os.environ.get("CROSSREF_MAILTO", "dev@bzpeer.localhost")
 
 if not DEBUG:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")

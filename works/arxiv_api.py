@@ -4,28 +4,26 @@
 an Atom feed with the latest version of each id. Ids go in batches of
 BATCH_SIZE, and requests are spaced at least REQUEST_INTERVAL seconds apart, as
 arXiv's terms of use ask ("no more than one request every three seconds").
-429, 5xx and timeouts are retried with a growing wait (never shorter than the
-interval), honouring Retry-After; an unreachable API raises ArxivUnavailable at
-once. Each feed goes through works.importers.arxiv, the same path as a file.
+429, 5xx and timeouts are retried (works.api_retry) with a growing wait never
+shorter than the interval; an unreachable API raises ArxivUnavailable at once.
+Each feed goes through works.importers.arxiv, the same path as a file.
 """
 
 import time
 from collections.abc import Callable, Iterator, Sequence
-from email.utils import parsedate_to_datetime
 from urllib.parse import urlencode
 
 import httpx
 from django.conf import settings
 
 from works import identifiers
+from works.api_retry import get_with_retries
 from works.importers import ImportProblem, ImportStats
 from works.importers.arxiv import import_arxiv_feeds
 
 DEFAULT_API_URL = "http://export.arxiv.org/api/query"
 BATCH_SIZE = 100
 REQUEST_INTERVAL = 3.0
-MAX_RETRY_DELAY = 60.0
-RETRIED_STATUSES = {429, 500, 502, 503, 504}
 
 
 class ArxivError(Exception):
@@ -60,58 +58,38 @@ class ArxivClient:
     def query_url(self, ids: Sequence[str]) -> str:
         return f"{self.base_url}?{urlencode({'id_list': ','.join(ids), 'max_results': len(ids)})}"
 
-    def _wait_turn(self, at_least: float = 0.0) -> None:
-        wait = at_least
+    def _wait_turn(self) -> None:
         if self._last_request is not None:
-            wait = max(wait, self._last_request + self.interval - self.clock())
-        if wait > 0:
-            self.sleep(wait)
+            wait = self._last_request + self.interval - self.clock()
+            if wait > 0:
+                self.sleep(wait)
 
     def feed(self, ids: Sequence[str]) -> bytes:
         """The Atom feed of these ids (bare, without versions), as bytes."""
         url = self.query_url(ids)
-        headers = {"User-Agent": "BZPEER/0.1 (researcher profiles; import_arxiv)"}
-        delay = 0.0
-        for attempt in range(1, self.max_attempts + 1):
-            self._wait_turn(delay)
+        self._wait_turn()
+        try:
+            response, attempt = get_with_retries(
+                self.http,
+                url,
+                headers={"User-Agent": "BZPEER/0.1 (researcher profiles; import_arxiv)"},
+                max_attempts=self.max_attempts,
+                backoff=self.interval,
+                min_delay=self.interval,
+                sleep=self.sleep,
+                service=f"the arXiv API at {self.base_url}",
+                unavailable=ArxivUnavailable,
+            )
+        finally:
+            # Retries are spaced by their own waits; the next feed waits its turn after this.
             self._last_request = self.clock()
-            try:
-                response = self.http.get(url, headers=headers)
-            except httpx.ConnectError as error:
-                raise ArxivUnavailable(
-                    f"Cannot reach the arXiv API at {self.base_url}: are you offline? ({error})"
-                ) from error
-            except httpx.TimeoutException as error:
-                if attempt == self.max_attempts:
-                    raise ArxivUnavailable(
-                        f"The arXiv API timed out {self.max_attempts} times ({url})"
-                    ) from error
-                delay = self._delay(attempt, None)
-                continue
-            if response.status_code in RETRIED_STATUSES and attempt < self.max_attempts:
-                delay = self._delay(attempt, response.headers.get("Retry-After"))
-                continue
-            if response.status_code != 200:
-                tried = f" after {attempt} attempts" if attempt > 1 else ""
-                raise ArxivError(
-                    f"The arXiv API answered {response.status_code}{tried} for {url}: "
-                    f"{response.text[:200]}"
-                )
-            return response.content
-        raise AssertionError("unreachable: the last attempt returns or raises")
-
-    def _delay(self, attempt: int, retry_after: str | None) -> float:
-        if retry_after:
-            try:
-                seconds = float(retry_after)
-            except ValueError:
-                try:
-                    seconds = parsedate_to_datetime(retry_after).timestamp() - time.time()
-                except (TypeError, ValueError):
-                    seconds = 0.0
-            if seconds > 0:
-                return min(max(seconds, self.interval), MAX_RETRY_DELAY)
-        return min(self.interval * 2 ** (attempt - 1), MAX_RETRY_DELAY)
+        if response.status_code != 200:
+            tried = f" after {attempt} attempts" if attempt > 1 else ""
+            raise ArxivError(
+                f"The arXiv API answered {response.status_code}{tried} for {url}: "
+                f"{response.text[:200]}"
+            )
+        return response.content
 
 
 def normalise_ids(raw_ids: Sequence[str]) -> list[str]:

@@ -9,7 +9,7 @@ records without one coexist).
 
 from django.conf import settings
 from django.contrib.postgres.fields import ArrayField
-from django.contrib.postgres.indexes import GinIndex
+from django.contrib.postgres.indexes import GinIndex, HashIndex
 from django.db import models
 from django.db.models import F, Func, Q, TextField, Value
 from django.db.models.expressions import Combinable
@@ -227,12 +227,14 @@ class Work(Record):
         blank=True,
         help_text='Citations received per year as the source counted them: {"2024": 12}.',
     )
+    # OpenAlex ids ("W123") from OpenAlex, DOIs ("10.1000/xyz") from Crossref:
+    # the two never mix in one work's list (Crossref fills only an empty one).
     referenced_works = ArrayField(
-        models.CharField(max_length=32),
+        models.CharField(max_length=255),
         default=list,
-        db_default=Value([], ArrayField(models.CharField(max_length=32))),
+        db_default=Value([], ArrayField(models.CharField(max_length=255))),
         blank=True,
-        help_text="OpenAlex ids of the works this one cites.",
+        help_text="The works this one cites: OpenAlex ids, or DOIs where Crossref gave them.",
     )
     referenced_works_count = models.PositiveIntegerField(default=0, db_default=0)
     is_retracted = models.BooleanField(default=False, db_default=False)
@@ -249,6 +251,14 @@ class Work(Record):
         "open-access URL", max_length=2000, blank=True, default="", db_default=""
     )
     pdf_url = models.CharField("PDF URL", max_length=2000, blank=True, default="", db_default="")
+    license_url = models.CharField(
+        "licence URL",
+        max_length=2000,
+        blank=True,
+        default="",
+        db_default="",
+        help_text="The licence of the published version, where the publisher gave it.",
+    )
     biblio = models.JSONField(
         default=dict,
         db_default={},
@@ -292,7 +302,9 @@ class Work(Record):
             GinIndex(fields=["referenced_works"], name="work_references_gin"),
             # works.matching: a work by its normalised title, and the works an
             # ORCID import created by their put-code (few: a partial index).
-            models.Index(title_key(F("title")), name="work_title_key_idx"),
+            # A hash index: it keeps 4 bytes a title, where a B-tree refused a
+            # title whose key passed its 2,704-byte limit (the whole batch with it).
+            HashIndex(title_key(F("title")), name="work_title_key_idx"),
             models.Index(
                 KT(f"other_ids__{ORCID_PUT_CODE}"),
                 condition=Q(other_ids__has_key=ORCID_PUT_CODE),
@@ -326,6 +338,7 @@ class Authorship(models.Model):
     class Origin(models.TextChoices):
         OPENALEX = "openalex", "OpenAlex"
         ORCID = "orcid", "ORCID"
+        CROSSREF = "crossref", "Crossref"
         ARXIV = "arxiv", "arXiv"
         PUBLISHER = "publisher", "Publisher metadata (BibTeX)"
         CLAIMANT = "claimant", "The researcher"
@@ -347,6 +360,13 @@ class Authorship(models.Model):
     )
     position = models.PositiveSmallIntegerField(help_text="0-based order on the work as published.")
     raw_author_name = models.CharField(max_length=500, blank=True, default="")
+    # The author's affiliations on this work as the source wrote them (Crossref).
+    raw_affiliations = ArrayField(
+        models.TextField(),
+        default=list,
+        db_default=Value([], ArrayField(models.TextField())),
+        blank=True,
+    )
     is_corresponding = models.BooleanField(default=False)
     institutions = models.ManyToManyField(Institution, blank=True, related_name="authorships")
     origin = models.CharField(max_length=16, choices=Origin.choices, default=Origin.OPENALEX)
@@ -389,6 +409,7 @@ class AuthorAffiliation(models.Model):
     class Origin(models.TextChoices):
         OPENALEX = "openalex", "OpenAlex"
         ORCID = "orcid", "ORCID"
+        CROSSREF = "crossref", "Crossref"
         ARXIV = "arxiv", "arXiv"
         OWNER = "owner", "The researcher"
 

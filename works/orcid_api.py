@@ -3,25 +3,23 @@
 `GET https://pub.orcid.org/v3.0/{iD}/record` with `Accept: application/json`
 (without it ORCID answers XML). The record goes through
 works.importers.orcid.import_orcid_document, the same path as a file. 429,
-5xx and timeouts are retried with exponential backoff, honouring Retry-After;
-an unreachable API raises OrcidUnavailable at once.
+5xx and timeouts are retried (works.api_retry); an unreachable API raises
+OrcidUnavailable at once.
 """
 
 import time
 from collections.abc import Callable
-from email.utils import parsedate_to_datetime
 from typing import Any
 
 import httpx
 from django.conf import settings
 
 from works import identifiers
+from works.api_retry import get_with_retries
 from works.importers import ImportStats
 from works.importers.orcid import import_orcid_document
 
 DEFAULT_API_URL = "https://pub.orcid.org/v3.0"
-MAX_RETRY_DELAY = 60.0
-RETRIED_STATUSES = {429, 500, 502, 503, 504}
 
 
 class OrcidError(Exception):
@@ -62,39 +60,17 @@ class OrcidClient:
     def record(self, orcid: str) -> dict[str, Any]:
         """The v3.0 record of an ORCID iD, which must be normalised already."""
         url = self.record_url(orcid)
-        headers = {"Accept": "application/json", "User-Agent": "BZPEER/0.1"}
-        for attempt in range(1, self.max_attempts + 1):
-            try:
-                response = self.http.get(url, headers=headers)
-            except httpx.ConnectError as error:
-                raise OrcidUnavailable(
-                    f"Cannot reach the ORCID API at {self.base_url}: are you offline? ({error})"
-                ) from error
-            except httpx.TimeoutException as error:
-                if attempt == self.max_attempts:
-                    raise OrcidUnavailable(
-                        f"The ORCID API timed out {self.max_attempts} times ({url})"
-                    ) from error
-                self.sleep(self._delay(attempt, None))
-                continue
-            if response.status_code in RETRIED_STATUSES and attempt < self.max_attempts:
-                self.sleep(self._delay(attempt, response.headers.get("Retry-After")))
-                continue
-            return self._json(response, url=url, attempts=attempt)
-        raise AssertionError("unreachable: the last attempt returns or raises")
-
-    def _delay(self, attempt: int, retry_after: str | None) -> float:
-        if retry_after:
-            try:
-                seconds = float(retry_after)
-            except ValueError:
-                try:
-                    seconds = parsedate_to_datetime(retry_after).timestamp() - time.time()
-                except (TypeError, ValueError):
-                    seconds = 0.0
-            if seconds > 0:
-                return min(seconds, MAX_RETRY_DELAY)
-        return min(self.backoff * 2 ** (attempt - 1), MAX_RETRY_DELAY)
+        response, attempts = get_with_retries(
+            self.http,
+            url,
+            headers={"Accept": "application/json", "User-Agent": "BZPEER/0.1"},
+            max_attempts=self.max_attempts,
+            backoff=self.backoff,
+            sleep=self.sleep,
+            service=f"the ORCID API at {self.base_url}",
+            unavailable=OrcidUnavailable,
+        )
+        return self._json(response, url=url, attempts=attempts)
 
     def _json(self, response: httpx.Response, *, url: str, attempts: int) -> dict[str, Any]:
         if response.status_code == 404:

@@ -28,7 +28,7 @@ from django.db.models import (
     When,
     Window,
 )
-from django.db.models.functions import Coalesce, Concat, Greatest, Replace
+from django.db.models.functions import Coalesce, Concat, Greatest, Lower, Replace
 from django.db.models.lookups import Exact
 from django.shortcuts import get_object_or_404
 
@@ -136,23 +136,32 @@ def _newest_with_total(works: QuerySet[Work], *, limit: int) -> WorkLinks:
 
 
 def work_cited_by(*, work: Work, limit: int = WORK_LINKS_SHOWN) -> WorkLinks:
-    """Works in the database whose references name this one (the GIN index
-    work_references_gin serves `referenced_works @> ARRAY[id]`). A work whose
-    only authors disputed it is still a work that cites this one: it is listed."""
-    if not work.openalex_id:
+    """Works in the database whose references name this one, by its OpenAlex id or
+    its DOI (Crossref's references; the GIN index work_references_gin serves
+    `referenced_works && ARRAY[ids]`). A work whose only authors disputed it is
+    still a work that cites this one: it is listed."""
+    names = [name for name in (work.openalex_id, work.doi.lower()) if name]
+    if not names:
         return WorkLinks(works=[], total=0)
     return _newest_with_total(
-        Work.objects.filter(referenced_works__contains=[work.openalex_id]).exclude(pk=work.pk),
+        Work.objects.filter(referenced_works__overlap=names).exclude(pk=work.pk),
         limit=limit,
     )
 
 
 def work_references(*, work: Work, limit: int = WORK_LINKS_SHOWN) -> WorkLinks:
-    """The works this one cites that are in the database."""
+    """The works this one cites that are in the database (by OpenAlex id or DOI)."""
     if not work.referenced_works:
         return WorkLinks(works=[], total=0)
     return _newest_with_total(
-        Work.objects.filter(openalex_id__in=work.referenced_works).exclude(pk=work.pk),
+        Work.objects.alias(doi_lower=Lower("doi"))
+        # "doi <> ''" is the DOI index's own condition (work_doi_uniq): said here, so
+        # PostgreSQL may use it rather than read every work.
+        .filter(
+            Q(openalex_id__in=work.referenced_works)
+            | (Q(doi_lower__in=work.referenced_works) & ~Q(doi=""))
+        )
+        .exclude(pk=work.pk),
         limit=limit,
     )
 

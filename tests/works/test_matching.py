@@ -1,6 +1,8 @@
 """works.matching against real PostgreSQL, with titles and ids of real records
 (the shared ORCID record and the shared OpenAlex works page)."""
 
+import secrets
+
 import pytest
 from django.db import connection
 
@@ -145,3 +147,11 @@ def test_a_batch_costs_two_statements(django_assert_num_queries) -> None:
 
     with django_assert_num_queries(2):
         match(*incoming)
+
+
+def test_a_title_far_longer_than_an_index_entry_is_stored_and_matched() -> None:
+    # Random words, so no compression brings the key under a B-tree entry's 2,704 bytes.
+    title = " ".join(secrets.token_hex(8) for _ in range(1200))  # about 20,000 characters
+    stored = WorkFactory(title=title, publication_year=2021)  # a B-tree index refused this row
+    [found] = match(IncomingWork(title=title.upper(), year=2021)).matches
+    assert found == Match(stored.pk, MatchedBy.TITLE)

@@ -53,25 +53,17 @@ every import's (works.importers.openalex.announce_changes), new works in the
 transaction that creates them.
 """
 
-import contextlib
+import dataclasses
 import json
 import re
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
-from django.db import transaction
-
 from works import matching
 from works.importers.arxiv_records import ArxivEntry, ArxivFeed, FeedError, family_name, parse_feed
+from works.importers.common import DocumentImport, Problems, count_changes, keep_bytes
 from works.importers.openalex import ImportStats
-from works.importers.sources import (
-    SourceFileError,
-    SourceJob,
-    announcing,
-    count_changes,
-    import_files,
-)
 from works.models import Authorship
 from works.signals import works_created
 
@@ -82,42 +74,11 @@ _ASSERTED = Authorship.Status.ASSERTED.value
 _WORD = re.compile(r"\w+")
 
 
-def read_file(path: Path) -> bytes:
-    """The bytes of a feed file; SourceFileError says in words why it cannot be read."""
-    try:
-        size = path.stat().st_size
-        if size > MAX_FILE_BYTES:
-            raise SourceFileError(
-                f"{size:,} bytes, more than a feed is read whole ({MAX_FILE_BYTES:,})"
-            )
-        return path.read_bytes()
-    except FileNotFoundError:
-        raise SourceFileError("no such file") from None
-    except IsADirectoryError:
-        raise SourceFileError("is a directory, not a file") from None
-    except OSError as error:
-        raise SourceFileError(f"cannot read: {error.strerror or error}") from None
-
-
-def _prepare(source_name: str, raw: bytes, strict: bool) -> SourceJob:
-    """Read the feed into rows and list its problems; strict: ImportAborted at the first."""
-    job = SourceJob(source_name, strict=strict, what="feed")
-    try:
-        feed = parse_feed(raw)
-    except FeedError as error:
-        job.unreadable(str(error))
-        return job
-    job.note_problems(feed.problems)
-    job.writer = lambda cursor, stats: _write_entries(cursor, job, feed.entries, stats)
-    job.rows = feed
-    return job
-
-
 def import_arxiv_paths(paths: Iterable[Path], *, strict: bool = False) -> ImportStats:
     """Import arXiv feed files, each in a transaction of its own; with strict=True
     every file is read first and the first problem (ImportAborted) writes nothing,
     of any file."""
-    return import_files(paths, strict=strict, read=read_file, prepare=_prepare)
+    return _IMPORT.import_paths(paths, strict=strict)
 
 
 def import_arxiv_feeds(
@@ -127,16 +88,15 @@ def import_arxiv_feeds(
     with strict=True all in one transaction, nothing written at the first problem.
     Also returns the arXiv ids the feeds held (the caller checks every id it asked
     for came)."""
-    total = ImportStats()
     came: set[str] = set()
-    with announcing(total), transaction.atomic() if strict else contextlib.nullcontext():
-        for source_name, raw in feeds:
-            job = _prepare(source_name, raw, strict)
-            job.write()
-            total.merge(job.stats)
-            if isinstance(job.rows, ArxivFeed):
-                came.update(e.arxiv_id for e in job.rows.entries)
-    return total, came
+
+    def parse(raw: bytes) -> ArxivFeed:
+        feed = parse_feed(raw)
+        came.update(e.arxiv_id for e in feed.entries)
+        return feed
+
+    stats = dataclasses.replace(_IMPORT, parse=parse).import_documents(feeds, strict=strict)
+    return stats, came
 
 
 # --- writing ---------------------------------------------------------------
@@ -322,11 +282,13 @@ def _representatives(entries: Sequence[ArxivEntry], first_of: list[int]) -> dict
     return chosen
 
 
-def _write_entries(
-    cursor: Any, job: SourceJob, entries: Sequence[ArxivEntry], stats: ImportStats
-) -> None:
+def _write_feed(cursor: Any, feed: ArxivFeed, stats: ImportStats) -> Problems:
+    """Write the feed's entries; returns notes on entries the matching found to be
+    one work under two arXiv ids (the same DOI), imported once."""
+    entries = feed.entries
+    found: Problems = []
     if not entries:
-        return
+        return found
     result = matching.works_match(
         cursor,
         [
@@ -340,10 +302,13 @@ def _write_entries(
     for position, first in enumerate(result.first_of):
         written = chosen[first]
         if position != written and entries[position].arxiv_id != entries[written].arxiv_id:
-            job.problem(
-                entries[position].location,
-                f"the same work as {entries[written].location} (DOI {entries[position].doi}):"
-                " imported once, under that entry's arXiv id",
+            found.append(
+                (
+                    entries[position].location,
+                    f"the same work as {entries[written].location} (DOI {entries[position].doi}):"
+                    " imported once, under that entry's arXiv id",
+                    False,
+                )
             )
     # A group's match is the best any of its entries found.
     best: dict[int, matching.Match | None] = {}
@@ -428,6 +393,7 @@ def _write_entries(
     if created:
         # In the feed's transaction: listeners' rows commit with the works.
         works_created.send(sender=ImportStats, work_ids=sorted(created))
+    return found
 
 
 def _tokens(folded: str) -> set[str]:
@@ -510,3 +476,15 @@ def _write_authors(
             {"rows": json.dumps(affiliations, ensure_ascii=False), "origin": _ORIGIN},
         )
     return {work_id for work_id, _, _ in missing}, set(author_ids)
+
+
+_IMPORT = DocumentImport(
+    kind="an arXiv feed",
+    decode=keep_bytes,  # parse_feed reads the XML itself, refusing DOCTYPEs and entities
+    parse=parse_feed,
+    not_a_document=FeedError,
+    problems=lambda feed: feed.problems,
+    write=_write_feed,
+    max_bytes=MAX_FILE_BYTES,
+    unit="feed",
+)

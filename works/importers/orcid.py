@@ -1,8 +1,8 @@
 """Import ORCID v3.0 records: the person, their affiliations, their works.
 
-A record is one person, so a file is read whole (at most MAX_FILE_BYTES), read
-into rows (orcid_records) and written in one transaction, a set of statements
-per kind of row rather than one per row:
+A record is one person, so a file is read whole (at most
+works.importers.common.MAX_FILE_BYTES), read into rows (orcid_records) and
+written in one transaction, a set of statements per kind of row rather than one per row:
 
 - the author: found by ORCID iD, else created. ORCID fills what an existing
   record lacks (name variants, other registries' ids) and names only the
@@ -33,6 +33,7 @@ from typing import Any
 from django.utils import timezone
 
 from works import matching
+from works.importers.common import DocumentImport, count_changes, source_ids_by_name
 from works.importers.openalex import ImportStats
 from works.importers.orcid_records import (
     OrcidAffiliation,
@@ -41,88 +42,25 @@ from works.importers.orcid_records import (
     RecordError,
     parse_record,
 )
-from works.importers.sources import (
-    SourceFileError,
-    SourceJob,
-    announcing,
-    count_changes,
-    import_files,
-)
 from works.models import ORCID_PUT_CODE, AuthorAffiliation, Authorship
 from works.signals import affiliations_changed, works_created
 
-MAX_FILE_BYTES = 64 * 1024 * 1024
 # Merges chain rarely; a cycle (a bug elsewhere) must not hang an import.
 _MAX_MERGE_HOPS = 10
 _ORIGIN = Authorship.Origin.ORCID.value
 _ASSERTED = Authorship.Status.ASSERTED.value
 
 
-def read_document(path: Path) -> Any:
-    """The JSON document of a file; SourceFileError says in words why it cannot be read."""
-    try:
-        size = path.stat().st_size
-        if size > MAX_FILE_BYTES:
-            raise SourceFileError(
-                f"{size:,} bytes, more than an ORCID record can be ({MAX_FILE_BYTES:,})"
-            )
-        raw = path.read_bytes()
-    except FileNotFoundError:
-        raise SourceFileError("no such file") from None
-    except IsADirectoryError:
-        raise SourceFileError("is a directory, not a file") from None
-    except OSError as error:
-        raise SourceFileError(f"cannot read: {error.strerror or error}") from None
-    if not raw.strip():
-        raise SourceFileError("empty file: not an ORCID record")
-    try:
-        text = raw.decode("utf-8-sig")
-    except UnicodeDecodeError as error:
-        raise SourceFileError(
-            f"not JSON: not UTF-8 text ({error.reason} at byte {error.start:,})"
-        ) from None
-    try:
-        return json.loads(text)
-    except json.JSONDecodeError as error:
-        where = f"line {error.lineno} column {error.colno}"
-        if error.pos >= len(text.rstrip()) or error.msg.startswith("Unterminated string"):
-            raise SourceFileError(
-                "truncated JSON: the file ends before its JSON is complete "
-                f"({error.msg} at {where})"
-            ) from None
-        raise SourceFileError(f"not JSON: {error.msg} at {where}") from None
-    except RecursionError:
-        raise SourceFileError("not an ORCID record: JSON nested too deeply") from None
-
-
-def _prepare(source_name: str, data: Any, strict: bool) -> SourceJob:
-    """Read the document into rows and list its problems; strict: ImportAborted at the first."""
-    job = SourceJob(source_name, strict=strict, what="record")
-    try:
-        record = parse_record(data)
-    except RecordError as error:
-        job.unreadable(str(error))
-        return job
-    job.note_problems(record.problems)
-    job.writer = lambda cursor, stats: _write_record(cursor, record, stats)
-    return job
-
-
 def import_orcid_paths(paths: Iterable[Path], *, strict: bool = False) -> ImportStats:
     """Import ORCID record files, each in a transaction of its own; with strict=True
     every file is read first and the first problem (ImportAborted) writes nothing,
     of any file."""
-    return import_files(paths, strict=strict, read=read_document, prepare=_prepare)
+    return _IMPORT.import_paths(paths, strict=strict)
 
 
 def import_orcid_document(data: Any, *, source_name: str, strict: bool = False) -> ImportStats:
     """Import one decoded ORCID record (e.g. fetched from the API); problems name source_name."""
-    total = ImportStats()
-    with announcing(total):
-        job = _prepare(source_name, data, strict)
-        job.write()
-        total.merge(job.stats)
-    return total
+    return _IMPORT.import_documents([(source_name, data)], strict=strict)
 
 
 # --- writing ---------------------------------------------------------------
@@ -332,35 +270,6 @@ def _fill_last_known_institution(
         affiliations_changed.send(sender=ImportStats, changes=[(author_id, None, institution_id)])
 
 
-def _source_ids(cursor: Any, names: Iterable[str]) -> dict[str, int]:
-    """Sources by journal title (lower case): an existing one of that name, else a new one."""
-    names = [n for n in names if n]
-    wanted = sorted({n.lower() for n in names})
-    if not wanted:
-        return {}
-    cursor.execute(
-        "SELECT DISTINCT ON (lower(display_name)) lower(display_name), id FROM works_source"
-        " WHERE lower(display_name) = ANY(%s::text[])"
-        " ORDER BY lower(display_name), openalex_id = '', id",
-        [wanted],
-    )
-    found = dict(cursor.fetchall())
-    missing = {n.lower(): n for n in names if n.lower() not in found}
-    if missing:
-        cursor.execute(
-            """
-            INSERT INTO works_source (openalex_id, display_name, type, issn_l,
-                host_organization_name, is_synthetic, created_at, updated_at)
-            SELECT '', n, '', '', '', false, statement_timestamp(), statement_timestamp()
-            FROM unnest(%s::text[]) AS n
-            RETURNING lower(display_name), id
-            """,
-            [sorted(missing.values())],
-        )
-        found.update(cursor.fetchall())
-    return found
-
-
 _CREATE_WORKS_SQL = """
 INSERT INTO works_work (openalex_id, doi, arxiv_id, title, abstract, type, language,
     cited_by_count, publication_year, publication_date, source_id, other_ids, is_synthetic,
@@ -474,7 +383,7 @@ def _write_works(
         ],
         source_key=ORCID_PUT_CODE,
     )
-    source_ids = _source_ids(cursor, (w.journal_title for w in works))
+    source_ids = source_ids_by_name(cursor, (w.journal_title for w in works))
     # A work the record lists twice (two groups ORCID did not join) is written
     # once, for its first copy; the best match of any copy is theirs.
     copies: dict[int, list[int]] = {}
@@ -557,3 +466,12 @@ def _write_works(
         else:
             changes.append("unchanged")
     return changes, updated | joined | gone, set(created_ids.values())
+
+
+_IMPORT = DocumentImport(
+    kind="an ORCID record",
+    parse=parse_record,
+    not_a_document=RecordError,
+    problems=lambda record: record.problems,
+    write=_write_record,
+)

@@ -231,17 +231,25 @@ WORK = _Table(
         "biblio": "jsonb",
         "other_ids": "jsonb",
     },
-    # Ids another source (ORCID, works.importers.orcid) added to a work
-    # OpenAlex lacks them for stay: without this, each import of the two
-    # would undo the other's, and neither re-import would leave the work alone.
-    # So do the abstract and the PDF link of an arXiv copy (works.importers.arxiv)
-    # where OpenAlex has none.
+    # What OpenAlex leaves empty and another source filled stays: without
+    # this, each import of the two would undo the other's, and neither
+    # re-import would leave the work alone. ORCID adds ids (works.importers.orcid);
+    # Crossref (works.importers.crossref) a publisher's abstract, references
+    # and their count, biblio and venue, which OpenAlex often lacks; arXiv
+    # (works.importers.arxiv) its copy's abstract and PDF link. other_ids is
+    # merged key by key, since each source keeps its own keys there.
     merge={
         "doi": "COALESCE(NULLIF(EXCLUDED.doi, ''), t.doi)",
         "arxiv_id": "COALESCE(NULLIF(EXCLUDED.arxiv_id, ''), t.arxiv_id)",
         "other_ids": "t.other_ids || EXCLUDED.other_ids",
         "abstract": "COALESCE(NULLIF(EXCLUDED.abstract, ''), t.abstract)",
         "pdf_url": "COALESCE(NULLIF(EXCLUDED.pdf_url, ''), t.pdf_url)",
+        "referenced_works": "CASE WHEN cardinality(EXCLUDED.referenced_works) = 0"
+        " THEN t.referenced_works ELSE EXCLUDED.referenced_works END",
+        "referenced_works_count": "CASE WHEN EXCLUDED.referenced_works_count = 0"
+        " THEN t.referenced_works_count ELSE EXCLUDED.referenced_works_count END",
+        "biblio": "CASE WHEN EXCLUDED.biblio = '{}'::jsonb THEN t.biblio ELSE EXCLUDED.biblio END",
+        "source_id": "COALESCE(EXCLUDED.source_id, t.source_id)",
     },
 )
 

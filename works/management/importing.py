@@ -1,6 +1,6 @@
 """What every import command does around its import: errors in words, the report, the exit.
 
-Shared by import_orcid and import_arxiv (and any source importer after them):
+Shared by import_orcid, import_crossref and import_arxiv:
 an import that stops (--strict, an API error, the database) becomes a
 CommandError saying what was and was not written; a finished one prints its
 problems to stderr and "created N, updated N, unchanged N, skipped N" and how
@@ -21,9 +21,11 @@ def run_import(
     do_import: Callable[[], ImportStats],
     *,
     source_errors: tuple[type[Exception], ...],
+    note: Callable[[], str] | None = None,
 ) -> ImportStats:
     """Run do_import and report it on the command's streams; source_errors are the
-    source's own (an API that did not answer), shown as they say."""
+    source's own (an API that did not answer), shown as they say; note, if it
+    gives a line, is printed after the summary (a search that stopped early)."""
     try:
         stats = do_import()
     except ImportAborted as error:
@@ -45,6 +47,8 @@ def run_import(
     command.stdout.write(stats.summary())
     changed = len(stats.changed_author_ids)
     command.stdout.write(f"{changed} author{'' if changed == 1 else 's'} changed")
+    if note is not None and (line := note()):
+        command.stdout.write(line)
     if stats.failed_paths:
         reasons = "; ".join(
             f"{p.path}: {p.reason}" for p in stats.problems if p.path in stats.failed_paths

@@ -4,6 +4,7 @@
 # finds the works an ORCID import created by their put-code; an affiliation
 # line keeps its id at the source and the organisation's ids.
 
+import django.contrib.postgres.indexes
 import django.db.models.fields.json
 from django.db import migrations, models
 
@@ -56,7 +57,8 @@ class Migration(migrations.Migration):
         ),
         migrations.AddIndex(
             model_name="work",
-            index=models.Index(
+            # Hash, not B-tree: a B-tree entry over 2,704 bytes (a long title) fails the insert.
+            index=django.contrib.postgres.indexes.HashIndex(
                 models.Func(
                     models.F("title"), function="works_title_key", output_field=models.TextField()
                 ),

@@ -1,12 +1,13 @@
 # The arXiv import (works.importers.arxiv): authorships and affiliation lines
-# it writes say they came from arXiv.
+# it writes say they came from arXiv; affiliation lines may also say Crossref,
+# so that both origin lists name every source.
 
 from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("works", "0012_orcid_import"),
+        ("works", "0013_crossref_import"),
     ]
 
     operations = [
@@ -17,6 +18,7 @@ class Migration(migrations.Migration):
                 choices=[
                     ("openalex", "OpenAlex"),
                     ("orcid", "ORCID"),
+                    ("crossref", "Crossref"),
                     ("arxiv", "arXiv"),
                     ("owner", "The researcher"),
                 ],
@@ -31,6 +33,7 @@ class Migration(migrations.Migration):
                 choices=[
                     ("openalex", "OpenAlex"),
                     ("orcid", "ORCID"),
+                    ("crossref", "Crossref"),
                     ("arxiv", "arXiv"),
                     ("publisher", "Publisher metadata (BibTeX)"),
                     ("claimant", "The researcher"),
