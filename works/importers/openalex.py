@@ -43,6 +43,8 @@ import json
 import logging
 import multiprocessing
 import pickle
+import queue
+import threading
 import traceback
 import zlib
 from collections import Counter
@@ -324,22 +326,25 @@ def _parsed_file(path: Path) -> Generator[_Parsed, None, None]:
     child.start()
     # The child holds the only write end now: if it dies, reading ends in EOFError.
     writer.close()
+    receiver = _Receiver(reader)
+    receiver.start()
     last = ""
     try:
         while True:
-            try:
-                message = pickle.loads(reader.recv_bytes())
-            except EOFError:
-                raise _FileError(
-                    f"after {last}" if last else "file",
-                    "the parsing process ended unexpectedly (killed, or out of memory?)",
-                ) from None
+            message = receiver.get()
             if isinstance(message, list):
                 if message:
                     last = message[-1].location
                 yield from message
             elif message[0] == "done":
                 return
+            elif message[0] == "ended":
+                raise _FileError(
+                    f"after {last}" if last else "file",
+                    "the parsing process ended unexpectedly (killed, or out of memory?)",
+                )
+            elif message[0] == "receiver failed":
+                raise message[1]
             elif message[0] == "file error":
                 raise _FileError(message[1], message[2])
             else:
@@ -347,10 +352,87 @@ def _parsed_file(path: Path) -> Generator[_Parsed, None, None]:
                 logger.error("Parsing %s failed at %s:\n%s", path, location, details)
                 raise _FileError(location, f"the parser failed ({summary})")
     finally:
+        receiver.stopping.set()
         if child.is_alive():
             child.terminate()
         child.join()
+        receiver.join()
         reader.close()
+
+
+# Messages the receiving thread holds ready for the writer (100 records each).
+_AHEAD = 8
+
+
+class _Receiver(threading.Thread):
+    """Receives the parsing process's messages ahead of the writer, and has the
+    search documents of their works computed on a database connection of its own.
+
+    Unpickling and the documents' computing (the largest part of writing a
+    work, in PostgreSQL) then happen while the writer waits on its own
+    statements, instead of between them. A document that could not be computed
+    here is left to the database's trigger (works migration 0012): the import
+    never fails for it.
+    """
+
+    def __init__(self, conn: "Connection") -> None:
+        super().__init__(name="openalex-receiver", daemon=True)
+        self.conn = conn
+        self.messages: queue.Queue[Any] = queue.Queue(maxsize=_AHEAD)
+        self.stopping = threading.Event()
+        self.documents = True
+
+    def get(self) -> Any:
+        return self.messages.get()
+
+    def _put(self, message: Any) -> bool:
+        """Hand a message over; False when the writer has stopped reading."""
+        while not self.stopping.is_set():
+            try:
+                self.messages.put(message, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def run(self) -> None:
+        try:
+            while not self.stopping.is_set():
+                try:
+                    message = pickle.loads(self.conn.recv_bytes())
+                except (EOFError, OSError):
+                    self._put(("ended",))
+                    return
+                if isinstance(message, list):
+                    self._fill_documents(message)
+                if not self._put(message) or not isinstance(message, list):
+                    return
+        except BaseException as error:
+            self._put(("receiver failed", error))
+        finally:
+            # This thread's own connection (Django keeps one per thread).
+            connection.close()
+
+    def _fill_documents(self, chunk: list[_Parsed]) -> None:
+        works = [item.record for item in chunk if isinstance(item.record, WorkRow)]
+        if not works or not self.documents:
+            return
+        try:
+            connection.ensure_connection()
+            pg = connection.connection
+            with connection.wrap_database_errors, pg.transaction(), psycopg.Cursor(pg) as cursor:
+                # Never wait long behind a lock: the trigger can do it instead.
+                cursor.execute("SET LOCAL lock_timeout = '2s'")
+                upsert.search_documents_fill(cursor, works)
+        except Exception:
+            logger.warning(
+                "Search documents not computed ahead; the database computes them as works are"
+                " written",
+                exc_info=True,
+            )
+            self.documents = False
+            for work in works:
+                work.search_document = None
 
 
 def _json_error(error: json.JSONDecodeError, text: str, *, unit: str, position: str) -> str:
