@@ -43,12 +43,11 @@ import json
 import logging
 import multiprocessing
 import pickle
-import queue
-import threading
 import traceback
 import zlib
-from collections import Counter
+from collections import Counter, deque
 from collections.abc import Generator, Iterable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from multiprocessing.connection import Connection
 from pathlib import Path
@@ -326,25 +325,22 @@ def _parsed_file(path: Path) -> Generator[_Parsed, None, None]:
     child.start()
     # The child holds the only write end now: if it dies, reading ends in EOFError.
     writer.close()
-    receiver = _Receiver(reader)
-    receiver.start()
     last = ""
     try:
         while True:
-            message = receiver.get()
+            try:
+                message = pickle.loads(reader.recv_bytes())
+            except EOFError:
+                raise _FileError(
+                    f"after {last}" if last else "file",
+                    "the parsing process ended unexpectedly (killed, or out of memory?)",
+                ) from None
             if isinstance(message, list):
                 if message:
                     last = message[-1].location
                 yield from message
             elif message[0] == "done":
                 return
-            elif message[0] == "ended":
-                raise _FileError(
-                    f"after {last}" if last else "file",
-                    "the parsing process ended unexpectedly (killed, or out of memory?)",
-                )
-            elif message[0] == "receiver failed":
-                raise message[1]
             elif message[0] == "file error":
                 raise _FileError(message[1], message[2])
             else:
@@ -352,87 +348,10 @@ def _parsed_file(path: Path) -> Generator[_Parsed, None, None]:
                 logger.error("Parsing %s failed at %s:\n%s", path, location, details)
                 raise _FileError(location, f"the parser failed ({summary})")
     finally:
-        receiver.stopping.set()
         if child.is_alive():
             child.terminate()
         child.join()
-        receiver.join()
         reader.close()
-
-
-# Messages the receiving thread holds ready for the writer (100 records each).
-_AHEAD = 8
-
-
-class _Receiver(threading.Thread):
-    """Receives the parsing process's messages ahead of the writer, and has the
-    search documents of their works computed on a database connection of its own.
-
-    Unpickling and the documents' computing (the largest part of writing a
-    work, in PostgreSQL) then happen while the writer waits on its own
-    statements, instead of between them. A document that could not be computed
-    here is left to the database's trigger (works migration 0012): the import
-    never fails for it.
-    """
-
-    def __init__(self, conn: "Connection") -> None:
-        super().__init__(name="openalex-receiver", daemon=True)
-        self.conn = conn
-        self.messages: queue.Queue[Any] = queue.Queue(maxsize=_AHEAD)
-        self.stopping = threading.Event()
-        self.documents = True
-
-    def get(self) -> Any:
-        return self.messages.get()
-
-    def _put(self, message: Any) -> bool:
-        """Hand a message over; False when the writer has stopped reading."""
-        while not self.stopping.is_set():
-            try:
-                self.messages.put(message, timeout=0.1)
-                return True
-            except queue.Full:
-                continue
-        return False
-
-    def run(self) -> None:
-        try:
-            while not self.stopping.is_set():
-                try:
-                    message = pickle.loads(self.conn.recv_bytes())
-                except (EOFError, OSError):
-                    self._put(("ended",))
-                    return
-                if isinstance(message, list):
-                    self._fill_documents(message)
-                if not self._put(message) or not isinstance(message, list):
-                    return
-        except BaseException as error:
-            self._put(("receiver failed", error))
-        finally:
-            # This thread's own connection (Django keeps one per thread).
-            connection.close()
-
-    def _fill_documents(self, chunk: list[_Parsed]) -> None:
-        works = [item.record for item in chunk if isinstance(item.record, WorkRow)]
-        if not works or not self.documents:
-            return
-        try:
-            connection.ensure_connection()
-            pg = connection.connection
-            with connection.wrap_database_errors, pg.transaction(), psycopg.Cursor(pg) as cursor:
-                # Never wait long behind a lock: the trigger can do it instead.
-                cursor.execute("SET LOCAL lock_timeout = '2s'")
-                upsert.search_documents_fill(cursor, works)
-        except Exception:
-            logger.warning(
-                "Search documents not computed ahead; the database computes them as works are"
-                " written",
-                exc_info=True,
-            )
-            self.documents = False
-            for work in works:
-                work.search_document = None
 
 
 def _json_error(error: json.JSONDecodeError, text: str, *, unit: str, position: str) -> str:
@@ -792,6 +711,40 @@ class _Document:
         return _FileError(location, f"invalid JSON: {message} ({where})")
 
 
+class _Beside:
+    """A thread with a database connection of its own, for work beside the writer.
+
+    The connection is PostgreSQL's own (the settings' parameters, no pool): it
+    is opened on first use and closed with the thread. Each job runs in a
+    transaction that never waits more than 2 s for a lock, so that it cannot
+    hold up an import whose writer holds one.
+    """
+
+    def __init__(self, name: str) -> None:
+        self.params = connection.get_connection_params()  # in the writer's thread
+        self.executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix=name)
+        self.conn: psycopg.Connection[Any] | None = None
+
+    def submit(self, job: Any, *args: Any) -> "Future[None]":
+        return self.executor.submit(self._run, job, *args)
+
+    def _run(self, job: Any, *args: Any) -> None:
+        if self.conn is None:
+            self.conn = psycopg.connect(**self.params, autocommit=True)
+        with self.conn.transaction(), self.conn.cursor() as cursor:
+            cursor.execute("SET LOCAL lock_timeout = '2s'")
+            job(cursor, *args)
+
+    def close(self) -> None:
+        self.executor.submit(self._close)
+        self.executor.shutdown(wait=True)
+
+    def _close(self) -> None:
+        if self.conn is not None:
+            self.conn.close()
+            self.conn = None
+
+
 class _PlannerStatistics:
     """ANALYZE the imported tables each time an import has doubled what it created.
 
@@ -801,19 +754,117 @@ class _PlannerStatistics:
     million records: about ten), and small imports never pay for it. Records
     that were only updated or unchanged leave the tables' sizes as the
     statistics knew them, so a re-import does not count them.
+
+    Between batches that commit on their own, ANALYZE runs on a connection of
+    its own in a thread of its own, while the writer goes on (it sees the
+    batches committed by then); inside a caller's transaction (strict=True) it
+    runs in that transaction, the only one that sees the rows. The import
+    returns once it is done.
     """
 
     FIRST_AT = 2_000
+    SQL = f"ANALYZE {', '.join(upsert.TABLES)}"
 
     def __init__(self) -> None:
         self.created = 0
         self.next_at = self.FIRST_AT
+        self.beside: _Beside | None = None
 
-    def wrote(self, created: int, cursor: Any) -> None:
+    def wrote(self, created: int, cursor: Any, *, in_transaction: bool) -> None:
         self.created += created
         if self.created >= self.next_at:
-            cursor.execute(f"ANALYZE {', '.join(upsert.TABLES)}")
             self.next_at = 2 * self.created
+            if in_transaction:
+                cursor.execute(self.SQL)
+                return
+            if self.beside is None:
+                self.beside = _Beside("openalex-analyze")
+            self.beside.submit(self._analyze)
+
+    def _analyze(self, cursor: Any) -> None:
+        try:
+            cursor.execute(self.SQL)
+        except Exception:
+            logger.warning("ANALYZE of the imported tables failed", exc_info=True)
+            raise
+
+    def close(self) -> None:
+        if self.beside is not None:
+            self.beside.close()
+            self.beside = None
+
+
+# Works whose search documents are asked for in one statement.
+_DOCUMENTS_CHUNK = 100
+
+
+class _SearchDocuments:
+    """Has PostgreSQL compute the search documents of the works being imported,
+    ahead of their batch, on a connection of its own in a thread of its own.
+
+    Computing the document was the largest part of writing a work. Asked for
+    as the works arrive, it is done while this process reads and decodes the
+    next records, instead of by the writer's statement. A document not computed
+    here (the connection failed, or a lock made it wait) is left to the
+    database's trigger (works migration 0012): the import never fails for it.
+    """
+
+    def __init__(self) -> None:
+        self.pending: list[WorkRow] = []
+        self.futures: dict[int, Future[None]] = {}  # by chunk number
+        self.chunk_of: dict[int, int] = {}  # id() of a work -> its chunk number
+        self.chunks = 0
+        self.enabled = True
+        self.beside = _Beside("openalex-documents")
+
+    def __enter__(self) -> "_SearchDocuments":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.pending.clear()
+        for future in self.futures.values():
+            future.cancel()
+        self.beside.close()
+
+    def add(self, work: WorkRow) -> None:
+        if not self.enabled:
+            return
+        self.chunk_of[id(work)] = self.chunks
+        self.pending.append(work)
+        if len(self.pending) >= _DOCUMENTS_CHUNK:
+            self._submit()
+
+    def wait(self, works: Iterable[WorkRow]) -> None:
+        """Until the documents of these works are computed (or given up)."""
+        last = max((self.chunk_of.pop(id(work), -1) for work in works), default=-1)
+        if last == self.chunks:  # its chunk is still being filled
+            self._submit()
+        for number in sorted(n for n in self.futures if n <= last):
+            error = self.futures.pop(number).exception()
+            if error is not None and self.enabled:
+                logger.warning(
+                    "Search documents not computed ahead; the database computes them as"
+                    " works are written",
+                    exc_info=error,
+                )
+                self.enabled = False
+
+    def _submit(self) -> None:
+        if self.pending:
+            self.futures[self.chunks] = self.beside.submit(self._compute, self.pending)
+            self.chunks += 1
+            self.pending = []
+
+    def _compute(self, cursor: Any, works: list[WorkRow]) -> None:
+        if not self.enabled:
+            return
+        try:
+            upsert.search_documents_fill(cursor, works)
+        except BaseException:
+            self.enabled = False
+            for work in works:
+                work.search_document = None
+            raise
 
 
 class _Import:
@@ -840,12 +891,16 @@ class _Import:
         self.statistics = statistics
         self.stats = ImportStats()
         self.pending: dict[str, dict[str, tuple[str, Record]]] = {k: {} for k in _WRITE_ORDER}
+        self.documents: _SearchDocuments
 
     def run(self, items: Iterable[_Parsed]) -> ImportStats:
         """Import the parsed items; with strict=True in one transaction, all or nothing."""
-        with transaction.atomic() if self.strict else contextlib.nullcontext():
+        with (
+            _SearchDocuments() as self.documents,
+            transaction.atomic() if self.strict else contextlib.nullcontext(),
+        ):
             try:
-                for item in items:
+                for item in self._ahead(items):
                     self.add(item)
             except _FileError as error:
                 self.stats.failed_paths.append(self.path)
@@ -853,6 +908,22 @@ class _Import:
             for kind in _WRITE_ORDER:
                 self.flush(kind)
         return self.stats
+
+    def _ahead(self, items: Iterable[_Parsed]) -> Iterator[_Parsed]:
+        """The items, a batch behind reading them: the search documents of a
+        batch's works are asked for while the batch before it is written."""
+        window: deque[_Parsed] = deque()
+        try:
+            for item in items:
+                if isinstance(item.record, WorkRow):
+                    self.documents.add(item.record)
+                window.append(item)
+                if len(window) > self.batch_size:
+                    yield window.popleft()
+        except _FileError:
+            yield from window  # what was read before the file failed still goes in
+            raise
+        yield from window
 
     def problem(self, location: str, reason: str) -> None:
         problem = ImportProblem(self.path, location, reason)
@@ -887,9 +958,12 @@ class _Import:
         items = list(self.pending[kind].values())
         self.pending[kind].clear()
         if items:
+            if kind == "work":
+                self.documents.wait(r for _, r in items if isinstance(r, WorkRow))
             self._write(kind, items)
 
     def _write(self, kind: str, items: list[tuple[str, Record]]) -> None:
+        in_transaction = connection.in_atomic_block  # strict, or the caller's
         try:
             # The driver's own cursor: with DEBUG on, Django's would keep every
             # statement, with its inlined batch, in connection.queries.
@@ -907,7 +981,9 @@ class _Import:
                         sender=ImportStats, changes=sorted(result.affiliation_changes)
                     )
                 self.statistics.wrote(
-                    sum(change == "created" for change in result.changes.values()), cursor
+                    sum(change == "created" for change in result.changes.values()),
+                    cursor,
+                    in_transaction=in_transaction,
                 )
         except (DataError, IntegrityError) as error:
             if len(items) == 1:
@@ -980,7 +1056,7 @@ def import_paths(
     total = ImportStats()
     statistics = _PlannerStatistics()
     # Whatever happens, what was committed is announced: its slices need recomputing.
-    with _collector_frozen(), _announcing(total):
+    with _collector_frozen(), _announcing(total), contextlib.closing(statistics):
         for path in map(Path, paths):
             # disable=None: a bar on a terminal, none in logs.
             with tqdm(desc=path.name, unit=" records", disable=None if progress else True) as bar:
@@ -1018,17 +1094,19 @@ def import_entities(
     items = (
         _parse(_Item(f"record {index}", value)) for index, value in enumerate(entities, start=1)
     )
+    statistics = _PlannerStatistics()
     job = _Import(
         path=source_name,
         strict=strict,
         batch_size=batch_size,
         synthetic=synthetic,
         bar=None,
-        statistics=_PlannerStatistics(),
+        statistics=statistics,
     )
     stats = ImportStats()  # a strict import that fails wrote nothing
     try:
-        stats = job.run(items)
+        with contextlib.closing(statistics):
+            stats = job.run(items)
     finally:
         # Without strict, each batch was committed on its own.
         _announce(stats if strict else job.stats)
