@@ -45,8 +45,9 @@ import multiprocessing
 import pickle
 import traceback
 import zlib
-from collections import Counter
+from collections import Counter, deque
 from collections.abc import Generator, Iterable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from multiprocessing.connection import Connection
 from pathlib import Path
@@ -710,6 +711,40 @@ class _Document:
         return _FileError(location, f"invalid JSON: {message} ({where})")
 
 
+class _Beside:
+    """A thread with a database connection of its own, for work beside the writer.
+
+    The connection is PostgreSQL's own (the settings' parameters, no pool): it
+    is opened on first use and closed with the thread. Each job runs in a
+    transaction that never waits more than 2 s for a lock, so that it cannot
+    hold up an import whose writer holds one.
+    """
+
+    def __init__(self, name: str) -> None:
+        self.params = connection.get_connection_params()  # in the writer's thread
+        self.executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix=name)
+        self.conn: psycopg.Connection[Any] | None = None
+
+    def submit(self, job: Any, *args: Any) -> "Future[None]":
+        return self.executor.submit(self._run, job, *args)
+
+    def _run(self, job: Any, *args: Any) -> None:
+        if self.conn is None:
+            self.conn = psycopg.connect(**self.params, autocommit=True)
+        with self.conn.transaction(), self.conn.cursor() as cursor:
+            cursor.execute("SET LOCAL lock_timeout = '2s'")
+            job(cursor, *args)
+
+    def close(self) -> None:
+        self.executor.submit(self._close)
+        self.executor.shutdown(wait=True)
+
+    def _close(self) -> None:
+        if self.conn is not None:
+            self.conn.close()
+            self.conn = None
+
+
 class _PlannerStatistics:
     """ANALYZE the imported tables each time an import has doubled what it created.
 
@@ -719,19 +754,117 @@ class _PlannerStatistics:
     million records: about ten), and small imports never pay for it. Records
     that were only updated or unchanged leave the tables' sizes as the
     statistics knew them, so a re-import does not count them.
+
+    Between batches that commit on their own, ANALYZE runs on a connection of
+    its own in a thread of its own, while the writer goes on (it sees the
+    batches committed by then); inside a caller's transaction (strict=True) it
+    runs in that transaction, the only one that sees the rows. The import
+    returns once it is done.
     """
 
     FIRST_AT = 2_000
+    SQL = f"ANALYZE {', '.join(upsert.TABLES)}"
 
     def __init__(self) -> None:
         self.created = 0
         self.next_at = self.FIRST_AT
+        self.beside: _Beside | None = None
 
-    def wrote(self, created: int, cursor: Any) -> None:
+    def wrote(self, created: int, cursor: Any, *, in_transaction: bool) -> None:
         self.created += created
         if self.created >= self.next_at:
-            cursor.execute(f"ANALYZE {', '.join(upsert.TABLES)}")
             self.next_at = 2 * self.created
+            if in_transaction:
+                cursor.execute(self.SQL)
+                return
+            if self.beside is None:
+                self.beside = _Beside("openalex-analyze")
+            self.beside.submit(self._analyze)
+
+    def _analyze(self, cursor: Any) -> None:
+        try:
+            cursor.execute(self.SQL)
+        except Exception:
+            logger.warning("ANALYZE of the imported tables failed", exc_info=True)
+            raise
+
+    def close(self) -> None:
+        if self.beside is not None:
+            self.beside.close()
+            self.beside = None
+
+
+# Works whose search documents are asked for in one statement.
+_DOCUMENTS_CHUNK = 100
+
+
+class _SearchDocuments:
+    """Has PostgreSQL compute the search documents of the works being imported,
+    ahead of their batch, on a connection of its own in a thread of its own.
+
+    Computing the document was the largest part of writing a work. Asked for
+    as the works arrive, it is done while this process reads and decodes the
+    next records, instead of by the writer's statement. A document not computed
+    here (the connection failed, or a lock made it wait) is left to the
+    database's trigger (works migration 0012): the import never fails for it.
+    """
+
+    def __init__(self) -> None:
+        self.pending: list[WorkRow] = []
+        self.futures: dict[int, Future[None]] = {}  # by chunk number
+        self.chunk_of: dict[int, int] = {}  # id() of a work -> its chunk number
+        self.chunks = 0
+        self.enabled = True
+        self.beside = _Beside("openalex-documents")
+
+    def __enter__(self) -> "_SearchDocuments":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.pending.clear()
+        for future in self.futures.values():
+            future.cancel()
+        self.beside.close()
+
+    def add(self, work: WorkRow) -> None:
+        if not self.enabled:
+            return
+        self.chunk_of[id(work)] = self.chunks
+        self.pending.append(work)
+        if len(self.pending) >= _DOCUMENTS_CHUNK:
+            self._submit()
+
+    def wait(self, works: Iterable[WorkRow]) -> None:
+        """Until the documents of these works are computed (or given up)."""
+        last = max((self.chunk_of.pop(id(work), -1) for work in works), default=-1)
+        if last == self.chunks:  # its chunk is still being filled
+            self._submit()
+        for number in sorted(n for n in self.futures if n <= last):
+            error = self.futures.pop(number).exception()
+            if error is not None and self.enabled:
+                logger.warning(
+                    "Search documents not computed ahead; the database computes them as"
+                    " works are written",
+                    exc_info=error,
+                )
+                self.enabled = False
+
+    def _submit(self) -> None:
+        if self.pending:
+            self.futures[self.chunks] = self.beside.submit(self._compute, self.pending)
+            self.chunks += 1
+            self.pending = []
+
+    def _compute(self, cursor: Any, works: list[WorkRow]) -> None:
+        if not self.enabled:
+            return
+        try:
+            upsert.search_documents_fill(cursor, works)
+        except BaseException:
+            self.enabled = False
+            for work in works:
+                work.search_document = None
+            raise
 
 
 class _Import:
@@ -758,12 +891,16 @@ class _Import:
         self.statistics = statistics
         self.stats = ImportStats()
         self.pending: dict[str, dict[str, tuple[str, Record]]] = {k: {} for k in _WRITE_ORDER}
+        self.documents: _SearchDocuments
 
     def run(self, items: Iterable[_Parsed]) -> ImportStats:
         """Import the parsed items; with strict=True in one transaction, all or nothing."""
-        with transaction.atomic() if self.strict else contextlib.nullcontext():
+        with (
+            _SearchDocuments() as self.documents,
+            transaction.atomic() if self.strict else contextlib.nullcontext(),
+        ):
             try:
-                for item in items:
+                for item in self._ahead(items):
                     self.add(item)
             except _FileError as error:
                 self.stats.failed_paths.append(self.path)
@@ -771,6 +908,22 @@ class _Import:
             for kind in _WRITE_ORDER:
                 self.flush(kind)
         return self.stats
+
+    def _ahead(self, items: Iterable[_Parsed]) -> Iterator[_Parsed]:
+        """The items, a batch behind reading them: the search documents of a
+        batch's works are asked for while the batch before it is written."""
+        window: deque[_Parsed] = deque()
+        try:
+            for item in items:
+                if isinstance(item.record, WorkRow):
+                    self.documents.add(item.record)
+                window.append(item)
+                if len(window) > self.batch_size:
+                    yield window.popleft()
+        except _FileError:
+            yield from window  # what was read before the file failed still goes in
+            raise
+        yield from window
 
     def problem(self, location: str, reason: str) -> None:
         problem = ImportProblem(self.path, location, reason)
@@ -805,9 +958,12 @@ class _Import:
         items = list(self.pending[kind].values())
         self.pending[kind].clear()
         if items:
+            if kind == "work":
+                self.documents.wait(r for _, r in items if isinstance(r, WorkRow))
             self._write(kind, items)
 
     def _write(self, kind: str, items: list[tuple[str, Record]]) -> None:
+        in_transaction = connection.in_atomic_block  # strict, or the caller's
         try:
             # The driver's own cursor: with DEBUG on, Django's would keep every
             # statement, with its inlined batch, in connection.queries.
@@ -825,7 +981,9 @@ class _Import:
                         sender=ImportStats, changes=sorted(result.affiliation_changes)
                     )
                 self.statistics.wrote(
-                    sum(change == "created" for change in result.changes.values()), cursor
+                    sum(change == "created" for change in result.changes.values()),
+                    cursor,
+                    in_transaction=in_transaction,
                 )
         except (DataError, IntegrityError) as error:
             if len(items) == 1:
@@ -898,7 +1056,7 @@ def import_paths(
     total = ImportStats()
     statistics = _PlannerStatistics()
     # Whatever happens, what was committed is announced: its slices need recomputing.
-    with _collector_frozen(), _announcing(total):
+    with _collector_frozen(), _announcing(total), contextlib.closing(statistics):
         for path in map(Path, paths):
             # disable=None: a bar on a terminal, none in logs.
             with tqdm(desc=path.name, unit=" records", disable=None if progress else True) as bar:
@@ -936,17 +1094,19 @@ def import_entities(
     items = (
         _parse(_Item(f"record {index}", value)) for index, value in enumerate(entities, start=1)
     )
+    statistics = _PlannerStatistics()
     job = _Import(
         path=source_name,
         strict=strict,
         batch_size=batch_size,
         synthetic=synthetic,
         bar=None,
-        statistics=_PlannerStatistics(),
+        statistics=statistics,
     )
     stats = ImportStats()  # a strict import that fails wrote nothing
     try:
-        stats = job.run(items)
+        with contextlib.closing(statistics):
+            stats = job.run(items)
     finally:
         # Without strict, each batch was committed on its own.
         announce_changes(stats if strict else job.stats)

@@ -168,6 +168,10 @@ class WorkRow:
     # listing, an author without id): still institutions the record brings,
     # so they are imported, but linked to no one.
     unlinked_institutions: list[InstitutionRow]
+    # The full-text document of title and abstract (tsvector text), when the
+    # importer had PostgreSQL compute it ahead of the write; None: the
+    # database computes it as the row is written (works migration 0012).
+    search_document: str | None = None
 
 
 Record = WorkRow | AuthorRow | InstitutionRow | TopicRow | SourceRow

@@ -26,14 +26,15 @@ a work) is authoritative and sets every column it carries; an *embedded* copy
 and updates what it states, but never blanks a value another record gave.
 """
 
-import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 from operator import itemgetter
 from typing import Any, Literal, TypeVar
 
+import orjson
 from psycopg import sql
+from psycopg.types.json import Jsonb
 
 from works.importers.openalex_records import (
     AuthorRow,
@@ -82,6 +83,9 @@ class _Table:
     embedded: bool = False
     defaults: dict[str, str] = field(default_factory=dict)  # insert-only columns -> SQL
     merge: dict[str, str] = field(default_factory=dict)  # column -> update expression
+    # Columns computed from the others (column -> update expression): written,
+    # but never compared, so that they alone never make a row "updated".
+    derived: dict[str, str] = field(default_factory=dict)
 
     def update_expression(self, column: str) -> str:
         if column in self.merge:
@@ -93,7 +97,11 @@ class _Table:
     @cached_property
     def sql(self) -> str:
         columns = list(self.columns)
-        updates = {c: self.update_expression(c) for c in columns if c != "openalex_id"}
+        updates = {
+            c: self.update_expression(c)
+            for c in columns
+            if c != "openalex_id" and c not in self.derived
+        }
         # A row stays synthetic only while every import of it was synthetic.
         updates["is_synthetic"] = "t.is_synthetic AND EXCLUDED.is_synthetic"
         insert = [*columns, *self.defaults, "is_synthetic", "created_at", "updated_at"]
@@ -121,7 +129,8 @@ up AS (
             AND ({current}) IS NOT DISTINCT FROM ({merged})
     )
     ON CONFLICT (openalex_id) WHERE openalex_id <> '' DO UPDATE
-    SET {", ".join(f"{c} = {e}" for c, e in updates.items())}, updated_at = EXCLUDED.updated_at
+    SET {", ".join(f"{c} = {e}" for c, e in {**updates, **self.derived}.items())},
+        updated_at = EXCLUDED.updated_at
     WHERE ({current}) IS DISTINCT FROM ({", ".join(updates.values())})
     RETURNING t.id, t.openalex_id, (t.xmax = 0) AS inserted
 )
@@ -230,6 +239,15 @@ WORK = _Table(
         "pdf_url": "text",
         "biblio": "jsonb",
         "other_ids": "jsonb",
+        "search_document": "tsvector",
+    },
+    # Given when the importer had it computed ahead (WorkRow.search_document),
+    # else null, and the trigger of works migration 0012 computes it. A row
+    # whose title and abstract stay keeps its document.
+    derived={
+        "search_document": "CASE WHEN (t.title, t.abstract)"
+        " IS NOT DISTINCT FROM (EXCLUDED.title, EXCLUDED.abstract)"
+        " THEN t.search_document ELSE EXCLUDED.search_document END"
     },
     # What OpenAlex leaves empty and another source filled stays: without
     # this, each import of the two would undo the other's, and neither
@@ -365,6 +383,16 @@ _WORK_TOPICS_SQL = _links_sql(
 _AUTHOR_TOPICS_SQL = _links_sql("works_authortopic", "author_id", {"count": "bigint"})
 
 
+def _orjson_dumps(value: Any) -> bytes:
+    return orjson.dumps(value, option=orjson.OPT_NON_STR_KEYS)
+
+
+def _jsonb(rows: Any) -> Jsonb:
+    """A batch document for jsonb_to_recordset, encoded by orjson (json's
+    encoder was a sixth of the writer's own time)."""
+    return Jsonb(rows, dumps=_orjson_dumps)
+
+
 def _upsert(
     cursor: Any, table: _Table, rows: Sequence[dict[str, Any]], *, synthetic: bool
 ) -> dict[str, tuple[int, Change]]:
@@ -377,7 +405,7 @@ def _upsert(
     cursor.execute(
         table.sql,
         {
-            "rows": json.dumps(rows, ensure_ascii=False),
+            "rows": _jsonb(rows),
             "keys": [row["openalex_id"] for row in rows],
             "synthetic": synthetic,
         },
@@ -560,7 +588,7 @@ def _sync_topic_links(
     """Replace the owners' topic links; the owners whose links changed."""
     if not owner_ids:
         return set()
-    cursor.execute(sql, {"rows": json.dumps(rows), "owner_ids": owner_ids})
+    cursor.execute(sql, {"rows": _jsonb(rows), "owner_ids": owner_ids})
     return {owner_id for (owner_id,) in cursor.fetchall()}
 
 
@@ -644,6 +672,7 @@ def write_works(
                 "pdf_url": w.pdf_url,
                 "biblio": w.biblio,
                 "other_ids": w.other_ids,
+                "search_document": w.search_document,
             }
             for _, w in items
         ],
@@ -811,7 +840,7 @@ def _sync_work_links(
     cursor.execute(
         _AUTHORSHIPS_SQL,
         {
-            "rows": json.dumps(authorship_rows, ensure_ascii=False),
+            "rows": _jsonb(authorship_rows),
             "work_ids": batch_work_ids,
             "origin": origin,
             "status": _MANAGED_STATUS,
@@ -929,7 +958,7 @@ def write_authors(
         _AFFILIATIONS_SQL,
         {
             "owner_ids": list(author_ids.values()),
-            "rows": json.dumps(
+            "rows": _jsonb(
                 [
                     {
                         "author_id": author_ids[a.openalex_id],
@@ -1021,3 +1050,34 @@ def write_sources(
 ) -> BatchResult:
     written = _upsert(cursor, SOURCE, [_source_row(s) for _, s in items], synthetic=synthetic)
     return BatchResult(changes={key: change for key, (_, change) in written.items()})
+
+
+# The full-text documents of works about to be written, computed by PostgreSQL
+# (the expression of works migration 0012's trigger) on a connection other than
+# the writer's. Only for works whose title and abstract differ from the stored
+# row's, or that have none: a re-import computes nothing.
+_SEARCH_DOCUMENTS_SQL = """
+SELECT v.i, to_tsvector('english'::regconfig, works_fold(v.title || ' ' || v.abstract))::text
+FROM unnest(%(keys)s::text[], %(titles)s::text[], %(abstracts)s::text[])
+    WITH ORDINALITY AS v(openalex_id, title, abstract, i)
+WHERE NOT EXISTS (
+    SELECT FROM works_work t WHERE t.openalex_id = v.openalex_id AND t.openalex_id <> ''
+        AND t.title = v.title AND t.abstract = v.abstract
+)
+"""
+
+
+def search_documents_fill(cursor: Any, works: Sequence[WorkRow]) -> None:
+    """Set each new or retitled work's search_document (see WorkRow.search_document)."""
+    if not works:
+        return
+    cursor.execute(
+        _SEARCH_DOCUMENTS_SQL,
+        {
+            "keys": [w.openalex_id for w in works],
+            "titles": [w.title for w in works],
+            "abstracts": [w.abstract for w in works],
+        },
+    )
+    for index, document in cursor.fetchall():
+        works[index - 1].search_document = document
