@@ -24,7 +24,7 @@ _DOCUMENT = "to_tsvector('english'::regconfig, works_fold(NEW.title || ' ' || NE
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("works", "0011_author_folded_columns"),
+        ("works", "0014_arxiv_origin"),
     ]
 
     operations = [
