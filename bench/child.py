@@ -152,7 +152,11 @@ _FLOOR_TABLES = {
     "bench_floor_work": (
         "openalex_id text, doi text, title text, abstract text, type text, "
         "publication_year int, publication_date date, source text, language text, "
-        "cited_by_count int"
+        "cited_by_count int, "
+        # The research record's columns (works 0008), which the importer writes too.
+        "counts_by_year jsonb, referenced_works text[], referenced_works_count int, "
+        "is_retracted boolean, is_oa boolean, oa_status text, oa_url text, pdf_url text, "
+        "biblio jsonb, other_ids jsonb"
     ),
     "bench_floor_authorship": (
         "work text, author text, position int, raw_author_name text, "
@@ -168,6 +172,27 @@ _FLOOR_TABLES = {
 
 def _short(url: str | None) -> str:
     return url.rsplit("/", 1)[-1] if url else ""
+
+
+def _research_record(work: dict[str, Any]) -> tuple[Any, ...]:
+    """The research record's values of a work, as the floor COPYs them (no checks)."""
+    open_access = work.get("open_access") or {}
+    best = work.get("best_oa_location") or {}
+    ids = {k: str(v) for k, v in (work.get("ids") or {}).items() if k not in ("openalex", "doi")}
+    return (
+        json.dumps(
+            {str(c["year"]): c.get("cited_by_count") or 0 for c in work.get("counts_by_year") or []}
+        ),
+        [_short(r) for r in work.get("referenced_works") or []],
+        work.get("referenced_works_count") or 0,
+        bool(work.get("is_retracted")),
+        bool(open_access.get("is_oa")),
+        open_access.get("oa_status") or "",
+        open_access.get("oa_url") or "",
+        best.get("pdf_url") or "",
+        json.dumps({k: v for k, v in (work.get("biblio") or {}).items() if v}),
+        json.dumps(ids),
+    )
 
 
 def _abstract(index: dict[str, list[int]] | None) -> str:
@@ -244,6 +269,7 @@ def task_copy(path: str, batch: int = 5000) -> dict[str, Any]:
                         sid,
                         work.get("language") or "",
                         work.get("cited_by_count") or 0,
+                        *_research_record(work),
                     )
                 )
                 if sid and once("bench_floor_source", sid):
