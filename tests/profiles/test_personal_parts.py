@@ -122,3 +122,24 @@ def test_a_page_without_its_marks_is_built_live_rather_than_half_filled(monkeypa
     response = client.get(page_url(author))
     assert response.status_code == 200 and b"Log out" in response.content
     assert pagecache.personalise(b"<p><!--personal:a-->x<!--/personal:a--></p>", {"b": ""}) is None
+
+
+@pytest.mark.parametrize(
+    "page",
+    [
+        b"<p><!--personal:a-->x<!--personal:a-->y<!--/personal:a--></p>",  # opened twice
+        b"<p><!--personal:a-->x<!--/personal:a-->y<!--/personal:a--></p>",  # closed twice
+        b"<p><!--/personal:a-->x<!--personal:a--></p>",  # closed before it opens
+        b"<p><!--personal:a-->x<!--personal:b-->y<!--/personal:a-->z<!--/personal:b--></p>",
+    ],
+)
+def test_parts_marked_wrongly_leave_the_page_to_be_built_live(page):
+    assert pagecache.personalise(page, {"a": "A", "b": "B"}) is None
+
+
+def test_each_part_is_replaced_and_everything_else_kept():
+    a, b = b"<!--personal:a-->%s<!--/personal:a-->", b"<!--personal:b-->%s<!--/personal:b-->"
+    page = b"<h1>T</h1>" + a % b"old a" + b" and " + b % b"" + b"!"
+    assert pagecache.personalise(page, {"b": "<i>b</i>", "a": "new a"}) == (
+        b"<h1>T</h1>" + a % b"new a" + b" and " + b % b"<i>b</i>" + b"!"
+    )
