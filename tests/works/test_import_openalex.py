@@ -556,13 +556,28 @@ def test_an_orcid_held_by_another_author_stays_with_the_first(tmp_path) -> None:
     assert stats.created == 3
 
 
-def test_an_orcid_already_in_the_database_is_not_taken_by_a_new_author(tmp_path) -> None:
-    AuthorFactory(openalex_id="", orcid="0000-0001-5109-3700")
+def test_an_author_another_source_made_with_the_orcid_becomes_the_openalex_author(
+    tmp_path,
+) -> None:
+    # Made by ORCID, Crossref or arXiv: no OpenAlex id. Not a second record of the person.
+    person = AuthorFactory(openalex_id="", orcid="0000-0001-5109-3700")
+
+    stats = import_paths([ENVELOPE])
+
+    person.refresh_from_db()
+    assert person.openalex_id == "A900000003" and person.orcid == "0000-0001-5109-3700"
+    assert Author.objects.filter(orcid="0000-0001-5109-3700").count() == 1
+    assert not stats.problems
+    assert stats.created == 3
+
+
+def test_an_orcid_held_by_another_openalex_author_is_not_taken(tmp_path) -> None:
+    AuthorFactory(openalex_id="A900000777", orcid="0000-0001-5109-3700")
 
     stats = import_paths([ENVELOPE])
 
     assert Author.objects.get(openalex_id="A900000003").orcid == ""
-    assert "already belongs to #" in stats.problems[0].reason
+    assert "already belongs to A900000777" in stats.problems[0].reason
     assert stats.created == 3
 
 

@@ -550,6 +550,16 @@ def test_openalex_after_orcid_takes_over_the_works_orcid_created_instead_of_copy
     assert not [p for p in stats.problems if "DOI" in p.reason]
     # The 2007 paper had no DOI for OpenAlex to find it by: two copies until merged.
     assert Work.objects.count() == 4
+    # The person ORCID created is OpenAlex's A5000000001, found by the iD: one record.
+    person = Author.objects.get(orcid=ORCID)
+    assert person.openalex_id == "A5000000001"
+    assert not Author.objects.filter(openalex_id="A5000000001").exclude(pk=person.pk).exists()
+    assert not [p for p in stats.problems if "ORCID" in p.reason]
+    # Accomazzi's authorship is ORCID's, on his one record; no second one beside it.
+    assert sorted(from_orcid.authorships.values_list("author__openalex_id", flat=True)) == [
+        "A5000000001",
+        "A5000000002",
+    ]
     before = snapshot()
     run(str(record_path))
     import_entities(openalex_page())

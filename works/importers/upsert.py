@@ -449,8 +449,8 @@ def _keep_unique(
     holders = _holders(
         cursor, table=table, column=column, values=(getattr(r, column) for _, r in rows)
     )
-    if table == "works_work":
-        holders.update(_adopt_works(cursor, holders, column=column, rows=rows))
+    if table in _ADOPTABLE:
+        holders.update(_adopt(cursor, holders, table=table, column=column, rows=rows))
     for location, row in rows:
         value = getattr(row, column)
         holder = holders.setdefault(value, row.openalex_id)
@@ -465,26 +465,33 @@ def _keep_unique(
             setattr(row, column, "")
 
 
-# A work another source created (ORCID, a researcher's BibTeX: no OpenAlex
-# id) that holds a DOI or arXiv id of an OpenAlex work in the batch becomes
-# that work: it takes the OpenAlex id, so the upsert that follows updates it
-# rather than creating a second copy without the id. Unless a stored work
-# already has that OpenAlex id.
-_ADOPT_WORKS_SQL = """
-UPDATE works_work t SET openalex_id = v.openalex_id, updated_at = statement_timestamp()
+# A work or an author another source created (ORCID, Crossref, arXiv, a
+# researcher's BibTeX: no OpenAlex id) that holds a DOI or arXiv id (a work) or
+# an ORCID iD (an author) of an OpenAlex record in the batch becomes that
+# record: it takes the OpenAlex id, so the upsert that follows updates it rather
+# than creating a second copy without the id (for an author, a second record of
+# one person). Unless a stored row already has that OpenAlex id.
+_ADOPTABLE = ("works_work", "works_author")
+_ADOPT_SQL = """
+UPDATE {table} t SET openalex_id = v.openalex_id, updated_at = statement_timestamp()
 FROM unnest(%s::bigint[], %s::text[]) AS v(id, openalex_id)
 WHERE t.id = v.id AND t.openalex_id = ''
-    AND NOT EXISTS (SELECT FROM works_work x WHERE x.openalex_id = v.openalex_id)
+    AND NOT EXISTS (SELECT FROM {table} x WHERE x.openalex_id = v.openalex_id)
 RETURNING t.id, t.openalex_id
 """
 
 
-def _adopt_works(
-    cursor: Any, holders: dict[str, str], *, column: str, rows: list[tuple[str, _Row]]
+def _adopt(
+    cursor: Any,
+    holders: dict[str, str],
+    *,
+    table: str,
+    column: str,
+    rows: list[tuple[str, _Row]],
 ) -> dict[str, str]:
-    """Let batch works adopt the stored works without an OpenAlex id that hold their
+    """Let batch records adopt the stored rows without an OpenAlex id that hold their
     ids; the adopted values with their new holders."""
-    wanted: dict[int, str] = {}  # stored work id -> the batch work adopting it
+    wanted: dict[int, str] = {}  # stored row id -> the batch record adopting it
     taken: set[str] = set()
     for _, row in rows:
         holder = holders.get(getattr(row, column), "")
@@ -497,8 +504,8 @@ def _adopt_works(
     if not wanted:
         return {}
     ids = sorted(wanted)
-    cursor.execute(_ADOPT_WORKS_SQL, [ids, [wanted[i] for i in ids]])
-    adopted = {f"#{work_id}": openalex_id for work_id, openalex_id in cursor.fetchall()}
+    cursor.execute(_ADOPT_SQL.format(table=table), [ids, [wanted[i] for i in ids]])
+    adopted = {f"#{row_id}": openalex_id for row_id, openalex_id in cursor.fetchall()}
     return {value: adopted[holder] for value, holder in holders.items() if holder in adopted}
 
 
