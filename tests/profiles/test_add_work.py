@@ -22,6 +22,7 @@ from works import candidates
 from works.arxiv_api import ArxivClient
 from works.crossref_api import CrossrefClient
 from works.models import Author, AuthorMetrics, Authorship, Work
+from works.signals import authors_changed
 
 pytestmark = pytest.mark.django_db
 
@@ -402,3 +403,44 @@ def test_a_reimport_from_openalex_keeps_the_works_the_owner_added(
     kept = Authorship.objects.filter(author=author, origin=Authorship.Origin.CLAIMANT)
     assert set(kept.values_list("work_id", flat=True)) == added
     assert AuthorMetrics.objects.get(author=author).works == author.authorships.count()
+
+
+def test_confirming_announces_the_changed_authors_once_committed(
+    owner_client: Any, django_capture_on_commit_callbacks: Any
+) -> None:
+    client, author = owner_client
+    coauthor = AuthorFactory(display_name="Pat Coauthor")
+    stored = WorkFactory(doi="10.1000/shared")
+    AuthorshipFactory(work=stored, author=coauthor)
+    heard: list[list[int]] = []
+
+    def listener(sender: Any, author_ids: list[int], **kwargs: Any) -> None:
+        heard.append(author_ids)
+
+    authors_changed.connect(listener)
+    try:
+        shown = client.post(
+            add_url(author), {"bibtex": "@article{s, title={Shared}, doi={10.1000/shared}}"}
+        )
+        with django_capture_on_commit_callbacks(execute=True):
+            confirm(client, author, shown)
+    finally:
+        authors_changed.disconnect(listener)
+
+    assert heard == [sorted([author.pk, coauthor.pk])]
+
+
+def test_a_work_the_owner_marked_not_theirs_is_named_and_left_as_decided(
+    owner_client: Any,
+) -> None:
+    client, author = owner_client
+    stored = WorkFactory(doi="10.1000/disputed")
+    AuthorshipFactory(work=stored, author=author, status=Authorship.Status.DISPUTED)
+
+    shown = client.post(
+        add_url(author), {"bibtex": "@article{d, title={D}, doi={10.1000/disputed}}"}
+    )
+
+    assert "Already on your record, marked not yours" in text_of(shown)
+    confirm(client, author, shown)
+    assert Authorship.objects.get(work=stored, author=author).status == "disputed"
