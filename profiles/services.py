@@ -42,6 +42,7 @@ from graph import services as graph_services
 from profiles import selectors
 from profiles.models import AuthorEvent, Claim, ClaimEvent, EmailCode, Follow, ProfileSettings
 from works import candidates, email_domains, matching, metrics
+from works.importers.arxiv import _arxiv_source_id as arxiv_source_id
 from works.importers.common import source_ids_by_name
 from works.models import Author, AuthorAffiliation, Authorship, Work
 from works.signals import authors_changed, works_created
@@ -1094,7 +1095,12 @@ def missing_works_add(
     new = [p for p in plan if p.outcome == MissingWorkOutcome.NEW]
     if new:
         with connection.cursor() as cursor:
-            sources = source_ids_by_name(cursor, [p.candidate.venue for p in new])
+            sources = source_ids_by_name(
+                cursor, [p.candidate.venue for p in new if p.candidate.venue.lower() != "arxiv"]
+            )
+            if any(p.candidate.venue.lower() == "arxiv" for p in new):
+                # The one arXiv source the arXiv importer files preprints under (OpenAlex's).
+                sources["arxiv"] = arxiv_source_id(cursor)
         created = Work.objects.bulk_create(
             [
                 Work(

@@ -128,7 +128,7 @@ def from_arxiv(raw: str, *, client: ArxivClient | None = None) -> Candidate:
     return Candidate(
         title=entry.title,
         year=entry.submitted.year if entry.submitted else None,
-        venue=entry.journal_ref or "arXiv",
+        venue="arXiv",
         type="preprint",
         doi=entry.doi,
         arxiv_id=entry.arxiv_id,

@@ -12,6 +12,8 @@ import pytest
 import rispy
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import call_command
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from profiles import services
@@ -142,6 +144,7 @@ def test_an_arxiv_id_is_read_from_the_arxiv_feed(
     confirm(client, author, shown)
     work = Work.objects.get(arxiv_id="1501.05039")
     assert work.type == "preprint" and work.publication_year == 2015
+    assert work.source is not None and work.source.display_name == "arXiv"
 
 
 def test_the_seed_researchers_own_bibtex_adds_nothing_to_her_record(
@@ -444,3 +447,24 @@ def test_a_work_the_owner_marked_not_theirs_is_named_and_left_as_decided(
     assert "Already on your record, marked not yours" in text_of(shown)
     confirm(client, author, shown)
     assert Authorship.objects.get(work=stored, author=author).status == "disputed"
+
+
+def test_adding_is_set_based_forty_works_cost_the_statements_of_one(db: Any) -> None:
+    owner, author = owned_record("Rosa Owner")
+
+    def statements(n: int, tag: str) -> int:
+        bibtex = "".join(
+            f"@article{{{tag}{i}, title={{Entry {tag} number {i} of a long list}},"
+            f" journal={{Venue {tag}{i}}}, doi={{10.1000/{tag}{i}}}, year={{2024}}}}\n"
+            for i in range(n)
+        )
+        with CaptureQueriesContext(connection) as queries:
+            services.missing_works_add(
+                user=owner, author=author, incoming=candidates.from_bibtex(bibtex)
+            )
+        return len(queries)
+
+    one, forty = statements(1, "a"), statements(40, "b")
+
+    assert Work.objects.filter(doi__startswith="10.1000/b").count() == 40
+    assert forty == one
