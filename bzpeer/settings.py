@@ -334,6 +334,8 @@ RATE_LIMITS = {
     # Live search asks once per pause in typing: a person searching stays far
     # below this, a script hammering the database does not.
     "search": "60/m/ip,1200/h/ip",
+    # Each look-up of a missing work may ask Crossref or arXiv (3 s apart).
+    "missing_work_fetch": "20/10m/user,100/d/user,60/h/ip",
 }
 # How long a code mailed to a claimant's institutional address works: the mail
 # and the claim form both say it from here.

@@ -7,6 +7,7 @@ from django.core.validators import URLValidator
 
 from profiles import selectors
 from profiles.models import NEWS_KINDS, Claim, Follow, ProfileSettings
+from works import candidates
 from works.models import Authorship, Work
 
 
@@ -428,3 +429,45 @@ class AffiliationHiddenForm(forms.Form):
     SHOW = "show"
 
     action = forms.ChoiceField(choices=[(HIDE, "Hide"), (SHOW, "Show")])
+
+
+class MissingWorkForm(forms.Form):
+    """A missing work to add: one DOI, one arXiv id, or BibTeX pasted or uploaded."""
+
+    doi = forms.CharField(label="DOI", required=False, max_length=300)
+    arxiv_id = forms.CharField(label="arXiv id", required=False, max_length=100)
+    bibtex = forms.CharField(
+        label="BibTeX",
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 8, "spellcheck": "false"}),
+        help_text="One entry or many (at most 200).",
+    )
+    bibtex_file = forms.FileField(label="or a .bib file", required=False)
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        upload = data.get("bibtex_file")
+        if upload is not None:
+            if upload.size > candidates.MAX_BIBTEX_BYTES:
+                raise forms.ValidationError("That file is more than 1 MB: split it.")
+            try:
+                data["bibtex_text"] = upload.read().decode("utf-8-sig")
+            except UnicodeDecodeError:
+                raise forms.ValidationError("That file is not UTF-8 text.") from None
+        else:
+            data["bibtex_text"] = data.get("bibtex", "")
+        given = [
+            name
+            for name, value in (
+                ("doi", data.get("doi", "")),
+                ("arxiv", data.get("arxiv_id", "")),
+                ("bibtex", data["bibtex_text"]),
+            )
+            if value and value.strip()
+        ]
+        if not given:
+            raise forms.ValidationError("Give a DOI, an arXiv id or BibTeX.")
+        if len(given) > 1:
+            raise forms.ValidationError("Give one of a DOI, an arXiv id or BibTeX at a time.")
+        data["kind"] = given[0]
+        return data

@@ -615,6 +615,8 @@ def works_for_filter(*, author: Author, filters: WorksFilter | None = None) -> Q
             authorships__author=author,
             authorships__status__in=_visible_statuses(),
         )
+        # The same authorship row the filter joined: who put the work on this record.
+        .annotate(authorship_origin=F("authorships__origin"))
         .select_related("source")
         .order_by(*_WORKS_ORDER[filters.sort])
     )

@@ -15,9 +15,13 @@ each decision checks it under the author lock and refuses with ClaimConflict,
 so a forged POST or an admin action changes nothing either.
 """
 
+import re
 import secrets
+import unicodedata
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import datetime, timedelta
+from enum import StrEnum
 from typing import Any
 
 from allauth.account.models import EmailAddress
@@ -37,8 +41,11 @@ from bzpeer.outbox import services as outbox
 from graph import services as graph_services
 from profiles import selectors
 from profiles.models import AuthorEvent, Claim, ClaimEvent, EmailCode, Follow, ProfileSettings
-from works import email_domains, metrics
-from works.models import Author, AuthorAffiliation, Authorship
+from works import candidates, email_domains, matching, metrics
+from works.importers.arxiv import _arxiv_source_id as arxiv_source_id
+from works.importers.common import source_ids_by_name
+from works.models import Author, AuthorAffiliation, Authorship, Work
+from works.signals import authors_changed, works_created
 
 
 class ClaimError(Exception):
@@ -934,3 +941,208 @@ def affiliation_set_hidden(
         raise AffiliationError("That line is not an imported one on your record.")
     if lines.exclude(hidden=hidden).update(hidden=hidden):
         pagecache.author_pages_changed(author_ids=[author.pk])
+
+
+# Missing works: the owner brings works no import found (works.candidates),
+# shown with what will happen to each, then added on confirmation.
+
+
+class MissingWorkOutcome(StrEnum):
+    ALREADY = "already"  # on the record already
+    LINK = "link"  # a stored work: the owner's authorship is added to it
+    NEW = "new"  # no stored work: one is created
+    ELSEWHERE = "elsewhere"  # on another record under the owner's name: a dispute, not a copy
+    REPEATED = "repeated"  # an earlier entry of the same input is the same work
+
+
+_MATCHED_BY = {
+    matching.MatchedBy.DOI: "DOI",
+    matching.MatchedBy.ARXIV: "arXiv id",
+    matching.MatchedBy.SOURCE_KEY: "source id",
+    matching.MatchedBy.TITLE: "title and year",
+}
+
+
+@dataclass
+class PlannedWork:
+    candidate: candidates.Candidate
+    outcome: MissingWorkOutcome
+    work: Work | None = None  # the stored work it is, for every outcome but NEW
+    matched_by: str = ""
+    elsewhere: Author | None = None  # the other record, for ELSEWHERE
+    disputed: bool = False  # ALREADY, but the owner marked it "not mine"
+
+
+def _name_key(name: str) -> tuple[str, str]:
+    """A person's family name and first initial, folded: "Hattie Zhou" and "H. Zhou" agree."""
+    folded = "".join(
+        c for c in unicodedata.normalize("NFKD", name.casefold()) if not unicodedata.combining(c)
+    )
+    words = [w for w in re.split(r"[^\w]+", folded) if w]
+    return (words[-1], words[0][0]) if words else ("", "")
+
+
+def _own_names(author: Author) -> set[tuple[str, str]]:
+    return {_name_key(n) for n in [author.display_name, *author.name_variants] if n.strip()}
+
+
+def missing_works_plan(
+    *, author: Author, incoming: list[candidates.Candidate]
+) -> list[PlannedWork]:
+    """What adding these works to the owner's record would do, each; nothing is written.
+
+    Matched as every importer matches (works.matching); a work not found there
+    is still the owner's own when a work on their record has the same
+    normalised title within a year of it (a preprint and its proceedings
+    version: the seed's BibTeX dates to NeurIPS 2019 what the record has as 2020).
+    """
+    with connection.cursor() as cursor:
+        result = matching.works_match(
+            cursor,
+            [
+                matching.IncomingWork(doi=c.doi, arxiv_id=c.arxiv_id, title=c.title, year=c.year)
+                for c in incoming
+            ],
+        )
+        own_by_key: dict[str, list[tuple[int, int | None]]] = {}
+        loose = [k for k, m in zip(result.title_keys, result.matches, strict=True) if not m and k]
+        if loose:
+            cursor.execute(
+                "SELECT works_title_key(w.title), w.id, w.publication_year FROM works_work w"
+                " JOIN works_authorship a ON a.work_id = w.id"
+                " WHERE a.author_id = %s AND works_title_key(w.title) = ANY(%s::text[])"
+                " ORDER BY w.id",
+                [author.pk, loose],
+            )
+            for key, work_id, year in cursor.fetchall():
+                own_by_key.setdefault(key, []).append((work_id, year))
+    found: list[tuple[int, str] | None] = []
+    for c, match, key in zip(incoming, result.matches, result.title_keys, strict=True):
+        if match is not None:
+            found.append((match.work_id, _MATCHED_BY[match.by]))
+            continue
+        near = [
+            work_id
+            for work_id, year in own_by_key.get(key, [])
+            if len(key) >= matching.TITLE_KEY_MIN
+            and c.year is not None
+            and year is not None
+            and abs(year - c.year) <= 1
+        ]
+        found.append((near[0], "title (a year apart)") if near else None)
+
+    work_ids = {f[0] for f in found if f}
+    works = Work.objects.in_bulk(list(work_ids))
+    mine = dict(
+        Authorship.objects.filter(author=author, work_id__in=work_ids).values_list(
+            "work_id", "status"
+        )
+    )
+    own_names = _own_names(author)
+    elsewhere: dict[int, Author] = {}
+    for other in (
+        Authorship.objects.filter(work_id__in=work_ids - set(mine))
+        .exclude(author=author)
+        .exclude(status=Authorship.Status.DISPUTED)
+        .select_related("author")
+        .order_by("work_id", "position")
+    ):
+        names = {_name_key(other.raw_author_name), _name_key(other.author.display_name)}
+        if names & own_names:
+            elsewhere.setdefault(other.work_id, other.author)
+
+    planned = []
+    for position, (c, hit) in enumerate(zip(incoming, found, strict=True)):
+        if result.first_of[position] != position:
+            planned.append(PlannedWork(c, MissingWorkOutcome.REPEATED))
+            continue
+        if hit is None:
+            planned.append(PlannedWork(c, MissingWorkOutcome.NEW))
+            continue
+        work_id, by = hit
+        work = works[work_id]
+        if work_id in mine:
+            disputed = mine[work_id] == Authorship.Status.DISPUTED
+            planned.append(PlannedWork(c, MissingWorkOutcome.ALREADY, work, by, disputed=disputed))
+        elif work_id in elsewhere:
+            planned.append(
+                PlannedWork(c, MissingWorkOutcome.ELSEWHERE, work, by, elsewhere[work_id])
+            )
+        else:
+            planned.append(PlannedWork(c, MissingWorkOutcome.LINK, work, by))
+    return planned
+
+
+def _owner_position(author: Author, names: list[str]) -> tuple[int, str]:
+    own = _own_names(author)
+    for position, name in enumerate(names):
+        if _name_key(name) in own:
+            return position, name
+    return 0, author.display_name
+
+
+@transaction.atomic
+def missing_works_add(
+    *, user: AbstractBaseUser, author: Author, incoming: list[candidates.Candidate]
+) -> list[PlannedWork]:
+    """Add the works to the owner's record as the plan says, all or none: new works are
+    created, and every added authorship is the researcher's (origin claimant, confirmed),
+    which no import removes. Returns the plan as carried out."""
+    _require_owner(user, author)
+    # One add at a time per record: the plan is computed under the lock it is carried out in.
+    Author.objects.select_for_update().filter(pk=author.pk).first()
+    plan = missing_works_plan(author=author, incoming=incoming)
+    new = [p for p in plan if p.outcome == MissingWorkOutcome.NEW]
+    if new:
+        with connection.cursor() as cursor:
+            sources = source_ids_by_name(
+                cursor, [p.candidate.venue for p in new if p.candidate.venue.lower() != "arxiv"]
+            )
+            if any(p.candidate.venue.lower() == "arxiv" for p in new):
+                # The one arXiv source the arXiv importer files preprints under (OpenAlex's).
+                sources["arxiv"] = arxiv_source_id(cursor)
+        created = Work.objects.bulk_create(
+            [
+                Work(
+                    title=p.candidate.title,
+                    abstract=p.candidate.abstract,
+                    type=p.candidate.type,
+                    publication_year=p.candidate.year,
+                    doi=p.candidate.doi,
+                    arxiv_id=p.candidate.arxiv_id,
+                    source_id=sources.get(p.candidate.venue.lower()),
+                )
+                for p in new
+            ]
+        )
+        for p, work in zip(new, created, strict=True):
+            p.work = work
+    now = timezone.now()
+    added = [p for p in plan if p.outcome in (MissingWorkOutcome.NEW, MissingWorkOutcome.LINK)]
+    authorships = []
+    for p in added:
+        assert p.work is not None
+        position, name = _owner_position(author, p.candidate.authors)
+        authorships.append(
+            Authorship(
+                work=p.work,
+                author=author,
+                position=position,
+                raw_author_name=name,
+                origin=Authorship.Origin.CLAIMANT,
+                status=Authorship.Status.CONFIRMED,
+                status_changed_by_id=user.pk,
+                status_changed_at=now,
+            )
+        )
+    Authorship.objects.bulk_create(authorships)
+    if added:
+        work_ids = sorted(p.work.pk for p in added if p.work is not None)
+        if new:
+            works_created.send(
+                sender=PlannedWork, work_ids=sorted(p.work.pk for p in new if p.work)
+            )
+        metrics.author_metrics_refresh(author_ids=[author.pk])
+        changed = sorted(set(_authors_on_works(author, work_ids)))
+        transaction.on_commit(lambda: authors_changed.send(sender=PlannedWork, author_ids=changed))
+    return plan

@@ -39,6 +39,12 @@ urlpatterns = [
         views.affiliation_hidden,
         name="affiliation_hidden",
     ),
+    path("researchers/<int:author_id>/works/add/", views.work_add, name="work_add"),
+    path(
+        "researchers/<int:author_id>/works/add/confirm/",
+        views.work_add_confirm,
+        name="work_add_confirm",
+    ),
     path(
         "researchers/<int:author_id>/works/<int:work_id>/status/",
         views.authorship_status,

@@ -15,7 +15,9 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.models import AbstractBaseUser
+from django.core import signing
 from django.core.paginator import Paginator
+from django.db import IntegrityError
 from django.db.models import Count, Window
 from django.http import Http404, HttpRequest, HttpResponse, QueryDict
 from django.middleware.csrf import get_token
@@ -46,13 +48,14 @@ from profiles.forms import (
     EmailCodeForm,
     FollowForm,
     FollowSettingsForm,
+    MissingWorkForm,
     ProfileSettingsForm,
     QueueFilterForm,
     WorksFilterForm,
 )
 from profiles.models import AuthorEvent, Claim, EmailCode, Follow, ProfileSettings
 from profiles.signals import pending_follow_keep
-from works import exports
+from works import candidates, exports
 from works.models import Author
 from works.views import export_format_unknown
 
@@ -1013,6 +1016,117 @@ def profile_edit(request: AuthenticatedHttpRequest, author_id: int) -> HttpRespo
         hidden_sections=form.cleaned_data["hidden_sections"],
     )
     messages.success(request, "Your profile is saved.")
+    return redirect("profiles:researcher_detail", author_id=author.pk)
+
+
+# Missing works: the owner adds what no import found. The confirmation carries
+# the fetched works signed (django.core.signing, for this owner and record, an
+# hour): confirming re-reads nothing from Crossref or arXiv, and a changed
+# payload is refused; what each work matches is worked out again on confirm.
+
+MISSING_WORKS_MAX_AGE = 3600
+
+
+def _missing_works_salt(request: AuthenticatedHttpRequest, author: Author) -> str:
+    return f"profiles.missing-works:{request.user.pk}:{author.pk}"
+
+
+def _missing_works_render(
+    request: AuthenticatedHttpRequest,
+    author: Author,
+    form: MissingWorkForm,
+    *,
+    status: int = 200,
+    plan: list[services.PlannedWork] | None = None,
+    payload: str = "",
+    error: str = "",
+) -> HttpResponse:
+    context = {"author": author, "form": form, "plan": plan, "payload": payload, "error": error}
+    if plan is not None:
+        context["adding"] = sum(
+            p.outcome in (services.MissingWorkOutcome.NEW, services.MissingWorkOutcome.LINK)
+            for p in plan
+        )
+    return render(request, "profiles/work_add.html", context, status=status)
+
+
+def _missing_work_candidates(form: MissingWorkForm) -> list[candidates.Candidate]:
+    kind = form.cleaned_data["kind"]
+    if kind == "doi":
+        return [candidates.from_doi(form.cleaned_data["doi"].strip())]
+    if kind == "arxiv":
+        return [candidates.from_arxiv(form.cleaned_data["arxiv_id"].strip())]
+    return candidates.from_bibtex(form.cleaned_data["bibtex_text"])
+
+
+@login_required
+@require_http_methods(["GET", "HEAD", "POST"])
+def work_add(request: AuthenticatedHttpRequest, author_id: int) -> HttpResponse:
+    """The owner gives a DOI, an arXiv id or BibTeX and sees what adding it would do."""
+    author = _get_author_for_owner(request, author_id)
+    if request.method in ("GET", "HEAD"):
+        return _missing_works_render(request, author, MissingWorkForm())
+    form = MissingWorkForm(request.POST, request.FILES)
+    if ratelimit.limit_exceeded(request, action="missing_work_fetch"):
+        form.is_valid()
+        form.add_error(None, "Too many works looked up: wait a few minutes and try again.")
+        return _missing_works_render(request, author, form, status=429)
+    if not form.is_valid():
+        return _missing_works_render(request, author, form, status=400)
+    try:
+        found = _missing_work_candidates(form)
+    except candidates.SourceUnavailable as error:
+        form.add_error(None, f"{error} Try again in a few minutes.")
+        return _missing_works_render(request, author, form, status=503)
+    except candidates.CandidateError as error:
+        form.add_error(None, str(error))
+        return _missing_works_render(request, author, form, status=400)
+    plan = services.missing_works_plan(author=author, incoming=found)
+    payload = signing.dumps(
+        [c.as_dict() for c in found], salt=_missing_works_salt(request, author), compress=True
+    )
+    return _missing_works_render(request, author, form, plan=plan, payload=payload)
+
+
+@login_required
+@require_POST
+def work_add_confirm(request: AuthenticatedHttpRequest, author_id: int) -> HttpResponse:
+    author = _get_author_for_owner(request, author_id)
+    try:
+        data = signing.loads(
+            request.POST.get("payload", ""),
+            salt=_missing_works_salt(request, author),
+            max_age=MISSING_WORKS_MAX_AGE,
+        )
+        found = [candidates.Candidate.from_dict(item) for item in data]
+    except (signing.BadSignature, TypeError, ValueError):
+        return _missing_works_render(
+            request,
+            author,
+            MissingWorkForm(),
+            status=400,
+            error="That confirmation is too old or was changed: give the work again. "
+            "Nothing was added.",
+        )
+    try:
+        plan = services.missing_works_add(user=request.user, author=author, incoming=found)
+    except IntegrityError:
+        return _missing_works_render(
+            request,
+            author,
+            MissingWorkForm(),
+            status=409,
+            error="One of these works was added at the same time by someone else: "
+            "give them again. Nothing was added.",
+        )
+    added = sum(
+        p.outcome in (services.MissingWorkOutcome.NEW, services.MissingWorkOutcome.LINK)
+        for p in plan
+    )
+    if added:
+        messages.success(request, f"{added} work{'s' if added != 1 else ''} added to your record.")
+    else:
+        messages.info(request, "Nothing to add: every work is on your record already.")
     return redirect("profiles:researcher_detail", author_id=author.pk)
 
 

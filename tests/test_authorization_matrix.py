@@ -240,6 +240,22 @@ PROJECT = [
         POST=(LOGIN, 404, 404, 404, 404),
         PUT=(LOGIN, 405, 405, 405, 405),
     ),
+    # Adding a missing work: the owner's alone; a look-up writes nothing, a
+    # confirmation without its signed payload is refused with a 400.
+    url(
+        "profiles:work_add",
+        data={"bibtex": "@article{k, title={A Work Nobody Imported}, year={2024}}"},
+        GET=(LOGIN, 404, 404, 200, 404),
+        POST=(LOGIN, 404, 404, 200, 404),
+        PUT=(LOGIN, 405, 405, 405, 405),
+    ),
+    url(
+        "profiles:work_add_confirm",
+        data={"payload": "not signed"},
+        GET=(LOGIN, 405, 405, 405, 405),
+        POST=(LOGIN, 404, 404, 400, 404),
+        PUT=(LOGIN, 405, 405, 405, 405),
+    ),
     url(
         "profiles:coauthors",
         GET=every(200),

@@ -42,7 +42,7 @@ from pylatexenc.latexencode import (
     UnicodeToLatexEncoder,
 )
 
-from works.models import Work
+from works.models import Authorship, Work
 
 
 @dataclass(frozen=True)
@@ -72,6 +72,17 @@ def _pages(work: Work) -> str:
 
 def _biblio(work: Work, key: str) -> str:
     return _text(str(work.biblio.get(key) or ""))
+
+
+# An authorship the researcher added by hand (works' list marks it the same
+# way). Only a record's export knows whose authorship it is: the works come
+# annotated with the record's authorship origin (profiles.selectors.works_for_filter).
+ADDED_BY_RESEARCHER = "Added by the researcher"
+
+
+def _note(work: Work) -> str:
+    added = getattr(work, "authorship_origin", "") == Authorship.Origin.CLAIMANT
+    return ADDED_BY_RESEARCHER if added else ""
 
 
 def work_url(work: Work) -> str:
@@ -243,6 +254,7 @@ def bibtex(works: Sequence[Work], *, with_abstract: bool = True) -> str:
             ("archivePrefix", "arXiv" if work.arxiv_id else "", False),
             ("url", work_url(work), False),
             ("abstract", _text(work.abstract) if with_abstract else "", True),
+            ("note", _note(work), True),
         ]
         entry = bibtex_model.Entry(
             entry_type,
@@ -321,6 +333,7 @@ def ris(works: Sequence[Work]) -> str:
             "accession_number": f"arXiv:{work.arxiv_id}" if work.arxiv_id else "",
             "urls": [work_url(work)] if work_url(work) else [],
             "abstract": _text(work.abstract),
+            "notes": [_note(work)] if _note(work) else [],
         }
         if work.publication_date:
             entry["date"] = work.publication_date.strftime("%Y/%m/%d")
@@ -375,6 +388,7 @@ def _csl_item(work: Work, key: str) -> dict[str, Any]:
         "number": f"arXiv:{work.arxiv_id}" if work.arxiv_id else "",
         "URL": work_url(work),
         "abstract": _text(work.abstract),
+        "note": _note(work),
     }
     item.update({k: v for k, v in optional.items() if v})
     return item

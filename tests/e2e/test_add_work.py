@@ -1,0 +1,50 @@
+"""The owner adds a missing work from BibTeX in a real browser."""
+
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Page, expect
+
+from tests.e2e.test_profile import log_in
+from tests.factories import AuthorshipFactory, WorkFactory
+from tests.profiles.conftest import owned_record
+
+pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
+
+# Looked at by hand: the confirmation page at both widths.
+SHOTS = Path("/tmp/missing")
+ENTRY = """@inproceedings{owner2024,
+  title = {Graph Slices for Researcher Pages: A Field Study of Missing Works},
+  author = {Owner, Rosa and Coauthor, Pat and Third, Sam},
+  booktitle = {Proceedings of the Workshop on Scholarly Records},
+  year = {2024}
+}"""
+
+
+def test_owner_pastes_bibtex_confirms_and_sees_the_work_marked_as_theirs(page: Page, live_server):
+    owner, author = owned_record("Rosa Owner")
+    AuthorshipFactory(author=author, work=WorkFactory(title="An Imported Paper Of Hers"))
+    log_in(page, live_server.url, owner.email)
+
+    page.goto(f"{live_server.url}/researchers/{author.pk}/")
+    page.get_by_role("link", name="Add a missing work").click()
+    page.get_by_label("BibTeX", exact=True).fill(ENTRY)
+    page.get_by_role("button", name="Look it up").click()
+
+    expect(page.get_by_role("heading", name="Confirm the works to add")).to_be_visible()
+    expect(page.get_by_text("Will be added as a new work.")).to_be_visible()
+    expect(page.get_by_text("Rosa Owner, Pat Coauthor, Sam Third")).to_be_visible()
+    SHOTS.mkdir(exist_ok=True)
+    for width in (1280, 390):
+        page.set_viewport_size({"width": width, "height": 900})
+        page.screenshot(path=str(SHOTS / f"confirm-{width}.png"), full_page=True)
+    page.get_by_role("button", name="Add 1 work to my record").click()
+
+    expect(page).to_have_url(f"{live_server.url}/researchers/{author.pk}/")
+    expect(page.get_by_text("1 work added to your record.")).to_be_visible()
+    added = page.locator(".work", has_text="Graph Slices for Researcher Pages")
+    expect(added.locator(".chip--added")).to_have_text("added by the researcher")
+    imported = page.locator(".work", has_text="An Imported Paper Of Hers")
+    expect(imported.locator(".chip--added")).to_have_count(0)
+    page.set_viewport_size({"width": 390, "height": 900})
+    added.screenshot(path=str(SHOTS / "added-work-390.png"))
