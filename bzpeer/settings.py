@@ -236,6 +236,11 @@ CELERY_BEAT_SCHEDULE: dict[str, dict] = {
         "task": "profiles.collaboration.tasks.invitations_expire_task",
         "schedule": 3600.0,
     },
+    # Likely duplicate author records into the staff queue (profiles.duplicates).
+    "duplicate-suggestions": {
+        "task": "profiles.tasks.duplicate_suggestions_refresh_task",
+        "schedule": 86400.0,
+    },
 }
 
 AUTH_PASSWORD_VALIDATORS = [
