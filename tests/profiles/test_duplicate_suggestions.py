@@ -55,6 +55,9 @@ def test_an_openalex_import_after_an_orcid_import_is_suggested_by_their_orcid(tm
     orcid_record = Author.objects.get(orcid="0000-0002-4110-3511")
     openalex_record = Author.objects.get(openalex_id="A900000777")
     assert openalex_record.orcid == ""  # the unique iD stays with the first record
+    assert openalex_record.external_ids["orcid"] == "0000-0002-4110-3511"  # kept aside
+    again = import_paths([path])
+    assert (again.updated, again.unchanged, again.changed_author_ids) == (0, 1, set())
 
     result = duplicates.duplicate_suggestions_refresh()
 
@@ -423,3 +426,14 @@ def test_only_the_owner_may_request(client) -> None:
     client.force_login(make_user())
     assert _request(client, author, str(AuthorFactory().pk)).status_code == 404
     assert not DuplicateSuggestion.objects.exists()
+
+
+def test_the_owner_finds_the_request_among_their_tools(client) -> None:
+    owner, author = owned_record("Rosa Owner")
+    client.force_login(owner)
+    page = client.get(reverse("profiles:profile_edit", args=[author.pk])).content.decode()
+    assert "These records are also me" in page
+    assert reverse("profiles:duplicate_request", args=[author.pk]) in page
+    form = client.get(reverse("profiles:duplicate_request", args=[author.pk]))
+    assert form.status_code == 200
+    assert "The other record (its address or id)" in form.content.decode()
