@@ -179,6 +179,14 @@ def test_dismissing_twice_changes_once() -> None:
     assert (pair(a, b).decided_by, pair(a, b).decision_note) == (first, "one")
 
 
+def test_the_beat_runs_the_finder_daily(settings) -> None:
+    entry = settings.CELERY_BEAT_SCHEDULE["duplicate-suggestions"]
+    assert entry == {
+        "task": "profiles.tasks.duplicate_suggestions_refresh_task",
+        "schedule": 86400.0,
+    }
+
+
 def test_the_command_and_the_task_refresh(capsys) -> None:
     from django.core.management import call_command
 
