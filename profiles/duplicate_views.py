@@ -111,7 +111,7 @@ def duplicate_request(request: AuthenticatedHttpRequest, author_id: int) -> Http
     if request.method in ("GET", "HEAD"):
         return render(request, template, {"author": author, "form": DuplicateRequestForm()})
     form = DuplicateRequestForm(request.POST)
-    if ratelimit.limit_exceeded(request, action="claim_submit"):
+    if ratelimit.limit_exceeded(request, action="duplicate_request"):
         form.is_valid()
         form.add_error(None, "Too many requests: wait an hour and try again.")
         return render(request, template, {"author": author, "form": form}, status=429)
