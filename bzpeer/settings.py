@@ -236,6 +236,11 @@ CELERY_BEAT_SCHEDULE: dict[str, dict] = {
         "task": "profiles.collaboration.tasks.invitations_expire_task",
         "schedule": 3600.0,
     },
+    # Likely duplicate author records into the staff queue (profiles.duplicates).
+    "duplicate-suggestions": {
+        "task": "profiles.tasks.duplicate_suggestions_refresh_task",
+        "schedule": 86400.0,
+    },
 }
 
 AUTH_PASSWORD_VALIDATORS = [
@@ -324,6 +329,8 @@ SOCIALACCOUNT_ADAPTER = "bzpeer.social.SocialAccountAdapter"
 # ACCOUNT_RATE_LIMITS).
 RATE_LIMITS = {
     "claim_submit": "5/h/user,20/h/ip",
+    # "These records are also me": an owner's merge request, limited as claims are.
+    "duplicate_request": "5/h/user,20/h/ip",
     "claim_email_code": "3/10m/user,10/d/user,20/h/ip",
     "claim_code_check": "10/10m/user,30/h/ip",
     "report_submit": "10/h/user,30/h/ip",

@@ -1,3 +1,4 @@
+import re
 from collections.abc import Iterator
 from typing import Any
 
@@ -471,3 +472,41 @@ class MissingWorkForm(forms.Form):
             raise forms.ValidationError("Give one of a DOI, an arXiv id or BibTeX at a time.")
         data["kind"] = given[0]
         return data
+
+
+class DuplicateDismissForm(forms.Form):
+    note = forms.CharField(
+        max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        error_messages={"required": "Say why these are two people (or not a pair): staff read it."},
+    )
+
+
+_RECORD_URL = re.compile(r"/researchers/(\d{1,18})(?:/|$)")
+
+
+class DuplicateRequestForm(forms.Form):
+    """The owner names another record that is also theirs: its page's URL or its id."""
+
+    other = forms.CharField(
+        label="The other record (its address or id)",
+        max_length=500,
+        error_messages={"required": "Give the other record's address or its id."},
+    )
+    reason = forms.CharField(
+        label="Why it is you",
+        max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        error_messages={"required": "Say why the other record is yours: staff read it."},
+    )
+
+    def clean_other(self) -> int:
+        raw = self.cleaned_data["other"].strip()
+        if raw.isdigit() and len(raw) <= 18:
+            return int(raw)
+        match = _RECORD_URL.search(raw)
+        if match is None:
+            raise ValidationError(
+                "Give a researcher page's address (…/researchers/123/) or the number in it."
+            )
+        return int(match.group(1))

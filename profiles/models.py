@@ -467,3 +467,69 @@ NEWS_KINDS: dict[str, list[str]] = {
     Follow.News.CLAIMS: [AuthorEvent.Kind.CLAIM_VERIFIED],
     Follow.News.PROFILE: [AuthorEvent.Kind.AFFILIATION_CHANGED, AuthorEvent.Kind.PROFILE_UPDATED],
 }
+
+
+class DuplicateSuggestion(models.Model):
+    """Two author records that are likely one person, with the evidence for staff.
+
+    The pair is stored in canonical order (author_low < author_high), so one
+    pair has one row whoever found it. The system finds pairs
+    (profiles.duplicates, daily); the owner of a claimed record requests one.
+    A later merge points at the suggestion it settles (state MERGED); a
+    dismissed pair stays dismissed when the finder sees it again.
+    """
+
+    class Kind(models.TextChoices):
+        FOUND = "found", "Found by the system"
+        REQUESTED = "requested", "Requested by the record's owner"
+
+    class State(models.TextChoices):
+        OPEN = "open", "Open"
+        DISMISSED = "dismissed", "Dismissed"
+        MERGED = "merged", "Merged"
+
+    author_low = models.ForeignKey(Author, on_delete=models.CASCADE, related_name="+")
+    author_high = models.ForeignKey(Author, on_delete=models.CASCADE, related_name="+")
+    kind = models.CharField(max_length=16, choices=Kind.choices, default=Kind.FOUND)
+    state = models.CharField(max_length=16, choices=State.choices, default=State.OPEN)
+    # What the finder saw, as of its last run: {"orcid": "0000-...", "name_folded":
+    # "...", "shared_coauthors": n, "coauthor_examples": [{"id", "name"}],
+    # "shared_institutions": n, "institution_examples": [{"id", "name"}]}.
+    evidence = models.JSONField(default=dict, blank=True)
+    # How sure: a shared ORCID iD outweighs any overlap; orders the queue.
+    strength = models.PositiveIntegerField(default=0)
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    request_reason = models.TextField(blank=True, default="")
+    # For staff, from the system: e.g. the other record is claimed by someone else.
+    staff_note = models.TextField(blank=True, default="")
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    decided_at = models.DateTimeField(null=True, blank=True)
+    decision_note = models.TextField(blank=True, default="")
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-strength", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["author_low", "author_high"], name="duplicatesuggestion_pair_uniq"
+            ),
+            models.CheckConstraint(
+                condition=Q(author_low__lt=models.F("author_high")),
+                name="duplicatesuggestion_canonical_order",
+            ),
+        ]
+        indexes = [
+            # The staff queue: open ones, strongest then newest, by keyset.
+            models.Index(
+                fields=["state", "-strength", "-id"], name="duplicatesuggestion_queue_idx"
+            ),
+            models.Index(fields=["author_high"], name="duplicatesuggestion_high_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.author_low_id} ~ {self.author_high_id} ({self.state})"

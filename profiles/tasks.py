@@ -1,11 +1,19 @@
 """Celery tasks for profiles: plain values in, one service call each."""
 
+import dataclasses
+
 from celery import shared_task
 
-from profiles import digests
+from profiles import digests, duplicates
 
 
 @shared_task
 def digests_send_task(chunk_size: int = digests.CHUNK_SIZE) -> int:
     """The hourly beat: send the daily and weekly digests that are due (each once)."""
     return digests.digests_send_due(chunk_size=chunk_size)
+
+
+@shared_task
+def duplicate_suggestions_refresh_task() -> dict[str, int]:
+    """The daily beat: likely duplicate records into the staff queue (profiles.duplicates)."""
+    return dataclasses.asdict(duplicates.duplicate_suggestions_refresh())

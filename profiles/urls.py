@@ -1,6 +1,6 @@
 from django.urls import path
 
-from profiles import views
+from profiles import duplicate_views, views
 
 app_name = "profiles"
 
@@ -59,6 +59,22 @@ urlpatterns = [
         "staff/claims/<int:claim_id>/<str:decision>/",
         views.staff_claim_decide,
         name="staff_claim_decide",
+    ),
+    path("staff/merges/", duplicate_views.staff_merges, name="staff_merges"),
+    path(
+        "staff/merges/<int:suggestion_id>/",
+        duplicate_views.staff_merge_detail,
+        name="staff_merge_detail",
+    ),
+    path(
+        "staff/merges/<int:suggestion_id>/dismiss/",
+        duplicate_views.staff_merge_dismiss,
+        name="staff_merge_dismiss",
+    ),
+    path(
+        "researchers/<int:author_id>/profile/also-me/",
+        duplicate_views.duplicate_request,
+        name="duplicate_request",
     ),
     path("following/", views.following, name="following"),
     path("following/<int:author_id>/settings/", views.follow_settings, name="follow_settings"),

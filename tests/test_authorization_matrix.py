@@ -92,7 +92,8 @@ class Url:
 
     name: the URL's name ("profiles:claim_start"), or its route when unnamed.
     methods: method -> outcomes in ROLES order.
-    data: the POST body: valid input, so that an allowed role's real answer shows.
+    data: the POST body: valid input, so that an allowed role's real answer shows;
+      a value "world:<name>" takes that world parameter's value (an id).
     params: path parameters over the world's (World.params); a value naming a
       world parameter ("approved_claim_id") takes that parameter's value.
     case: tells two lines of one URL apart.
@@ -103,6 +104,14 @@ class Url:
     data: dict[str, str] = field(default_factory=dict)
     params: dict[str, str] = field(default_factory=dict)
     case: str = ""
+
+
+def body(data: dict[str, str], world: World) -> dict[str, str]:
+    """A line's POST body with its "world:<name>" values filled in."""
+    return {
+        key: world.params[value.removeprefix("world:")] if value.startswith("world:") else value
+        for key, value in data.items()
+    }
 
 
 def url(
@@ -396,6 +405,35 @@ PROJECT = [
         GET=every(405),
         POST=every(404),
         PUT=every(405),
+    ),
+    # Duplicate records: the staff queue answers 404 to everyone else, like the claims'.
+    url(
+        "profiles:staff_merges",
+        GET=(404, 404, 404, 404, 200),
+        POST=every(405),
+        PUT=every(405),
+    ),
+    url(
+        "profiles:staff_merge_detail",
+        GET=(404, 404, 404, 404, 200),
+        POST=every(405),
+        PUT=every(405),
+    ),
+    url(
+        "profiles:staff_merge_dismiss",
+        data={"note": "Two people."},
+        GET=every(405),
+        POST=(404, 404, 404, 404, REDIRECT),
+        PUT=every(405),
+    ),
+    # "These records are also me": the record's owner only.
+    url(
+        "profiles:duplicate_request",
+        params={"author_id": "author_id"},
+        data={"other": "world:followed_author_id", "reason": "My old record."},
+        GET=(LOGIN, 404, 404, 200, 404),
+        POST=(LOGIN, 404, 404, REDIRECT, 404),
+        PUT=(LOGIN, 405, 405, 405, 405),
     ),
     # Direct collaboration: the claimant invited the owner (one invitation
     # accepted, with a conversation; one pending). Nobody else reads either,
@@ -920,7 +958,7 @@ def test_each_role_gets_what_the_table_says_and_refusals_change_nothing(role):
             failures.append(f"{cell.label(role)}: {path} resolves to another pattern")
             continue
         fresh_caches()
-        response, written = in_savepoint(client, cell.method, path, cell.data)
+        response, written = in_savepoint(client, cell.method, path, body(cell.data, world))
         actual = outcome_of(response)
         expected = cell.expected[index]
         if not matches(expected, actual):
@@ -948,7 +986,9 @@ def test_every_post_without_a_csrf_token_is_refused(role):
         for line in [u for u in TABLE if u.name == key_of(pattern)] or [Url(pattern.name, {})]:
             path = fill(pattern.route, params_for(pattern, world, line.params))
             fresh_caches()
-            response, written = in_savepoint(client, "POST", path, line.data, token=False)
+            response, written = in_savepoint(
+                client, "POST", path, body(line.data, world), token=False
+            )
             if response.status_code != 403:
                 failures.append(f"POST {path} as {role} without a token: {response.status_code}")
             elif written:

@@ -26,7 +26,7 @@ from graph import services as graph_services
 from profiles import services
 from profiles.collaboration import services as collaboration
 from profiles.collaboration.models import Block, Report
-from profiles.models import EmailCode, Follow, ProfileSettings
+from profiles.models import DuplicateSuggestion, EmailCode, Follow, ProfileSettings
 from tests.factories import (
     AuthorFactory,
     AuthorshipFactory,
@@ -151,8 +151,16 @@ def build_world():
         # staff's own second factor (allauth.mfa's admin)
         "mfa_authenticator": Authenticator.objects.get(user=staff),
     }
+    # A pair the duplicate finder would show staff (profiles.duplicates).
+    suggestion = DuplicateSuggestion.objects.create(
+        author_low_id=min(record.pk, coauthor.pk),
+        author_high_id=max(record.pk, coauthor.pk),
+        evidence={"shared_institutions": 1},
+        strength=2,
+    )
     params = {
         "author_id": str(record.pk),
+        "suggestion_id": str(suggestion.pk),
         "work_id": work_id,
         "other_work_id": str(elsewhere.pk),
         "topic_id": str(topic.pk),

@@ -439,11 +439,15 @@ def _keep_unique(
     what: str,
     rows: Iterable[tuple[str, _Row]],
     notes: list[tuple[str, str]],
-) -> None:
+) -> list[tuple[str, str]]:
     """Blank a unique secondary id (ORCID, ROR, DOI) that another record already holds.
 
     OpenAlex has duplicate records sharing one ORCID or DOI: the row that had
-    it first keeps it, the other is imported without it and reported.
+    it first keeps it, the other is imported without it and reported. An
+    author's refused ORCID iD is kept aside in its external_ids ("orcid"), where
+    the duplicate finder (profiles.duplicates) pairs the two records; the
+    (OpenAlex id, value) pairs refused are returned for rows without
+    external_ids of their own (an author embedded in a work).
     """
     rows = [(location, row) for location, row in rows if getattr(row, column)]
     holders = _holders(
@@ -451,6 +455,7 @@ def _keep_unique(
     )
     if table in _ADOPTABLE:
         holders.update(_adopt(cursor, holders, table=table, column=column, rows=rows))
+    refused: list[tuple[str, str]] = []
     for location, row in rows:
         value = getattr(row, column)
         holder = holders.setdefault(value, row.openalex_id)
@@ -463,6 +468,10 @@ def _keep_unique(
                 )
             )
             setattr(row, column, "")
+            refused.append((row.openalex_id, value))
+            if table == "works_author" and hasattr(row, "external_ids"):
+                row.external_ids = {**row.external_ids, "orcid": value}
+    return refused
 
 
 # A work or an author another source created (ORCID, Crossref, arXiv, a
@@ -633,7 +642,7 @@ def write_works(
         cursor, ((loc, t.topic) for loc, w in items for t in w.topics), synthetic=synthetic
     )
     authors = _first_copies((loc, a.author) for loc, w in items for a in w.authorships)
-    _keep_unique(
+    refused_orcids = _keep_unique(
         cursor,
         table="works_author",
         column="orcid",
@@ -650,6 +659,15 @@ def write_works(
         ],
         synthetic=synthetic,
     )
+    if refused_orcids:
+        # Only where none is kept yet: a re-import of the same works changes nothing.
+        cursor.execute(
+            "UPDATE works_author a"
+            " SET external_ids = a.external_ids || jsonb_build_object('orcid', v.orcid)"
+            " FROM unnest(%s::text[], %s::text[]) AS v(openalex_id, orcid)"
+            " WHERE a.openalex_id = v.openalex_id AND NOT a.external_ids ? 'orcid'",
+            [[o for o, _ in refused_orcids], [v for _, v in refused_orcids]],
+        )
     author_ids = _ids(author_result)
     result.changed_author_ids |= _changed(author_result)
 
