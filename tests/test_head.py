@@ -19,7 +19,7 @@ from bzpeer.outbox import optout
 from profiles import services
 from profiles.collaboration import safety
 from profiles.collaboration import services as collaboration
-from profiles.models import ProfileSettings
+from profiles.models import DuplicateSuggestion, ProfileSettings
 from tests.factories import (
     AuthorFactory,
     AuthorshipFactory,
@@ -56,6 +56,7 @@ def values():
     """A real object behind every parameter the URL configuration names."""
     institution = InstitutionFactory()
     author = AuthorFactory(last_known_institution=institution)
+    other = AuthorFactory(display_name=author.display_name)
     work = WorkFactory()
     AuthorshipFactory(author=author, work=work)
     staff = make_user("reviewer@bzpeer.example", staff=True, is_superuser=True)
@@ -95,6 +96,13 @@ def values():
         "topic_id": TopicFactory().pk,
         "institution_id": institution.pk,
         "claim_id": claim.pk,
+        # a pair the duplicate finder shows staff (profiles.duplicates)
+        "suggestion_id": DuplicateSuggestion.objects.create(
+            author_low_id=min(author.pk, other.pk),
+            author_high_id=max(author.pk, other.pk),
+            evidence={"shared_institutions": 1},
+            strength=2,
+        ).pk,
         "decision": "approve",
         "app_label": "works",
         "content_type_id": ContentType.objects.get_for_model(Author).pk,
