@@ -10,18 +10,16 @@ retrying will not bring a network back.
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from email.utils import parsedate_to_datetime
 from typing import Any
 
 import httpx
 from django.conf import settings
 
 from works import identifiers
+from works.api_retry import RETRIED_STATUSES, retry_delay
 from works.importers import ImportStats, import_entities
 
 PER_PAGE = 200  # OpenAlex's maximum
-MAX_RETRY_DELAY = 60.0
-RETRIED_STATUSES = {429, 500, 502, 503, 504}
 # Only what the importer reads: pages are several times smaller.
 WORK_FIELDS = (
     "id,doi,title,display_name,publication_year,publication_date,language,type,"
@@ -88,26 +86,15 @@ class OpenAlexClient:
                         f"The OpenAlex API at {self.base_url} timed out "
                         f"{self.max_attempts} times ({url})"
                     ) from error
-                self.sleep(self._delay(attempt, None))
+                self.sleep(retry_delay(attempt, None, backoff=self.backoff))
                 continue
             if response.status_code in RETRIED_STATUSES and attempt < self.max_attempts:
-                self.sleep(self._delay(attempt, response.headers.get("Retry-After")))
+                self.sleep(
+                    retry_delay(attempt, response.headers.get("Retry-After"), backoff=self.backoff)
+                )
                 continue
             return self._json(response, attempts=attempt)
         raise AssertionError("unreachable: the last attempt returns or raises")
-
-    def _delay(self, attempt: int, retry_after: str | None) -> float:
-        if retry_after:
-            try:
-                seconds = float(retry_after)
-            except ValueError:
-                try:
-                    seconds = parsedate_to_datetime(retry_after).timestamp() - time.time()
-                except (TypeError, ValueError):
-                    seconds = 0.0
-            if seconds > 0:
-                return min(seconds, MAX_RETRY_DELAY)
-        return min(self.backoff * 2 ** (attempt - 1), MAX_RETRY_DELAY)
 
     def _json(self, response: httpx.Response, *, attempts: int) -> dict[str, Any]:
         url = str(response.request.url.copy_remove_param("mailto"))
