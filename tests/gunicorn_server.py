@@ -171,7 +171,13 @@ class TcpProxy:
     the same port."""
 
     def __init__(self, target_host: str, target_port: int) -> None:
-        self.target = (target_host, target_port)
+        # A host that is a directory is PostgreSQL's socket directory (the embedded server
+        # of `make test` listens only there): its socket is named after the port.
+        self.target: str | tuple[str, int] = (
+            f"{target_host}/.s.PGSQL.{target_port}"
+            if target_host.startswith("/")
+            else (target_host, target_port)
+        )
         self.port = free_port()
         self._sockets: list[socket.socket] = []
         self._lock = threading.Lock()
@@ -203,11 +209,18 @@ class TcpProxy:
             except TimeoutError:
                 continue
             client.settimeout(None)
-            upstream = socket.create_connection(self.target)
+            upstream = self._connect()
             with self._lock:
                 self._sockets += [client, upstream]
             for source, sink in ((client, upstream), (upstream, client)):
                 threading.Thread(target=self._pump, args=(source, sink), daemon=True).start()
+
+    def _connect(self) -> socket.socket:
+        if isinstance(self.target, str):
+            upstream = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            upstream.connect(self.target)
+            return upstream
+        return socket.create_connection(self.target)
 
     @staticmethod
     def _pump(source: socket.socket, sink: socket.socket) -> None:

@@ -101,7 +101,8 @@ def researcher():
 def signed_in(server: GunicornServer) -> Browser:
     make_user("reader@example.org")
     browser = Browser(server)
-    browser.get("/accounts/login/")
+    # The log-in form sets the CSRF cookie the POST needs: a failed GET is the failure to show.
+    assert_answered(browser.get("/accounts/login/"), 200, server)
     answer = browser.post("/accounts/login/", {"login": "reader@example.org", "password": PASSWORD})
     assert answer.status == 302, answer
     return browser
@@ -187,7 +188,9 @@ OUTAGE_SECONDS = 18
 def test_site_works_again_as_soon_as_database_comes_back(static_root, tmp_path, researcher):
     """Down for a while, then back: without a restart, the first page after it works."""
     database = urlsplit(current_database_url())
-    proxy = TcpProxy(database.hostname or "127.0.0.1", database.port or 5432)
+    settings = connection.settings_dict
+    # HOST as Django has it: the URL quotes a socket directory, which urlsplit lowercases.
+    proxy = TcpProxy(settings.get("HOST") or "127.0.0.1", int(settings.get("PORT") or 5432))
     address = f"{database.username}@127.0.0.1:{proxy.port}"
     live = GunicornServer(
         database_url=database._replace(netloc=address).geturl(),
