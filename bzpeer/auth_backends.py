@@ -1,5 +1,8 @@
 """Django's and allauth's authentication backends, reading the signed-in user with SQL written out.
 
+Usually the user was read already, with the session (bzpeer.sessions.store); these
+read it themselves when it was not (a session written before its row named its user).
+
 Every signed-in request reads its user by primary key. The ORM's compiling of
 that query cost more than the query itself; here the same row is read with
 one statement built once per process, prepared once per connection
@@ -19,6 +22,7 @@ from django.core.exceptions import ValidationError
 from django.db import connections, router
 
 from bzpeer.db import prepared_cursor
+from bzpeer.sessions.store import take_user
 
 
 @functools.cache
@@ -53,7 +57,8 @@ def read_user(user_id: Any) -> Any | None:
 
 class _ReadsUserWithSql:
     def get_user(self, user_id: Any) -> Any | None:
-        user = read_user(user_id)
+        # Read with the session in the same statement (bzpeer.sessions.store), or now.
+        user = take_user(user_id) or read_user(user_id)
         if user is None:
             return None
         return user if self.user_can_authenticate(user) else None  # type: ignore[attr-defined]

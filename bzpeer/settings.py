@@ -77,6 +77,7 @@ INSTALLED_APPS = [
     "profiles.collaboration",
     "graph",
     "bzpeer.outbox",
+    "bzpeer.sessions",
 ]
 
 MIDDLEWARE = [
@@ -177,7 +178,7 @@ REDIS_CACHE_TIMEOUT = float(os.environ.get("REDIS_CACHE_TIMEOUT", "0.25"))
 REDIS_CACHE_RETRY_SECONDS = float(os.environ.get("REDIS_CACHE_RETRY_SECONDS", "5"))
 # Sessions live in PostgreSQL (Django's store, its read written out as SQL): signing in
 # must not depend on Redis.
-SESSION_ENGINE = "bzpeer.sessions"
+SESSION_ENGINE = "bzpeer.sessions.store"
 
 # Anonymous visitors' researcher pages come from the cache (bzpeer.pagecache):
 # retired by every change the page shows, and expired after this long anyway

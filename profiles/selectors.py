@@ -7,12 +7,14 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from enum import StrEnum
+from typing import Any
 from urllib.parse import parse_qsl, unquote, urlsplit
 
 from allauth.account.models import EmailAddress
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.contrib.postgres.expressions import ArraySubquery
 from django.contrib.postgres.search import SearchConfig, SearchQueryField, SearchVectorField
+from django.contrib.sessions.backends.base import SessionBase
 from django.db import connection
 from django.db.models import (
     BooleanField,
@@ -35,6 +37,7 @@ from django.db.models.functions import Coalesce, JSONObject, Lower, RowNumber
 from django.utils import timezone
 
 from bzpeer.db import prepared_cursor
+from bzpeer.sessions.store import ReadAhead
 from profiles import charts
 from profiles.collaboration.selectors import STANDING_SQL, UNREAD_COUNT_SQL, Standing
 from profiles.models import AuthorEvent, Claim, ClaimEvent, Follow, ProfileSettings
@@ -486,10 +489,39 @@ SELECT
 """
 
 
+# The same, read with the visitor's session in its statement (bzpeer.sessions.store),
+# which names the session's user s.user_id.
+_VISITOR_STATE_AHEAD_SQL = _VISITOR_STATE_SQL.replace("%(user)s", "s.user_id")
+
+
+def _visitor_params(author_id: int, now: datetime | None) -> dict[str, Any]:
+    return {
+        "author": author_id,
+        "live": [str(s) for s in Claim.LIVE_STATES],
+        "now": now or timezone.now(),
+    }
+
+
+def visitor_read_ahead(*, author_id: int, now: datetime | None = None) -> ReadAhead:
+    """visitor_state's query, to read with the session before the session is first touched:
+    a signed-in researcher page then costs one round trip before its own rendering."""
+    return ReadAhead(
+        name=f"visitor_state:{author_id}",
+        sql=_VISITOR_STATE_AHEAD_SQL,
+        params=_visitor_params(author_id, now),
+        columns=5,
+    )
+
+
 def visitor_state(
-    *, author_id: int, user: AbstractBaseUser, now: datetime | None = None
+    *,
+    author_id: int,
+    user: AbstractBaseUser,
+    now: datetime | None = None,
+    session: SessionBase | None = None,
 ) -> VisitorState:
-    """The signed-in visitor's follow and claim on a record, inbox count and standing: one query.
+    """The signed-in visitor's follow and claim on a record, inbox count and standing: one query,
+    or none when `session` read it already (visitor_read_ahead).
 
     Written as SQL and prepared (bzpeer.db.prepared_cursor): on every signed-in
     visit to a researcher page, the ORM's compiling of the follow-and-claim
@@ -497,17 +529,13 @@ def visitor_state(
     statement costs more than running it; the header's count and the standing
     were two more round trips.
     """
-    with prepared_cursor() as cursor:
-        cursor.execute(
-            _VISITOR_STATE_SQL,
-            {
-                "author": author_id,
-                "user": user.pk,
-                "live": [str(s) for s in Claim.LIVE_STATES],
-                "now": now or timezone.now(),
-            },
-        )
-        following, claim_id, unread, verified, own_author_id = cursor.fetchone()
+    read = getattr(session, "read_ahead_row", None)
+    row = read(f"visitor_state:{author_id}", user.pk) if read else None
+    if row is None:
+        with prepared_cursor() as cursor:
+            cursor.execute(_VISITOR_STATE_SQL, {**_visitor_params(author_id, now), "user": user.pk})
+            row = cursor.fetchone()
+    following, claim_id, unread, verified, own_author_id = row
     return VisitorState(
         following=bool(following),
         claim_id=claim_id,

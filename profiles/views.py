@@ -172,6 +172,10 @@ def _works_fragment(request: HtmxHttpRequest, page: int) -> str | None:
     params=("page", *WorksFilterForm.PARAMS), normalise=_works_cache_params
 )
 def researcher_detail(request: HtmxHttpRequest, author_id: int) -> HttpResponse:
+    read_ahead = getattr(getattr(request, "session", None), "read_ahead", None)
+    if read_ahead and not request.htmx:
+        # The visitor's state on this page, read with their session and user: one statement.
+        read_ahead(selectors.visitor_read_ahead(author_id=author_id))
     if request.user.is_authenticated and not request.htmx:
         response = _researcher_page_for_visitor(request, author_id)
         if response is not None:
@@ -191,7 +195,7 @@ def _researcher_page_for_visitor(request: HtmxHttpRequest, author_id: int) -> Ht
         return None
     facts = shared.facts
     user = cast(AbstractBaseUser, request.user)
-    visitor = selectors.visitor_state(author_id=author_id, user=user)
+    visitor = selectors.visitor_state(author_id=author_id, user=user, session=request.session)
     claim_status = dataclasses.replace(facts.claim_status, viewer_claim_id=visitor.claim_id)
     openness = facts.openness
     owner = facts.owner

@@ -2,11 +2,11 @@ from datetime import timedelta
 
 import pytest
 from django.conf import settings
-from django.contrib.sessions.backends.db import SessionStore
-from django.contrib.sessions.models import Session
 from django.utils import timezone
 
 from bzpeer.celery import app as celery_app
+from bzpeer.sessions.models import Session
+from bzpeer.sessions.store import SessionStore
 from bzpeer.tasks import sessions_clear_task
 
 pytestmark = pytest.mark.django_db

@@ -249,7 +249,7 @@ def writes() -> dict[str, int]:
     with connection.cursor() as cursor:
         cursor.execute(
             "SELECT relname, n_tup_ins + n_tup_upd + n_tup_del FROM pg_stat_xact_user_tables"
-            " WHERE relname <> 'django_session'"
+            " WHERE relname <> 'bzpeer_session'"
         )
         return dict(cursor.fetchall())
 

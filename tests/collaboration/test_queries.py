@@ -10,7 +10,7 @@ from tests.profiles.conftest import make_user
 pytestmark = pytest.mark.django_db
 
 HTMX = {"HX-Request": "true"}
-SESSION_AND_USER = 2
+SESSION_AND_USER = 1  # one statement (bzpeer.sessions.store)
 # received, sent, conversations, and the header's unread count
 INBOX_QUERIES = SESSION_AND_USER + 4
 # both members (the membership check), messages, the read marker, the header's count,
@@ -72,10 +72,8 @@ def test_a_signed_in_visitor_on_an_open_record_pays_no_query_for_the_invite_pane
 ):
     client.force_login(sender)
     client.get(f"/researchers/{record.pk}/")  # the shared page is cached from here on
-    # Their follow and claim, their standing for the invitation and the inbox count:
-    # one statement (profiles.selectors.visitor_state).
-    visitor_state = 1
-    queries = SESSION_AND_USER + visitor_state
-    with django_assert_num_queries(queries):
+    # Their follow and claim, their standing for the invitation and the inbox count are
+    # read with the session and its user: one statement (profiles.selectors.visitor_read_ahead).
+    with django_assert_num_queries(SESSION_AND_USER):
         response = client.get(f"/researchers/{record.pk}/")
     assert "Invite to collaborate" in response.content.decode()

@@ -447,12 +447,12 @@ def test_the_feed_costs_the_same_queries_for_1_and_50_follows(
     load(50)
 
 
-# session, user, what the feed is drawn from with the header's inbox count, feed
-# events, followed researchers
-QUERIES = 5
-# the same page again, from the cache: session, user, what it is drawn from with the
-# inbox count
-QUERIES_CACHED = 3
+# session with its user, what the feed is drawn from with the header's inbox count,
+# feed events, followed researchers
+QUERIES = 4
+# the same page again, from the cache: session with its user, what it is drawn from
+# with the inbox count
+QUERIES_CACHED = 2
 
 
 # A rendered feed is kept while what it is drawn from stays the same

@@ -5,10 +5,10 @@ import time
 import pytest
 from allauth.account.models import EmailAddress
 from django.contrib.auth import get_user_model
-from django.contrib.sessions.models import Session
 from django.test import Client
 from django.urls import reverse
 
+from bzpeer.sessions.models import Session
 from profiles.models import Follow
 from tests.factories import AuthorFactory
 

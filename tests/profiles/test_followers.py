@@ -55,9 +55,9 @@ def test_the_list_pages_by_keyset_without_repeats_or_gaps(client, django_assert_
     seen = 0
     pages = 0
     while url:
-        # session, user, author, the owner's claim, the followers, their count,
-        # the header's inbox count
-        with django_assert_num_queries(7):
+        # session with its user, author, the owner's claim, the followers, their
+        # count, the header's inbox count
+        with django_assert_num_queries(6):
             response = client.get(url)
         body = response.content.decode()
         seen += body.count('class="card followers-row"')
