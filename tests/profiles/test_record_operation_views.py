@@ -53,6 +53,8 @@ def test_staff_merge_from_the_suggestion_page(staff_client, suggested) -> None:
     assert "Merge</button>" not in followed
     detail = staff_client.get(reverse("profiles:researcher_detail", args=[b.pk]))
     assert detail.status_code == 301
+    # Undoable: a browser must ask again rather than keep the redirect.
+    assert "no-cache" in detail["Cache-Control"] and "max-age=0" in detail["Cache-Control"]
 
 
 @pytest.mark.parametrize(
