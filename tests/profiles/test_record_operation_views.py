@@ -5,7 +5,7 @@ from django.test import Client
 from django.urls import reverse
 
 from profiles import record_operations as ops
-from profiles.models import Claim, DuplicateSuggestion, RecordOperation, SplitRequest
+from profiles.models import Claim, DuplicateSuggestion, Follow, RecordOperation, SplitRequest
 from tests.factories import AuthorFactory, AuthorshipFactory, WorkFactory
 from tests.mfa import force_login_with_totp
 from tests.profiles.conftest import make_user, owned_record
@@ -337,3 +337,45 @@ def test_only_the_owner_reaches_the_split_request_page(client, mixed_record) -> 
     assert client.get(url).status_code == 404
     assert client.post(url, {"works": [works[0].pk], "reason": "x"}).status_code == 404
     assert not SplitRequest.objects.exists()
+
+
+def test_followers_of_either_record_hear_of_the_merge_once(client, mixed_record) -> None:
+    survivor, _ = mixed_record
+    merged = AuthorFactory(display_name="J. Smith")
+    for _ in range(3):
+        AuthorshipFactory(author=merged, work=WorkFactory())
+    follower = make_user()
+    Follow.objects.create(user=follower, author=merged)
+    ops.record_merge(staff=make_user(staff=True), source_id=merged.pk, target_id=survivor.pk)
+
+    client.force_login(follower)
+    feed = client.get(reverse("profiles:following")).content.decode()
+
+    assert feed.count("works of a duplicate record merged in") == 1
+
+
+def test_anonymous_cached_pages_are_retired_by_a_merge_and_its_undo(client) -> None:
+    survivor, merged = AuthorFactory(), AuthorFactory()
+    AuthorshipFactory(author=survivor, work=WorkFactory(title="Kept paper"))
+    AuthorshipFactory(author=merged, work=WorkFactory(title="Merged-in paper"))
+    coauthor = AuthorFactory(display_name="Cora Coauthor")
+    AuthorshipFactory(author=coauthor, work=merged.authorships.get().work, position=1)
+    survivor_url = reverse("profiles:researcher_detail", args=[survivor.pk])
+    merged_url = reverse("profiles:researcher_detail", args=[merged.pk])
+    coauthor_url = reverse("profiles:coauthors", args=[coauthor.pk])
+    for url in (survivor_url, merged_url, coauthor_url):
+        client.get(url)  # now in the anonymous page cache
+
+    operation = ops.record_merge(
+        staff=make_user(staff=True), source_id=merged.pk, target_id=survivor.pk
+    )
+
+    assert "Merged-in paper" in client.get(survivor_url).content.decode()
+    assert client.get(merged_url).status_code == 301
+    # The co-author's page names the record their work is on now.
+    assert survivor_url in client.get(coauthor_url).content.decode()
+
+    ops.record_operation_undo(staff=make_user(staff=True), operation_id=operation.pk)
+
+    assert "Merged-in paper" not in client.get(survivor_url).content.decode()
+    assert "Merged-in paper" in client.get(merged_url).content.decode()
