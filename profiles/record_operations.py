@@ -33,6 +33,7 @@ from profiles.models import (
     RecordOperation,
     SplitRequest,
 )
+from profiles.services import _refresh_contested
 from works import metrics
 from works.models import Author, Authorship
 from works.signals import authors_changed
@@ -183,6 +184,8 @@ def record_merge(
         and (c.claimant_id, c.state) not in target_claims
     ]
     Claim.objects.filter(pk__in=[c.pk for c in moved_claims]).update(author=target)
+    # Two people's live claims meeting on the survivor are contested (claims' own rule).
+    _refresh_contested(target.pk)
 
     # The owner's settings move when the survivor has none of its own.
     settings_moved = (
@@ -473,6 +476,8 @@ def _undo_merge(operation: RecordOperation, source: Author, target: Author) -> _
     Claim.objects.filter(pk__in=[c["id"] for c in moves["claims"]], author=target).update(
         author=source
     )
+    _refresh_contested(source.pk)
+    _refresh_contested(target.pk)
     if moves["settings_moved"]:
         ProfileSettings.objects.filter(author=target).update(author=source)
     Author.objects.filter(pk=source.pk).update(merged_into=None, updated_at=timezone.now())

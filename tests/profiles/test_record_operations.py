@@ -3,6 +3,8 @@
 import pytest
 from django.urls import reverse
 
+from graph import services as graph_services
+from graph.models import GraphSlice
 from profiles import record_operations as ops
 from profiles.models import (
     AuthorEvent,
@@ -381,3 +383,36 @@ def test_only_the_owner_may_request_a_split() -> None:
     AuthorshipFactory(author=author, work=work)
     with pytest.raises(ops.RecordOperationError, match="Only the researcher"):
         ops.split_request_submit(user=make_user(), author=author, work_ids=[work.pk], reason="x")
+
+
+def test_a_merge_rebuilds_the_graph_slices_once_it_commits(
+    reviewer, two_records, django_capture_on_commit_callbacks
+) -> None:
+    keep, gone, x = two_records
+    graph_services.slices_mark_queued(author_ids=[keep.pk])
+    assert graph_services.slice_build(author_id=keep.pk) == "built"
+    built = GraphSlice.objects.get(author=keep).input_hash
+
+    with django_capture_on_commit_callbacks(execute=True):
+        ops.record_merge(staff=reviewer, source_id=gone.pk, target_id=keep.pk)
+
+    rebuilt = GraphSlice.objects.get(author=keep)
+    assert rebuilt.status == "ready" and rebuilt.input_hash != built
+    assert f"w:{x['moved'].work_id}" in str(rebuilt.data)
+
+
+def test_claims_of_two_people_meeting_in_a_merge_are_contested_and_undo_clears_it(
+    reviewer,
+) -> None:
+    keep, gone = AuthorFactory(), AuthorFactory()
+    first = Claim.objects.create(author=keep, claimant=make_user(), state=Claim.State.PENDING)
+    second = Claim.objects.create(author=gone, claimant=make_user(), state=Claim.State.PENDING)
+
+    operation = ops.record_merge(staff=reviewer, source_id=gone.pk, target_id=keep.pk)
+    assert set(Claim.objects.values_list("contested", flat=True)) == {True}
+
+    ops.record_operation_undo(staff=reviewer, operation_id=operation.pk)
+    for claim in (first, second):
+        claim.refresh_from_db()
+        assert not claim.contested
+    assert second.author_id == gone.pk
