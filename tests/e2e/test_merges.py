@@ -8,10 +8,13 @@ from allauth.account.models import EmailAddress
 from django.contrib.auth import get_user_model
 from playwright.sync_api import Page, expect
 
-from profiles.models import DuplicateSuggestion
+from profiles.models import DuplicateSuggestion, SplitRequest
 from tests.e2e.conftest import screenshot
+from tests.e2e.test_profile import log_in
 from tests.factories import AuthorFactory, AuthorshipFactory, WorkFactory
 from tests.mfa import add_totp, totp_code
+from tests.profiles.conftest import owned_record
+from works.models import Work
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
@@ -92,3 +95,28 @@ def test_staff_merge_two_records_and_undo_it(live_server, page: Page) -> None:
         page.get_by_role("checkbox", name=re.compile("Forgetting in networks 2014"))
     ).to_be_visible()
     screenshot(page, "staff-split")
+
+
+def test_an_owner_asks_for_works_of_a_namesake_to_be_split_off(live_server, page: Page) -> None:
+    owner, author = owned_record("Rosa Owner")
+    for title in ("Rosa's own paper", "A namesake's paper on soil"):
+        AuthorshipFactory(author=author, work=WorkFactory(title=title))
+    log_in(page, live_server.url, owner.email)
+
+    page.goto(f"{live_server.url}/researchers/{author.pk}/profile/")
+    page.get_by_role("link", name="These works are another person's").click()
+    expect(page.get_by_role("heading", name="These works are another person's")).to_be_visible()
+    page.get_by_role("button", name="Send to staff").click()
+    expect(page.get_by_text("Tick the works that are another person's.")).to_be_visible()
+    page.get_by_role("checkbox", name=re.compile("A namesake's paper on soil")).check()
+    page.get_by_label("Whose they are, as far as you know").fill("A soil scientist in Lyon.")
+    screenshot(page, "owner-split-request")
+    page.get_by_role("button", name="Send to staff").click()
+
+    expect(page).to_have_url(f"{live_server.url}/researchers/{author.pk}/")
+    expect(page.get_by_text("Your request is with staff")).to_be_visible()
+    request = SplitRequest.objects.get()
+    assert request.reason == "A soil scientist in Lyon."
+    assert [w.title for w in Work.objects.filter(pk__in=request.work_ids)] == [
+        "A namesake's paper on soil"
+    ]
