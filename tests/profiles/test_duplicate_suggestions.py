@@ -9,7 +9,6 @@ from django.urls import reverse
 from profiles import duplicates
 from profiles.models import Claim, DuplicateSuggestion
 from tests.factories import AuthorFactory, AuthorshipFactory, InstitutionFactory, WorkFactory
-from tests.mfa import force_login_with_totp
 from tests.profiles.conftest import make_user, owned_record
 from works.importers import import_paths
 from works.importers.orcid import import_orcid_paths
@@ -218,14 +217,6 @@ def found_pair():
     coauthored(b, coauthor, year=2019)
     duplicates.duplicate_suggestions_refresh()
     return a, b, pair(a, b)
-
-
-@pytest.fixture
-def staff_client(client):
-    reviewer = make_user("reviewer@bzpeer.example", staff=True)
-    force_login_with_totp(client, reviewer)
-    client.reviewer = reviewer
-    return client
 
 
 def test_staff_see_both_records_side_by_side(staff_client, found_pair) -> None:

@@ -15,14 +15,6 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def staff_client(client):
-    reviewer = make_user("reviewer@bzpeer.example", staff=True)
-    force_login_with_totp(client, reviewer)
-    client.reviewer = reviewer
-    return client
-
-
-@pytest.fixture
 def suggested():
     a, b = AuthorFactory(display_name="Ann Lee"), AuthorFactory(display_name="Ann Lee")
     AuthorshipFactory(author=a, work=WorkFactory(title="Early paper"))
