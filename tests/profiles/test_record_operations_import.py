@@ -9,12 +9,14 @@ from django.urls import reverse
 from profiles import record_operations as ops
 from tests.profiles.conftest import make_user
 from works.importers import import_paths
+from works.importers.orcid import import_orcid_paths
 from works.models import Author, Authorship, Work
 
 pytestmark = pytest.mark.django_db
 
 SHARED_PAGE = Path(__file__).resolve().parents[2] / ".." / "shared" / "data" / "openalex"
 REAL_PAGE = SHARED_PAGE / "works-page-1.json"
+ORCID_RECORD = SHARED_PAGE.parent / "orcid" / "record-v3-0000-0002-4110-3511.json"
 FIXTURE_PAGE = Path(__file__).resolve().parents[1] / "works/fixtures/openalex/works-page.json"
 
 
@@ -23,12 +25,12 @@ def reviewer():
     return make_user("reviewer@bzpeer.example", staff=True)
 
 
-def on_page(author: Author) -> set[str]:
-    """The OpenAlex ids of the works the record's page lists (disputed ones are not)."""
+def on_page(author: Author, *, key: str = "work__openalex_id") -> set:
+    """The works the record's page lists (disputed ones are not), by OpenAlex id or `key`."""
     return set(
         Authorship.objects.filter(author=author)
         .exclude(status=Authorship.Status.DISPUTED)
-        .values_list("work__openalex_id", flat=True)
+        .values_list(key, flat=True)
     )
 
 
@@ -140,3 +142,17 @@ def test_an_owner_added_work_survives_a_re_import_and_a_merge(reviewer) -> None:
     assert (kept.origin, kept.status) == ("claimant", "confirmed")
     assert on_page(other) == {"W900000001", "W900000003"}
     assert "W900000003" in on_page(cy)
+
+
+def test_a_split_survives_a_re_import_of_the_real_orcid_record(reviewer) -> None:
+    import_orcid_paths([ORCID_RECORD])
+    author = Author.objects.get(orcid="0000-0002-4110-3511")
+    works = sorted(on_page(author, key="work_id"))
+    assert len(works) >= 2
+
+    operation = ops.record_split(staff=reviewer, author_id=author.pk, work_ids=[works[0]])
+    import_orcid_paths([ORCID_RECORD])
+
+    assert works[0] not in on_page(author, key="work_id")
+    assert set(works[1:]) <= on_page(author, key="work_id")
+    assert on_page(operation.target, key="work_id") == {works[0]}
