@@ -371,3 +371,17 @@ def test_anonymous_cached_pages_are_retired_by_a_merge_and_its_undo(client) -> N
 
     assert "Merged-in paper" not in client.get(survivor_url).content.decode()
     assert "Merged-in paper" in client.get(merged_url).content.decode()
+
+
+@pytest.mark.parametrize(
+    ("name", "method"),
+    [
+        ("profiles:staff_split", "get"),
+        ("profiles:staff_operation_undo", "post"),
+        ("profiles:staff_merge_do", "post"),
+        ("profiles:staff_split_request_dismiss", "post"),
+    ],
+)
+def test_an_id_beyond_any_row_is_a_404_not_a_500(staff_client, name, method) -> None:
+    url = reverse(name, args=[10**30])
+    assert getattr(staff_client, method)(url).status_code == 404
