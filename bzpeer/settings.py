@@ -332,6 +332,7 @@ RATE_LIMITS = {
     "claim_submit": "5/h/user,20/h/ip",
     # "These records are also me": an owner's merge request, limited as claims are.
     "duplicate_request": "5/h/user,20/h/ip",
+    "split_request": "5/h/user,20/h/ip",
     "claim_email_code": "3/10m/user,10/d/user,20/h/ip",
     "claim_code_check": "10/10m/user,30/h/ip",
     "report_submit": "10/h/user,30/h/ip",

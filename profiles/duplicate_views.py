@@ -12,10 +12,17 @@ from django.views.decorators.http import require_http_methods, require_POST, req
 
 from bzpeer import ratelimit, staff
 from bzpeer.http import AuthenticatedHttpRequest
-from profiles import duplicates
-from profiles.forms import DuplicateDismissForm, DuplicateRequestForm
-from profiles.models import DuplicateSuggestion
+from profiles import duplicates, record_operations
+from profiles.forms import (
+    DuplicateDismissForm,
+    DuplicateRequestForm,
+    RecordMergeForm,
+    RecordSplitForm,
+    SplitRequestForm,
+)
+from profiles.models import DuplicateSuggestion, RecordOperation, SplitRequest
 from profiles.views import _get_author_for_owner
+from works.models import Author
 
 STATES = {state.value: state.label for state in DuplicateSuggestion.State}
 
@@ -45,6 +52,15 @@ def staff_merges(request: HttpRequest) -> HttpResponse:
         except ValueError as error:
             return _bad_request(str(error))
     page = duplicates.duplicate_queue_page(state=state, after=after)
+    split_requests = (
+        list(
+            SplitRequest.objects.filter(state=SplitRequest.State.OPEN)
+            .select_related("author", "requested_by")
+            .order_by("created_at", "id")[: duplicates.QUEUE_PAGE_SIZE]
+        )
+        if after is None and state == DuplicateSuggestion.State.OPEN
+        else []
+    )
     facts = duplicates.duplicate_record_facts(
         author_ids={pk for s in page.suggestions for pk in (s.author_low_id, s.author_high_id)}
     )
@@ -60,19 +76,27 @@ def staff_merges(request: HttpRequest) -> HttpResponse:
             "states": STATES,
             "after": after,
             "next_after": page.next_after,
+            "split_requests": split_requests,
         },
     )
 
 
-def _detail_context(suggestion: DuplicateSuggestion, form: DuplicateDismissForm) -> dict:
-    facts = duplicates.duplicate_record_facts(
-        author_ids={suggestion.author_low_id, suggestion.author_high_id}
-    )
+def _pair(suggestion: DuplicateSuggestion) -> tuple[int, int]:
+    return (suggestion.author_low_id, suggestion.author_high_id)
+
+
+def _detail_context(
+    suggestion: DuplicateSuggestion,
+    form: DuplicateDismissForm,
+    merge_form: RecordMergeForm | None = None,
+) -> dict:
+    facts = duplicates.duplicate_record_facts(author_ids=set(_pair(suggestion)))
     return {
         "suggestion": suggestion,
         "low": facts.get(suggestion.author_low_id),
         "high": facts.get(suggestion.author_high_id),
         "form": form,
+        "merge_form": merge_form or RecordMergeForm(pair=_pair(suggestion)),
     }
 
 
@@ -82,6 +106,169 @@ def staff_merge_detail(request: HttpRequest, suggestion_id: int) -> HttpResponse
     return render(
         request, "staff/merge_detail.html", _detail_context(suggestion, DuplicateDismissForm())
     )
+
+
+@require_POST
+def staff_merge_do(request: HttpRequest, suggestion_id: int) -> HttpResponse:
+    """Merge the pair: the record staff chose survives, the other redirects to it."""
+    suggestion = _get_suggestion_for_staff(request, suggestion_id)
+    reviewer = staff.require_staff(request)
+    form = RecordMergeForm(request.POST, pair=_pair(suggestion))
+    if form.is_valid():
+        survivor = form.cleaned_data["survivor"]
+        (merged,) = set(_pair(suggestion)) - {survivor}
+        try:
+            operation = record_operations.record_merge(
+                staff=reviewer,
+                source_id=merged,
+                target_id=survivor,
+                suggestion=suggestion,
+                note=form.cleaned_data["note"],
+            )
+        except record_operations.RecordOperationError as error:
+            form.add_error(None, str(error))
+        else:
+            messages.success(
+                request,
+                f"Record {merged} merged into record {survivor} (operation {operation.pk}): "
+                "its page now redirects there.",
+            )
+            return redirect("profiles:staff_merge_detail", suggestion_id=suggestion.pk)
+    suggestion.refresh_from_db()
+    return render(
+        request,
+        "staff/merge_detail.html",
+        _detail_context(suggestion, DuplicateDismissForm(), form),
+        status=400,
+    )
+
+
+def _before(request: HttpRequest) -> int | None:
+    raw = request.GET.get("before", "")
+    if not raw:
+        return None
+    if not raw.isdigit() or len(raw) > 18:
+        raise ValueError("“before” is an operation id (a number).")
+    return int(raw)
+
+
+@require_safe
+def staff_operations(request: HttpRequest) -> HttpResponse:
+    """Every merge and split, newest first, each with its undo."""
+    staff.require_staff(request)
+    try:
+        before = _before(request)
+    except ValueError as error:
+        return _bad_request(str(error))
+    operations, next_before = record_operations.operations_page(before=before)
+    return render(
+        request,
+        "staff/operations.html",
+        {"operations": operations, "before": before, "next_before": next_before},
+    )
+
+
+@require_POST
+def staff_operation_undo(request: HttpRequest, operation_id: int) -> HttpResponse:
+    reviewer = staff.require_staff(request)
+    operation = get_object_or_404(RecordOperation, pk=operation_id)
+    try:
+        record_operations.record_operation_undo(staff=reviewer, operation_id=operation.pk)
+    except record_operations.RecordOperationError as error:
+        messages.error(request, str(error))
+        operations, next_before = record_operations.operations_page(before=None)
+        return render(
+            request,
+            "staff/operations.html",
+            {"operations": operations, "before": None, "next_before": next_before},
+            status=409,
+        )
+    messages.success(
+        request,
+        f"Operation {operation.pk} undone: records {operation.source_id} and "
+        f"{operation.target_id} are as they were before it.",
+    )
+    return redirect("profiles:staff_operations")
+
+
+def _split_context(
+    author: Author, candidates: list, form: RecordSplitForm, split_request: SplitRequest | None
+) -> dict:
+    return {
+        "author": author,
+        "candidates": candidates,
+        "form": form,
+        "split_request": split_request,
+    }
+
+
+def _open_split_request(request: HttpRequest, author: Author) -> SplitRequest | None:
+    raw = request.GET.get("request") or request.POST.get("request") or ""
+    if not raw.isdigit() or len(raw) > 18:
+        return None
+    return (
+        SplitRequest.objects.select_related("requested_by")
+        .filter(pk=int(raw), author=author)
+        .first()
+    )
+
+
+@require_http_methods(["GET", "HEAD", "POST"])
+def staff_split(request: HttpRequest, author_id: int) -> HttpResponse:
+    """Staff move chosen works of a record to a new record or an existing one."""
+    reviewer = staff.require_staff(request)
+    author = get_object_or_404(Author, pk=author_id)
+    if author.merged_into_id is not None:
+        messages.info(request, f"Record {author.pk} was merged into this one: split here.")
+        return redirect("profiles:staff_split", author_id=author.merged_into_id)
+    split_request = _open_split_request(request, author)
+    candidates = record_operations.split_candidates(author=author)
+    work_ids = [a.work_id for a in candidates]
+    if request.method in ("GET", "HEAD"):
+        initial = (
+            {"works": split_request.work_ids, "request": split_request.pk} if split_request else {}
+        )
+        form = RecordSplitForm(initial=initial, work_ids=work_ids)
+        return render(
+            request, "staff/split.html", _split_context(author, candidates, form, split_request)
+        )
+    form = RecordSplitForm(request.POST, work_ids=work_ids)
+    if form.is_valid():
+        try:
+            operation = record_operations.record_split(
+                staff=reviewer,
+                author_id=author.pk,
+                work_ids=form.cleaned_data["works"],
+                target_id=form.cleaned_data["target"],
+                request=split_request,
+                note=form.cleaned_data["note"],
+            )
+        except record_operations.RecordOperationError as error:
+            form.add_error(None, str(error))
+        else:
+            messages.success(
+                request,
+                f"{len(form.cleaned_data['works'])} work(s) moved from record {author.pk} to "
+                f"record {operation.target_id} (operation {operation.pk}).",
+            )
+            return redirect("profiles:staff_operations")
+    return render(
+        request,
+        "staff/split.html",
+        _split_context(author, candidates, form, split_request),
+        status=400,
+    )
+
+
+@require_POST
+def staff_split_request_dismiss(request: HttpRequest, request_id: int) -> HttpResponse:
+    reviewer = staff.require_staff(request)
+    split_request = get_object_or_404(SplitRequest, pk=request_id)
+    if record_operations.split_request_dismiss(request=split_request, staff=reviewer):
+        messages.success(request, f"Split request {split_request.pk} dismissed.")
+    else:
+        messages.info(request, f"Split request {split_request.pk} was already decided.")
+    return redirect("profiles:staff_merges")
 
 
 @require_POST
@@ -135,3 +322,37 @@ def duplicate_request(request: AuthenticatedHttpRequest, author_id: int) -> Http
     else:
         messages.success(request, "Your request is with staff: they compare the two records.")
     return redirect("profiles:researcher_detail", author_id=author.pk)
+
+
+@login_required
+@require_http_methods(["GET", "HEAD", "POST"])
+def split_request(request: AuthenticatedHttpRequest, author_id: int) -> HttpResponse:
+    """The owner ticks works on their record that are another person's, for staff to split off."""
+    author = _get_author_for_owner(request, author_id)
+    template = "profiles/split_request.html"
+    candidates = record_operations.split_candidates(author=author)
+    work_ids = [a.work_id for a in candidates]
+    context = {"author": author, "candidates": candidates}
+    if request.method in ("GET", "HEAD"):
+        return render(request, template, {**context, "form": SplitRequestForm(work_ids=work_ids)})
+    form = SplitRequestForm(request.POST, work_ids=work_ids)
+    if ratelimit.limit_exceeded(request, action="split_request"):
+        form.is_valid()
+        form.add_error(None, "Too many requests: wait an hour and try again.")
+        return render(request, template, {**context, "form": form}, status=429)
+    if form.is_valid():
+        try:
+            record_operations.split_request_submit(
+                user=request.user,
+                author=author,
+                work_ids=form.cleaned_data["works"],
+                reason=form.cleaned_data["reason"],
+            )
+        except record_operations.RecordOperationError as error:
+            form.add_error(None, str(error))
+        else:
+            messages.success(
+                request, "Your request is with staff: they move those works to another record."
+            )
+            return redirect("profiles:researcher_detail", author_id=author.pk)
+    return render(request, template, {**context, "form": form}, status=400)

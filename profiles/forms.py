@@ -1,6 +1,6 @@
 import re
 from collections.abc import Iterator
-from typing import Any
+from typing import Any, cast
 
 from django import forms
 from django.core.exceptions import ValidationError
@@ -501,12 +501,104 @@ class DuplicateRequestForm(forms.Form):
     )
 
     def clean_other(self) -> int:
-        raw = self.cleaned_data["other"].strip()
-        if raw.isdigit() and len(raw) <= 18:
-            return int(raw)
-        match = _RECORD_URL.search(raw)
-        if match is None:
-            raise ValidationError(
-                "Give a researcher page's address (…/researchers/123/) or the number in it."
-            )
-        return int(match.group(1))
+        return _record_id(self.cleaned_data["other"])
+
+
+def _record_id(raw: str) -> int:
+    """A researcher record named by its page's address or its id."""
+    raw = raw.strip()
+    if raw.isdigit() and len(raw) <= 18:
+        return int(raw)
+    match = _RECORD_URL.search(raw)
+    if match is None:
+        raise ValidationError(
+            "Give a researcher page's address (…/researchers/123/) or the number in it."
+        )
+    return int(match.group(1))
+
+
+class RecordMergeForm(forms.Form):
+    """Staff choose which record of a suggested pair survives the merge."""
+
+    survivor = forms.TypedChoiceField(
+        coerce=int,
+        widget=forms.RadioSelect,
+        error_messages={
+            "required": "Choose the record that stays.",
+            "invalid_choice": "Choose one of the two records to stay.",
+        },
+    )
+    note = forms.CharField(
+        max_length=2000, required=False, widget=forms.Textarea(attrs={"rows": 2})
+    )
+
+    def __init__(self, *args: Any, pair: tuple[int, int], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        cast(forms.ChoiceField, self.fields["survivor"]).choices = [(pk, str(pk)) for pk in pair]
+
+
+class RecordSplitForm(forms.Form):
+    """Staff pick works of a record and where they go: a new record or an existing one."""
+
+    NEW, EXISTING = "new", "existing"
+
+    works = forms.TypedMultipleChoiceField(
+        coerce=int,
+        widget=forms.CheckboxSelectMultiple,
+        error_messages={
+            "required": "Choose at least one work to move.",
+            "invalid_choice": "Work %(value)s is not on this record.",
+        },
+    )
+    destination = forms.ChoiceField(
+        choices=[(NEW, "A new record of the same name"), (EXISTING, "An existing record")],
+        initial=NEW,
+        widget=forms.RadioSelect,
+        error_messages={"required": "Say where the works go."},
+    )
+    target = forms.CharField(
+        label="The existing record (its address or id)", max_length=500, required=False
+    )
+    note = forms.CharField(
+        max_length=2000, required=False, widget=forms.Textarea(attrs={"rows": 2})
+    )
+    request = forms.IntegerField(required=False, widget=forms.HiddenInput, min_value=1)
+
+    def __init__(self, *args: Any, work_ids: list[int], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        cast(forms.ChoiceField, self.fields["works"]).choices = [(pk, str(pk)) for pk in work_ids]
+
+    def clean_target(self) -> int | None:
+        raw = self.cleaned_data["target"]
+        return _record_id(raw) if raw.strip() else None
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean() or {}
+        if cleaned.get("destination") == self.EXISTING and not cleaned.get("target"):
+            self.add_error("target", "Give the existing record's address or id.")
+        if cleaned.get("destination") == self.NEW:
+            cleaned["target"] = None
+        return cleaned
+
+
+class SplitRequestForm(forms.Form):
+    """The owner ticks the works on their record that are another person's."""
+
+    works = forms.TypedMultipleChoiceField(
+        coerce=int,
+        widget=forms.CheckboxSelectMultiple,
+        error_messages={
+            "required": "Tick the works that are another person's.",
+            "invalid_choice": "Work %(value)s is not on your record.",
+        },
+    )
+    reason = forms.CharField(
+        label="Whose they are, as far as you know",
+        max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        error_messages={"required": "Say why these works are someone else's: staff read it."},
+    )
+
+    def __init__(self, *args: Any, work_ids: list[int], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        cast(forms.ChoiceField, self.fields["works"]).choices = [(pk, str(pk)) for pk in work_ids]

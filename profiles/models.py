@@ -457,6 +457,8 @@ PROFILE_FIELD_LABELS = {
     "homepage": "homepage",
     "contact": "contact preference",
     "open_to_collaborate": "openness to collaborate",
+    # A staff merge brought a duplicate record's works here (profiles.record_operations).
+    "merged_record": "works of a duplicate record merged in",
 }
 
 
@@ -533,3 +535,89 @@ class DuplicateSuggestion(models.Model):
 
     def __str__(self) -> str:
         return f"{self.author_low_id} ~ {self.author_high_id} ({self.state})"
+
+
+class RecordOperation(models.Model):
+    """A staff merge or split of author records: what moved, exactly, so that it can be undone.
+
+    `moves` is written by profiles.record_operations and read back by its
+    undo; nothing else interprets it. A merge: {"authorships": [{"id",
+    "from", "status"}], "dropped": [full rows of the merged record's
+    authorships on works the survivor was already on], "follows": [{"id",
+    "from"}], "follows_dropped": [rows], "claims": [{"id", "from"}],
+    "settings": row or null, "event": id}. A split: {"authorships": [{"id",
+    "from", "status", "status_changed_by", "status_changed_at"}],
+    "tombstones": [ids], "created_record": bool}.
+    """
+
+    class Kind(models.TextChoices):
+        MERGE = "merge", "Merge"
+        SPLIT = "split", "Split"
+
+    kind = models.CharField(max_length=8, choices=Kind.choices)
+    # A merge: the merged record (source) and the survivor (target). A split:
+    # the record the works left (source) and the one they went to (target).
+    source = models.ForeignKey(Author, on_delete=models.CASCADE, related_name="+")
+    target = models.ForeignKey(Author, on_delete=models.CASCADE, related_name="+")
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    suggestion = models.ForeignKey(
+        DuplicateSuggestion, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    note = models.TextField(blank=True, default="")
+    moves = models.JSONField(default=dict, blank=True)
+    undone_at = models.DateTimeField(null=True, blank=True)
+    undone_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            models.Index(fields=["-created_at", "-id"], name="recordoperation_list_idx"),
+            # "Has a later operation touched these records?" (the undo's check).
+            models.Index(fields=["source", "created_at"], name="recordoperation_source_idx"),
+            models.Index(fields=["target", "created_at"], name="recordoperation_target_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.source_id} -> {self.target_id}"
+
+
+class SplitRequest(models.Model):
+    """The owner of a claimed record says some works on it are another person's.
+
+    It waits in the staff queue (/staff/merges/) beside the duplicate
+    suggestions; staff carry it out on the record's split page, which
+    marks it done with the operation, or dismiss it.
+    """
+
+    class State(models.TextChoices):
+        OPEN = "open", "Open"
+        DONE = "done", "Split"
+        DISMISSED = "dismissed", "Dismissed"
+
+    author = models.ForeignKey(Author, on_delete=models.CASCADE, related_name="+")
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    work_ids = ArrayField(models.BigIntegerField(), default=list)
+    reason = models.TextField(blank=True, default="")
+    state = models.CharField(max_length=16, choices=State.choices, default=State.OPEN)
+    operation = models.ForeignKey(
+        RecordOperation, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    decided_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["state", "-created_at"], name="splitrequest_queue_idx")]
+
+    def __str__(self) -> str:
+        return f"split of {self.author_id} ({self.state})"

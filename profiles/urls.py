@@ -72,6 +72,32 @@ urlpatterns = [
         name="staff_merge_dismiss",
     ),
     path(
+        "staff/merges/<int:suggestion_id>/merge/",
+        duplicate_views.staff_merge_do,
+        name="staff_merge_do",
+    ),
+    path("staff/merges/operations/", duplicate_views.staff_operations, name="staff_operations"),
+    path(
+        "staff/merges/operations/<int:operation_id>/undo/",
+        duplicate_views.staff_operation_undo,
+        name="staff_operation_undo",
+    ),
+    path(
+        "staff/merges/records/<int:author_id>/split/",
+        duplicate_views.staff_split,
+        name="staff_split",
+    ),
+    path(
+        "staff/merges/split-requests/<int:request_id>/dismiss/",
+        duplicate_views.staff_split_request_dismiss,
+        name="staff_split_request_dismiss",
+    ),
+    path(
+        "researchers/<int:author_id>/profile/split/",
+        duplicate_views.split_request,
+        name="split_request",
+    ),
+    path(
         "researchers/<int:author_id>/profile/also-me/",
         duplicate_views.duplicate_request,
         name="duplicate_request",

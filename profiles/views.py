@@ -19,12 +19,13 @@ from django.core import signing
 from django.core.paginator import Paginator
 from django.db import IntegrityError
 from django.db.models import Count, Window
-from django.http import Http404, HttpRequest, HttpResponse, QueryDict
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponsePermanentRedirect, QueryDict
 from django.middleware.csrf import get_token
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.cache import patch_cache_control
 from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 from django.views.decorators.vary import vary_on_headers
@@ -243,12 +244,18 @@ def _visitor_context(
     }
 
 
+def _merged_redirect(url: str) -> HttpResponse:
+    """A merged record's address answers 301 to its survivor, which browsers must not
+    keep: staff can undo the merge (profiles.record_operations), and the page is back."""
+    response = HttpResponsePermanentRedirect(url)
+    patch_cache_control(response, no_cache=True, max_age=0)
+    return response
+
+
 def _researcher_page(request: HtmxHttpRequest, author_id: int) -> HttpResponse:
     author = _get_author_for_page(author_id, with_history=True)
     if author.merged_into_id:
-        return redirect(
-            "profiles:researcher_detail", author_id=author.merged_into_id, permanent=True
-        )
+        return _merged_redirect(reverse("profiles:researcher_detail", args=[author.merged_into_id]))
     form = WorksFilterForm(request.GET)
     valid = form.is_valid()
     # Parts of the filter in error count as not given: the list shows the rest.
@@ -369,7 +376,7 @@ def researcher_export(request: HttpRequest, author_id: int, extension: str) -> H
     if author.merged_into_id:
         url = reverse("profiles:researcher_export", args=[author.merged_into_id, extension])
         query = request.GET.urlencode()
-        return redirect(f"{url}?{query}" if query else url, permanent=True)
+        return _merged_redirect(f"{url}?{query}" if query else url)
     if extension not in exports.FORMATS:
         return export_format_unknown(
             request,
@@ -415,7 +422,7 @@ def coauthors(request: HtmxHttpRequest, author_id: int) -> HttpResponse:
     """Everyone who shares a work with the researcher, with how many and in which years."""
     author = _get_author_for_page(author_id)
     if author.merged_into_id:
-        return redirect("profiles:coauthors", author_id=author.merged_into_id, permanent=True)
+        return _merged_redirect(reverse("profiles:coauthors", args=[author.merged_into_id]))
     hidden = selectors.collaborators_hidden(author=author)
     total = 0 if hidden else selectors.coauthor_count(author=author)
     sort, sort_note = _coauthor_sort(request.GET.get("sort"))

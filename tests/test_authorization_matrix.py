@@ -426,6 +426,50 @@ PROJECT = [
         POST=(404, 404, 404, 404, REDIRECT),
         PUT=every(405),
     ),
+    # Merges, splits and their undo (profiles.record_operations): staff only, 404 to others.
+    url(
+        "profiles:staff_merge_do",
+        case="the co-author's record merged into the record",
+        data={"survivor": "world:author_id"},
+        GET=every(405),
+        POST=(404, 404, 404, 404, REDIRECT),
+        PUT=every(405),
+    ),
+    url(
+        "profiles:staff_operations",
+        GET=(404, 404, 404, 404, 200),
+        POST=every(405),
+        PUT=every(405),
+    ),
+    url(
+        "profiles:staff_operation_undo",
+        GET=every(405),
+        POST=(404, 404, 404, 404, REDIRECT),
+        PUT=every(405),
+    ),
+    url(
+        "profiles:staff_split",
+        case="a work of the record moved to a new record",
+        data={"works": "world:work_id", "destination": "new"},
+        GET=(404, 404, 404, 404, 200),
+        POST=(404, 404, 404, 404, REDIRECT),
+        PUT=every(405),
+    ),
+    url(
+        "profiles:staff_split_request_dismiss",
+        GET=every(405),
+        POST=(404, 404, 404, 404, REDIRECT),
+        PUT=every(405),
+    ),
+    # "These works are another person's": the record's owner asks staff for a split.
+    url(
+        "profiles:split_request",
+        params={"author_id": "author_id"},
+        data={"works": "world:work_id", "reason": "A namesake's paper."},
+        GET=(LOGIN, 404, 404, 200, 404),
+        POST=(LOGIN, 404, 404, REDIRECT, 404),
+        PUT=(LOGIN, 405, 405, 405, 405),
+    ),
     # "These records are also me": the record's owner only.
     url(
         "profiles:duplicate_request",

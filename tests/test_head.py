@@ -16,10 +16,10 @@ from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, resolve
 
 from bzpeer.outbox import optout
-from profiles import services
+from profiles import record_operations, services
 from profiles.collaboration import safety
 from profiles.collaboration import services as collaboration
-from profiles.models import DuplicateSuggestion, ProfileSettings
+from profiles.models import DuplicateSuggestion, ProfileSettings, SplitRequest
 from tests.factories import (
     AuthorFactory,
     AuthorshipFactory,
@@ -102,6 +102,13 @@ def values():
             author_high_id=max(author.pk, other.pk),
             evidence={"shared_institutions": 1},
             strength=2,
+        ).pk,
+        # a merge staff can undo, and an owner's split request (profiles.record_operations)
+        "operation_id": record_operations.record_merge(
+            staff=staff, source_id=AuthorFactory().pk, target_id=AuthorFactory().pk
+        ).pk,
+        "request_id": SplitRequest.objects.create(
+            author=author, requested_by=claim.claimant, work_ids=[work.pk]
         ).pk,
         "decision": "approve",
         "app_label": "works",

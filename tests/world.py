@@ -23,10 +23,16 @@ from django.utils import timezone
 from bzpeer import pagecache
 from bzpeer.outbox import optout
 from graph import services as graph_services
-from profiles import services
+from profiles import record_operations, services
 from profiles.collaboration import services as collaboration
 from profiles.collaboration.models import Block, Report
-from profiles.models import DuplicateSuggestion, EmailCode, Follow, ProfileSettings
+from profiles.models import (
+    DuplicateSuggestion,
+    EmailCode,
+    Follow,
+    ProfileSettings,
+    SplitRequest,
+)
 from tests.factories import (
     AuthorFactory,
     AuthorshipFactory,
@@ -158,9 +164,17 @@ def build_world():
         evidence={"shared_institutions": 1},
         strength=2,
     )
+    # A merge of two other records staff can undo, and a split request of the
+    # co-author's record (profiles.record_operations).
+    operation = record_operations.record_merge(
+        staff=staff, source_id=AuthorFactory().pk, target_id=AuthorFactory().pk
+    )
+    split_request = SplitRequest.objects.create(author=coauthor, work_ids=[elsewhere.pk])
     params = {
         "author_id": str(record.pk),
         "suggestion_id": str(suggestion.pk),
+        "operation_id": str(operation.pk),
+        "request_id": str(split_request.pk),
         "work_id": work_id,
         "other_work_id": str(elsewhere.pk),
         "topic_id": str(topic.pk),

@@ -9,6 +9,7 @@ from django.contrib.auth import get_user_model
 from django.utils import timezone
 
 from tests.factories import AuthorFactory, AuthorshipFactory, InstitutionFactory, WorkFactory
+from tests.mfa import force_login_with_totp
 from tests.outbox.conftest import smtp  # noqa: F401 (the digest tests' real SMTP server)
 
 PASSWORD = "a-long-test-password-1"
@@ -37,6 +38,15 @@ def make_user(email: str | None = None, *, staff: bool = False, age_days: float 
 @pytest.fixture
 def staff():
     return make_user("reviewer@bzpeer.example", staff=True)
+
+
+@pytest.fixture
+def staff_client(client):
+    """The test client of a staff member signed in with their second factor (.reviewer)."""
+    reviewer = make_user("reviewer@bzpeer.example", staff=True)
+    force_login_with_totp(client, reviewer)
+    client.reviewer = reviewer
+    return client
 
 
 @pytest.fixture

@@ -71,12 +71,12 @@ from works.importers.crossref_records import (
     parse_response,
 )
 from works.importers.openalex import ImportStats
+from works.importers.upsert import merged_survivors
 from works.models import Authorship
 from works.signals import works_created
 
 _ORIGIN = Authorship.Origin.CROSSREF.value
 _ASSERTED = Authorship.Status.ASSERTED.value
-_MAX_MERGE_HOPS = 10
 _WORD = re.compile(r"\w+")
 
 
@@ -353,33 +353,12 @@ def _authors_by_orcid(cursor: Any, orcids: list[str]) -> dict[str, int]:
     if not orcids:
         return {}
     cursor.execute(
-        "SELECT orcid, id, merged_into_id FROM works_author WHERE orcid = ANY(%s::text[])",
+        "SELECT orcid, id FROM works_author WHERE orcid = ANY(%s::text[])",
         [orcids],
     )
-    rows = cursor.fetchall()
-    holder = {orcid: author_id for orcid, author_id, _ in rows}
-    survivor = {author_id: merged for _, author_id, merged in rows if merged is not None}
-    for _ in range(_MAX_MERGE_HOPS):
-        pending = sorted({m for m in survivor.values() if m not in survivor})
-        if not pending:
-            break
-        cursor.execute(
-            "SELECT id, merged_into_id FROM works_author WHERE id = ANY(%s::bigint[])"
-            " AND merged_into_id IS NOT NULL",
-            [pending],
-        )
-        found = dict(cursor.fetchall())
-        if not found:
-            break
-        survivor.update(found)
-    out = {}
-    for orcid, author_id in holder.items():
-        for _ in range(_MAX_MERGE_HOPS):
-            if author_id not in survivor:
-                break
-            author_id = survivor[author_id]
-        out[orcid] = author_id
-    return out
+    holder: dict[str, int] = dict(cursor.fetchall())
+    survivor = merged_survivors(cursor, holder.values())
+    return {orcid: survivor.get(author_id, author_id) for orcid, author_id in holder.items()}
 
 
 def _fits(stored: _Stored, family: frozenset[str], orcid: str) -> bool:

@@ -26,6 +26,7 @@ a work) is authoritative and sets every column it carries; an *embedded* copy
 and updates what it states, but never blanks a value another record gave.
 """
 
+import dataclasses
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -38,6 +39,7 @@ from psycopg.types.json import Jsonb
 
 from works.importers.openalex_records import (
     AuthorRow,
+    AuthorshipRow,
     InstitutionRow,
     SourceRow,
     TopicRow,
@@ -668,8 +670,13 @@ def write_works(
             " WHERE a.openalex_id = v.openalex_id AND NOT a.external_ids ? 'orcid'",
             [[o for o, _ in refused_orcids], [v for _, v in refused_orcids]],
         )
-    author_ids = _ids(author_result)
     result.changed_author_ids |= _changed(author_result)
+    # A record staff merged into another answers with its survivor: the works
+    # an import names it on go there, and a merge is never undone by one.
+    own_ids = _ids(author_result)
+    author_ids = _survivors(cursor, own_ids)
+    if author_ids != own_ids:
+        items = [(loc, _one_authorship_per_author(w, own_ids, author_ids)) for loc, w in items]
 
     work_result = _upsert(
         cursor,
@@ -732,6 +739,64 @@ def write_works(
     # Their pages show the works' citations, and their metrics count them.
     result.changed_author_ids |= counted_authors
     return result
+
+
+# A merged record's survivor may itself have been merged: follow that far at most.
+MAX_MERGE_HOPS = 10
+
+
+def merged_survivors(cursor: Any, author_ids: Iterable[int]) -> dict[int, int]:
+    """Each of these records that was merged into another (profiles.record_operations),
+    with the record its works go to now: the end of its merged_into chain."""
+    survivor: dict[int, int] = {}
+    pending = sorted(set(author_ids))
+    for _ in range(MAX_MERGE_HOPS):
+        if not pending:
+            break
+        cursor.execute(
+            "SELECT id, merged_into_id FROM works_author WHERE id = ANY(%s::bigint[])"
+            " AND merged_into_id IS NOT NULL",
+            [pending],
+        )
+        found = dict(cursor.fetchall())
+        survivor.update(found)
+        pending = sorted({m for m in found.values() if m not in survivor})
+    out = {}
+    for author_id in survivor:
+        end = author_id
+        for _ in range(MAX_MERGE_HOPS):
+            if end not in survivor:
+                break
+            end = survivor[end]
+        out[author_id] = end
+    return out
+
+
+def _survivors(cursor: Any, author_ids: dict[str, int]) -> dict[str, int]:
+    """Each OpenAlex id's record, or the one it was merged into."""
+    survivor = merged_survivors(cursor, author_ids.values())
+    return {key: survivor.get(pk, pk) for key, pk in author_ids.items()}
+
+
+def _one_authorship_per_author(
+    work: WorkRow, own_ids: dict[str, int], author_ids: dict[str, int]
+) -> WorkRow:
+    """The work with one authorship per record. A merged record and its survivor
+    both named on it are one author: the survivor's own entry stands, as the
+    merge kept the survivor's authorship (else the first entry)."""
+    chosen: dict[int, AuthorshipRow] = {}
+    for a in work.authorships:
+        key = a.author.openalex_id
+        author_id = author_ids[key]
+        current = chosen.get(author_id)
+        if current is None or (
+            own_ids[key] == author_id and own_ids[current.author.openalex_id] != author_id
+        ):
+            chosen[author_id] = a
+    if len(chosen) == len(work.authorships):
+        return work
+    kept = [a for a in work.authorships if chosen[author_ids[a.author.openalex_id]] is a]
+    return dataclasses.replace(work, authorships=kept)
 
 
 def _copy(cursor: Any, table: str, columns: str, rows: Iterable[tuple[Any, ...]]) -> None:
