@@ -16,12 +16,14 @@ from profiles import duplicates, record_operations
 from profiles.forms import (
     DuplicateDismissForm,
     DuplicateRequestForm,
+    MissingWorkForm,
     RecordMergeForm,
     RecordSplitForm,
     SplitRequestForm,
+    WorkMineForm,
 )
 from profiles.models import DuplicateSuggestion, RecordOperation, SplitRequest
-from profiles.views import _get_author_for_owner
+from profiles.views import _get_author_for_owner, _missing_works_render
 from works.models import Author
 
 STATES = {state.value: state.label for state in DuplicateSuggestion.State}
@@ -207,7 +209,7 @@ def _open_split_request(request: HttpRequest, author: Author) -> SplitRequest | 
     if not raw.isdigit() or len(raw) > 18:
         return None
     return (
-        SplitRequest.objects.select_related("requested_by")
+        SplitRequest.objects.select_related("requested_by", "target")
         .filter(pk=int(raw), author=author)
         .first()
     )
@@ -225,9 +227,14 @@ def staff_split(request: HttpRequest, author_id: int) -> HttpResponse:
     candidates = record_operations.split_candidates(author=author)
     work_ids = [a.work_id for a in candidates]
     if request.method in ("GET", "HEAD"):
-        initial = (
+        initial: dict = (
             {"works": split_request.work_ids, "request": split_request.pk} if split_request else {}
         )
+        if split_request and split_request.target_id:
+            # "This is mine": the requester's record is where they asked the works to go.
+            initial.update(
+                destination=RecordSplitForm.EXISTING, target=str(split_request.target_id)
+            )
         form = RecordSplitForm(initial=initial, work_ids=work_ids)
         return render(
             request, "staff/split.html", _split_context(author, candidates, form, split_request)
@@ -356,3 +363,42 @@ def split_request(request: AuthenticatedHttpRequest, author_id: int) -> HttpResp
             )
             return redirect("profiles:researcher_detail", author_id=author.pk)
     return render(request, template, {**context, "form": form}, status=400)
+
+
+@login_required
+@require_POST
+def work_mine_request(request: AuthenticatedHttpRequest, author_id: int) -> HttpResponse:
+    """ "This is mine": the owner asks staff to move a work on another record to theirs."""
+    author = _get_author_for_owner(request, author_id)
+    form = WorkMineForm(request.POST)
+    if not form.is_valid():
+        error = " ".join(str(e) for errors in form.errors.values() for e in errors)
+        return _work_mine_refused(request, author, error, status=400)
+    if ratelimit.limit_exceeded(request, action="split_request"):
+        return _work_mine_refused(
+            request, author, "Too many requests: wait an hour and try again.", status=429
+        )
+    try:
+        record_operations.work_mine_request(
+            user=request.user,
+            author=author,
+            work_id=form.cleaned_data["work"],
+            elsewhere_id=form.cleaned_data["record"],
+            reason=form.cleaned_data["reason"],
+        )
+    except record_operations.RecordOperationError as error:
+        return _work_mine_refused(request, author, str(error), status=409)
+    messages.success(
+        request,
+        f"Your request is with staff: they check that work {form.cleaned_data['work']} is yours "
+        f"and move it from record {form.cleaned_data['record']} to yours.",
+    )
+    return redirect("profiles:researcher_detail", author_id=author.pk)
+
+
+def _work_mine_refused(
+    request: AuthenticatedHttpRequest, author: Author, error: str, *, status: int
+) -> HttpResponse:
+    return _missing_works_render(
+        request, author, MissingWorkForm(), status=status, error=f"Nothing was sent. {error}"
+    )

@@ -602,3 +602,13 @@ class SplitRequestForm(forms.Form):
     def __init__(self, *args: Any, work_ids: list[int], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         cast(forms.ChoiceField, self.fields["works"]).choices = [(pk, str(pk)) for pk in work_ids]
+
+
+class WorkMineForm(forms.Form):
+    """The owner says a work found on another record is theirs ("This is mine")."""
+
+    work = forms.IntegerField(min_value=1, error_messages={"required": "Say which work."})
+    record = forms.IntegerField(
+        min_value=1, error_messages={"required": "Say which record the work is on."}
+    )
+    reason = forms.CharField(max_length=2000, required=False)

@@ -587,7 +587,8 @@ class RecordOperation(models.Model):
 
 
 class SplitRequest(models.Model):
-    """The owner of a claimed record says some works on it are another person's.
+    """The owner of a claimed record says some works on it are another person's, or
+    (with `target`, their own record) that a work on another record is theirs.
 
     It waits in the staff queue (/staff/merges/) beside the duplicate
     suggestions; staff carry it out on the record's split page, which
@@ -604,6 +605,10 @@ class SplitRequest(models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     work_ids = ArrayField(models.BigIntegerField(), default=list)
+    # "This is mine": the requester's own record, where they ask the works to go.
+    target = models.ForeignKey(
+        Author, null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
     reason = models.TextField(blank=True, default="")
     state = models.CharField(max_length=16, choices=State.choices, default=State.OPEN)
     operation = models.ForeignKey(

@@ -594,6 +594,46 @@ def split_request_submit(
     )
 
 
+@transaction.atomic
+def work_mine_request(
+    *, user: AbstractBaseUser, author: Author, work_id: int, elsewhere_id: int, reason: str = ""
+) -> SplitRequest:
+    """The owner of `author` says a work on another record (`elsewhere_id`) is theirs: a request
+    for staff to move it to their record (a split of that record, with `author` as its target).
+    Nothing moves before staff decide; the other record's owner, if any, is not overruled."""
+    if not Claim.objects.filter(
+        author=author, claimant_id=user.pk, state=Claim.State.APPROVED
+    ).exists():
+        raise RecordOperationError("Only the researcher whose claim was approved can ask.")
+    if elsewhere_id == author.pk:
+        raise RecordOperationError("That work is on your record already.")
+    Author.objects.select_for_update().filter(pk=author.pk).first()
+    if Authorship.objects.filter(author=author, work_id=work_id).exists():
+        raise RecordOperationError("That work is on your record already.")
+    if (
+        not Authorship.objects.filter(
+            author_id=elsewhere_id, author__merged_into__isnull=True, work_id=work_id
+        )
+        .exclude(status=Authorship.Status.DISPUTED)
+        .exists()
+    ):
+        raise RecordOperationError("That work is not on that record (any more).")
+    if SplitRequest.objects.filter(
+        author_id=elsewhere_id,
+        target=author,
+        work_ids__contains=[work_id],
+        state=SplitRequest.State.OPEN,
+    ).exists():
+        raise RecordOperationError("You asked for that work already: your request is with staff.")
+    return SplitRequest.objects.create(
+        author_id=elsewhere_id,
+        target=author,
+        requested_by_id=user.pk,
+        work_ids=[work_id],
+        reason=reason,
+    )
+
+
 def split_request_dismiss(*, request: SplitRequest, staff: AbstractBaseUser) -> bool:
     return (
         SplitRequest.objects.filter(pk=request.pk, state=SplitRequest.State.OPEN).update(

@@ -41,6 +41,11 @@ urlpatterns = [
     ),
     path("researchers/<int:author_id>/works/add/", views.work_add, name="work_add"),
     path(
+        "researchers/<int:author_id>/works/mine/",
+        duplicate_views.work_mine_request,
+        name="work_mine_request",
+    ),
+    path(
         "researchers/<int:author_id>/works/add/confirm/",
         views.work_add_confirm,
         name="work_add_confirm",

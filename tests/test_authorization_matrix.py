@@ -258,6 +258,14 @@ PROJECT = [
         POST=(LOGIN, 404, 404, 200, 404),
         PUT=(LOGIN, 405, 405, 405, 405),
     ),
+    # "This is mine" for a work on another record: the owner's alone, a request for staff.
+    url(
+        "profiles:work_mine_request",
+        data={"work": "world:other_work_id", "record": "world:followed_author_id"},
+        GET=(LOGIN, 405, 405, 405, 405),
+        POST=(LOGIN, 404, 404, REDIRECT, 404),
+        PUT=(LOGIN, 405, 405, 405, 405),
+    ),
     url(
         "profiles:work_add_confirm",
         data={"payload": "not signed"},

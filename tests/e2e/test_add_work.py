@@ -48,3 +48,38 @@ def test_owner_pastes_bibtex_confirms_and_sees_the_work_marked_as_theirs(page: P
     expect(imported.locator(".chip--added")).to_have_count(0)
     page.set_viewport_size({"width": 390, "height": 900})
     added.screenshot(path=str(SHOTS / "added-work-390.png"))
+
+
+def test_owner_finds_their_paper_on_a_namesake_s_record_and_asks_staff_for_it(
+    page: Page, live_server
+):
+    from profiles.models import SplitRequest
+    from tests.factories import AuthorFactory
+
+    owner, author = owned_record("Rosa Owner")
+    namesake = AuthorFactory(display_name="R. Owner")
+    theirs = WorkFactory(title="A Paper Filed Under A Namesake", doi="10.1000/filed-elsewhere")
+    AuthorshipFactory(author=namesake, work=theirs)
+    log_in(page, live_server.url, owner.email)
+
+    page.goto(f"{live_server.url}/researchers/{author.pk}/works/add/")
+    page.get_by_label("BibTeX", exact=True).fill(
+        "@article{mine, title={A Paper Filed Under A Namesake}, doi={10.1000/filed-elsewhere}}"
+    )
+    page.get_by_role("button", name="Look it up").click()
+    expect(page.get_by_text("This work is on another researcher's record")).to_be_visible()
+    page.get_by_label("Anything staff should know (optional)").fill("My DOI, my ORCID lists it.")
+    SHOTS.mkdir(exist_ok=True)
+    for width in (1280, 390):
+        page.set_viewport_size({"width": width, "height": 900})
+        page.screenshot(path=str(SHOTS / f"this-is-mine-{width}.png"), full_page=True)
+    page.get_by_role("button", name="This is mine: ask staff to move it to my record").click()
+
+    expect(page).to_have_url(f"{live_server.url}/researchers/{author.pk}/")
+    expect(page.get_by_text("Your request is with staff")).to_be_visible()
+    request = SplitRequest.objects.get()
+    assert (request.author_id, request.target_id, request.reason) == (
+        namesake.pk,
+        author.pk,
+        "My DOI, my ORCID lists it.",
+    )

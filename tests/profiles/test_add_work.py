@@ -211,9 +211,113 @@ def test_a_work_on_another_record_under_the_owners_name_is_not_copied(
 
     text = text_of(shown)
     assert "on another researcher's record, R. Owner" in text
-    assert "no way yet to say a work on another record is yours" in text
+    assert "This is mine: ask staff to move it to my record" in text
     confirm(client, author, shown)
     assert counts() == before
+
+
+def mine_form(response: Any) -> dict[str, str]:
+    """The fields of the first "This is mine" form on a confirmation page."""
+    form = re.search(r'class="missing-plan__mine">(.*?)</form>', response.content.decode(), re.S)
+    assert form, "no 'This is mine' form on the page"
+    fields = dict(re.findall(r'type="hidden" name="(work|record)" value="(\d+)"', form[1]))
+    return {**fields, "reason": "My DOI; the other record is a namesake's."}
+
+
+def test_this_is_mine_asks_staff_who_move_the_work_to_the_owner_s_record(
+    owner_client: Any,
+) -> None:
+    from django.test import Client
+
+    from profiles.models import SplitRequest
+    from tests.mfa import force_login_with_totp
+
+    client, author = owner_client
+    other = AuthorFactory(display_name="R. Owner")
+    stored = WorkFactory(doi="10.1000/theirs", title="A Paper Filed Under A Namesake")
+    AuthorshipFactory(work=stored, author=other)
+    shown = client.post(add_url(author), {"bibtex": "@article{t, title={X}, doi={10.1000/theirs}}"})
+    fields = mine_form(shown)
+    assert fields["work"] == str(stored.pk) and fields["record"] == str(other.pk)
+
+    url = reverse("profiles:work_mine_request", args=[author.pk])
+    sent = client.post(url, fields, follow=True)
+    assert "Your request is with staff" in html.unescape(sent.content.decode())
+    request = SplitRequest.objects.get()
+    assert (request.author_id, request.target_id, request.work_ids) == (
+        other.pk,
+        author.pk,
+        [stored.pk],
+    )
+    # Nothing moved yet, and asking twice is refused.
+    assert not Authorship.objects.filter(author=author, work=stored).exists()
+    again = client.post(url, fields)
+    assert again.status_code == 409 and "asked for that work already" in text_of(again)
+
+    staff = Client()
+    force_login_with_totp(staff, make_user(staff=True))
+    queue = text_of(staff.get(reverse("profiles:staff_merges")))
+    assert f"the owner of record {author.pk} asks for 1 work" in queue
+    split_url = reverse("profiles:staff_split", args=[other.pk]) + f"?request={request.pk}"
+    page = staff.get(split_url).content.decode()
+    assert re.search(r'value="existing"[^>]*checked', page), "the destination is not prefilled"
+    assert f'value="{author.pk}"' in page
+    done = staff.post(
+        split_url,
+        {
+            "works": [stored.pk],
+            "destination": "existing",
+            "target": str(author.pk),
+            "request": request.pk,
+        },
+    )
+    assert done.status_code == 302
+    assert Authorship.objects.filter(author=author, work=stored).exists()
+    assert (
+        not Authorship.objects.filter(author=other, work=stored).exclude(status="disputed").exists()
+    )
+    request.refresh_from_db()
+    assert request.state == SplitRequest.State.DONE
+
+
+@pytest.mark.parametrize(
+    ("fields", "status", "message"),
+    [
+        ({"work": "abc", "record": "1"}, 400, "Enter a whole number"),
+        ({"record": "1"}, 400, "Say which work"),
+        ({"work": "1", "record": "-3"}, 400, "greater than or equal to 1"),
+        ({"work": "999999", "record": "OTHER"}, 409, "not on that record"),
+        ({"work": "OWN", "record": "OTHER"}, 409, "on your record already"),
+    ],
+)
+def test_this_is_mine_refuses_bad_requests_with_a_message_and_sends_nothing(
+    owner_client: Any, fields: dict[str, str], status: int, message: str
+) -> None:
+    from profiles.models import SplitRequest
+
+    client, author = owner_client
+    other = AuthorFactory(display_name="R. Owner")
+    own = WorkFactory()
+    AuthorshipFactory(work=own, author=author)
+    AuthorshipFactory(work=own, author=other)
+    values = {k: {"OTHER": str(other.pk), "OWN": str(own.pk)}.get(v, v) for k, v in fields.items()}
+    answer = client.post(reverse("profiles:work_mine_request", args=[author.pk]), values)
+    assert answer.status_code == status
+    assert "Nothing was sent." in text_of(answer) and message in text_of(answer)
+    assert not SplitRequest.objects.exists()
+
+
+def test_only_the_owner_may_say_this_is_mine(client: Any) -> None:
+    _, author = owned_record("Rosa Owner")
+    work = WorkFactory()
+    other = AuthorFactory()
+    AuthorshipFactory(work=work, author=other)
+    url = reverse("profiles:work_mine_request", args=[author.pk])
+    fields = {"work": str(work.pk), "record": str(other.pk)}
+    assert client.post(url, fields).status_code == 302  # to log in
+    client.force_login(make_user())
+    assert client.post(url, fields).status_code == 404
+    assert client.get(url).status_code == 405
 
 
 def test_many_entries_at_once_with_a_repeat_add_each_work_once(owner_client: Any) -> None:
