@@ -56,12 +56,21 @@ def record():
     return author
 
 
-def owned_record(display_name="Rosa Owner"):
-    """A user and the record whose claim staff approved: its owner."""
+def owned_record(display_name="Rosa Owner", *, orcid_proven=""):
+    """A user and the record whose claim staff approved: its owner.
+
+    orcid_proven: the record's ORCID iD, which the owner signed in with
+    before claiming (the claim's automatic ORCID check passes).
+    """
+    from allauth.socialaccount.models import SocialAccount
+
     from profiles import services
     from tests.factories import AuthorFactory
 
-    owner, author = make_user(), AuthorFactory(display_name=display_name)
+    owner = make_user()
+    author = AuthorFactory(display_name=display_name, orcid=orcid_proven)
+    if orcid_proven:
+        SocialAccount.objects.create(user=owner, provider="orcid", uid=orcid_proven)
     claim = services.claim_submit(
         user=owner,
         author=author,
