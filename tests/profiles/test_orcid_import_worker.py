@@ -43,7 +43,7 @@ def pressed() -> tuple[Client, str]:
     client = Client()
     client.force_login(owner)
     url = f"/researchers/{author.pk}/orcid-import/"
-    assert client.post(url, **HTMX).status_code == 200
+    assert client.post(url, headers={"HX-Request": "true"}).status_code == 200
     return client, url
 
 
