@@ -9,7 +9,7 @@ from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods
-from django_htmx.http import HttpResponseStopPolling
+from django_htmx.http import HttpResponseStopPolling, trigger_client_event
 
 from bzpeer import ratelimit
 from bzpeer.http import AuthenticatedHttpRequest
@@ -20,6 +20,7 @@ from works.models import Author
 
 TEMPLATE = "profiles/orcid_import.html"
 NOT_PROVEN = "Only the owner of this record, with its ORCID iD proven by ORCID sign-in, imports it."
+WORKS_ARRIVED = "orcid-works-arrived"
 TOO_MANY = "Too many imports asked for: wait an hour and try again."
 
 
@@ -47,12 +48,16 @@ def _render(
 ) -> HttpResponse:
     context: dict[str, Any] = {"author_id": author_id, "author": author, "run": run, "note": note}
     if request.htmx:
+        response: HttpResponse = render(request, TEMPLATE + "#status", context, status=status)
+        # A run seen finishing (by the poll, or a press run in-process), not the
+        # page's first look at an old one: the page's works list reloads itself.
+        seen_finishing = request.method == "POST" or "poll" in request.GET
+        if seen_finishing and run is not None and run.status == OrcidImportRun.Status.DONE:
+            trigger_client_event(response, WORKS_ARRIVED)
         if status == 200 and (run is None or not run.live) and request.method == "GET":
             # The poll has its answer: htmx swaps it in and stops asking.
-            response: HttpResponse = render(request, TEMPLATE + "#status", context)
             response.status_code = HttpResponseStopPolling.status_code
-            return response
-        return render(request, TEMPLATE + "#status", context, status=status)
+        return response
     return render(request, TEMPLATE, context, status=status)
 
 

@@ -150,7 +150,7 @@ def test_the_htmx_press_answers_with_a_polling_status_and_the_poll_stops_when_do
 
     pressed = client.post(url(author), **HTMX)
     assert pressed.status_code == 200
-    assert 'hx-trigger="every 2s"' in pressed.content.decode()
+    assert f'hx-get="{url(author)}?poll" hx-trigger="every 2s"' in pressed.content.decode()
     assert "Queued." in pressed.content.decode()
     polled = client.get(url(author), **HTMX)
     assert polled.status_code == 200 and 'hx-trigger="every 2s"' in polled.content.decode()
@@ -158,10 +158,15 @@ def test_the_htmx_press_answers_with_a_polling_status_and_the_poll_stops_when_do
     run = OrcidImportRun.objects.get()
     assert orcid_imports.orcid_import_run(run_id=run.pk) == "done"
 
-    done = client.get(url(author), **HTMX)
+    done = client.get(url(author) + "?poll", **HTMX)
     assert done.status_code == 286
     assert "every 2s" not in done.content.decode()
     assert "3 works: 0 matched, 3 added." in done.content.decode()
+    # The page's works list reloads when the poll sees the run finish, not at
+    # every later page load that looks at the finished run.
+    assert done["HX-Trigger"] == "orcid-works-arrived"
+    later = client.get(url(author), **HTMX)
+    assert later.status_code == 286 and "HX-Trigger" not in later
 
 
 def test_the_poll_costs_one_indexed_query(api, django_assert_num_queries):
