@@ -657,6 +657,8 @@ def test_an_openalex_reimport_keeps_the_name_variants_orcid_added(
         "A. Accomazzi",
         "Alberto G. Accomazzi",
     ]
+    # The Scopus id ORCID added stays too.
+    assert person.external_ids["scopus"].endswith("authorID=6603690468")
     before = snapshot()
     import_entities([openalex_accomazzi("Accomazzi A.", "Alberto G. Accomazzi")])
     run(str(write(tmp_path, full_record)))

@@ -207,6 +207,15 @@ AUTHOR = _Table(
         "external_ids": "jsonb",
     },
     defaults=_AUTHOR_DEFAULTS,
+    # Other sources add names and ids too (an ORCID record's other names and
+    # Scopus id): OpenAlex's join them rather than replace them, so a
+    # re-import keeps both sources' (and the two never undo each other).
+    merge={
+        "name_variants": "t.name_variants || ARRAY(SELECT n FROM (SELECT DISTINCT ON (n) n, k"
+        " FROM unnest(EXCLUDED.name_variants) WITH ORDINALITY AS u(n, k)"
+        " WHERE n <> ALL(t.name_variants) ORDER BY n, k) AS d ORDER BY k)",
+        "external_ids": "t.external_ids || EXCLUDED.external_ids",
+    },
 )
 AUTHOR_EMBEDDED = _Table(
     "works_author",
