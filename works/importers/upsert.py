@@ -281,6 +281,10 @@ WORK = _Table(
         " THEN t.referenced_works_count ELSE EXCLUDED.referenced_works_count END",
         "biblio": "CASE WHEN EXCLUDED.biblio = '{}'::jsonb THEN t.biblio ELSE EXCLUDED.biblio END",
         "source_id": "COALESCE(EXCLUDED.source_id, t.source_id)",
+        # Crossref counts citations too (is-referenced-by-count) and keeps the
+        # larger of its count and the stored one: so does OpenAlex, or each
+        # import would put its own back (the work page says so).
+        "cited_by_count": "greatest(t.cited_by_count, EXCLUDED.cited_by_count)",
     },
 )
 
