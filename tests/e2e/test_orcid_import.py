@@ -66,3 +66,11 @@ def test_owner_presses_the_button_and_sees_the_works_arrive(
 
     page.get_by_role("link", name="See your works").click()
     expect(page.locator("#works")).to_contain_text("An approach to heuristic exploitation")
+
+    # The status as a page of its own (what a browser without JavaScript gets).
+    page.goto(f"{live_server.url}/researchers/{author.pk}/orcid-import/")
+    expect(page.get_by_role("heading", name="Your ORCID works")).to_be_visible()
+    expect(page.locator("#orcid-import-status")).to_contain_text("3 works: 0 matched, 3 added.")
+    for width in (1280, 390):
+        page.set_viewport_size({"width": width, "height": 900})
+        page.screenshot(path=str(SHOTS / f"status-page-{width}.png"), full_page=True)
