@@ -1,7 +1,5 @@
 """The owner brings in their ORCID works in a real browser and watches them arrive."""
 
-import uuid
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -10,38 +8,24 @@ from playwright.sync_api import Page, expect
 from profiles import orcid_imports
 from profiles.models import OrcidImportRun
 from tests.e2e.test_profile import log_in
-from tests.graph.celery_worker import forget_queue, redis_client, sending_to
-from tests.profiles.conftest import owned_record
-from tests.profiles.orcid_api_server import ORCID, orcid_api
+from tests.profiles.conftest import orcid_api_url, owned_record  # noqa: F401 (a fixture)
+from tests.profiles.orcid_api_server import ORCID
 
-pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
+pytestmark = [
+    pytest.mark.e2e,
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.usefixtures("orcid_api_url"),
+]
 
 # Looked at by hand: the page with the result, at both widths.
 SHOTS = Path("/tmp/orcid-import")
 
 
-@pytest.fixture
-def api(settings, shared_data) -> Iterator[str]:
-    with orcid_api(shared_data) as url:
-        settings.ORCID_API_URL = url
-        yield url
-
-
-@pytest.fixture
-def unserved_queue(through_the_broker) -> Iterator[str]:
-    """Presses go to a real Redis queue no worker reads: the test runs the task itself."""
-    client, name = redis_client(), f"bzpeer-orcid-e2e-{uuid.uuid4().hex}"
-    try:
-        with sending_to(name):
-            yield name
-    finally:
-        forget_queue(client, name)
-        client.close()
-
-
 def test_owner_presses_the_button_and_sees_the_works_arrive(
-    page: Page, live_server, api, unserved_queue
+    page: Page, live_server, through_the_broker, queue
 ):
+    """Presses go to a real Redis queue that no worker reads: the test runs the task itself,
+    as a worker would, while the page polls."""
     owner, author = owned_record("Alberto Accomazzi", orcid_proven=ORCID)
     log_in(page, live_server.url, owner.email)
     page.goto(f"{live_server.url}/researchers/{author.pk}/")

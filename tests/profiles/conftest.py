@@ -81,3 +81,13 @@ def owned_record(display_name="Rosa Owner", *, orcid_proven=""):
     )
     services.claim_approve(claim=claim, staff=make_user(staff=True))
     return owner, author
+
+
+@pytest.fixture
+def orcid_api_url(settings, shared_data):
+    """ORCID's public API, as the recorded records served on 127.0.0.1 (the only mock)."""
+    from tests.profiles.orcid_api_server import orcid_api
+
+    with orcid_api(shared_data) as url:
+        settings.ORCID_API_URL = url
+        yield url

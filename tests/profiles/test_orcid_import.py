@@ -5,7 +5,6 @@ them in a real worker. ORCID's API is the recorded record served over HTTP
 (tests.profiles.orcid_api_server): the only thing mocked.
 """
 
-from collections.abc import Iterator
 from datetime import timedelta
 
 import pytest
@@ -16,18 +15,11 @@ from profiles import orcid_imports
 from profiles.models import OrcidImportRun
 from tests.factories import WorkFactory
 from tests.profiles.conftest import make_user, owned_record
-from tests.profiles.orcid_api_server import ORCID, orcid_api
+from tests.profiles.orcid_api_server import ORCID
 from works.models import Author, Authorship, Work
 
 pytestmark = pytest.mark.django_db
 HTMX = {"HTTP_HX_REQUEST": "true"}
-
-
-@pytest.fixture
-def api(settings, shared_data) -> Iterator[str]:
-    with orcid_api(shared_data) as url:
-        settings.ORCID_API_URL = url
-        yield url
 
 
 def orcid_owned_record(orcid=ORCID):
@@ -87,7 +79,7 @@ def test_the_press_is_csrf_protected():
 
 
 def test_owner_presses_and_the_works_arrive_matched_and_added(
-    api, django_capture_on_commit_callbacks
+    orcid_api_url, django_capture_on_commit_callbacks
 ):
     owner, author = orcid_owned_record()
     # One of the record's three works is stored already (from another source), by DOI.
@@ -111,7 +103,9 @@ def test_owner_presses_and_the_works_arrive_matched_and_added(
     assert Author.objects.filter(orcid=ORCID).count() == 1
 
 
-def test_pressing_again_after_a_run_changes_nothing_more(api, django_capture_on_commit_callbacks):
+def test_pressing_again_after_a_run_changes_nothing_more(
+    orcid_api_url, django_capture_on_commit_callbacks
+):
     owner, author = orcid_owned_record()
     client = signed_in(owner)
     with django_capture_on_commit_callbacks(execute=True):
@@ -126,7 +120,7 @@ def test_pressing_again_after_a_run_changes_nothing_more(api, django_capture_on_
     assert "3 works: 3 matched, 0 added." in client.get(url(author)).content.decode()
 
 
-def test_a_second_press_while_one_runs_says_so_and_starts_nothing(api):
+def test_a_second_press_while_one_runs_says_so_and_starts_nothing(orcid_api_url):
     owner, author = orcid_owned_record()
     client = signed_in(owner)
     # Not executed: the first run stays queued, as it is while a worker is busy.
@@ -143,7 +137,7 @@ def test_a_second_press_while_one_runs_says_so_and_starts_nothing(api):
 
 
 def test_the_htmx_press_answers_with_a_polling_status_and_the_poll_stops_when_done(
-    api, django_capture_on_commit_callbacks
+    orcid_api_url, django_capture_on_commit_callbacks
 ):
     owner, author = orcid_owned_record()
     client = signed_in(owner)
@@ -169,7 +163,7 @@ def test_the_htmx_press_answers_with_a_polling_status_and_the_poll_stops_when_do
     assert later.status_code == 286 and "HX-Trigger" not in later
 
 
-def test_the_poll_costs_one_indexed_query(api, django_assert_num_queries):
+def test_the_poll_costs_one_indexed_query(orcid_api_url, django_assert_num_queries):
     owner, author = orcid_owned_record()
     client = signed_in(owner)
     client.post(url(author))
@@ -187,7 +181,7 @@ def test_the_poll_shows_only_the_presser_their_runs():
 
 
 def test_an_unknown_record_at_orcid_fails_the_run_with_the_reason_named(
-    api, settings, django_capture_on_commit_callbacks
+    orcid_api_url, settings, django_capture_on_commit_callbacks
 ):
     owner, author = orcid_owned_record("0000-0002-1825-0097")
     client = signed_in(owner)
@@ -200,7 +194,7 @@ def test_an_unknown_record_at_orcid_fails_the_run_with_the_reason_named(
     assert OrcidImportRun.objects.get().status == "failed"
 
 
-def test_presses_are_rate_limited(api, settings):
+def test_presses_are_rate_limited(orcid_api_url, settings):
     settings.RATE_LIMITS = {**settings.RATE_LIMITS, "orcid_import": "2/h/user,20/h/ip"}
     owner, author = orcid_owned_record()
     client = signed_in(owner)
@@ -216,7 +210,7 @@ def test_presses_are_rate_limited(api, settings):
     assert OrcidImportRun.objects.count() == 2
 
 
-def test_a_run_is_done_once_however_often_its_task_is_delivered(api):
+def test_a_run_is_done_once_however_often_its_task_is_delivered(orcid_api_url):
     owner, author = orcid_owned_record()
     signed_in(owner).post(url(author))
     run = OrcidImportRun.objects.get()
@@ -226,7 +220,7 @@ def test_a_run_is_done_once_however_often_its_task_is_delivered(api):
     assert OrcidImportRun.objects.get().attempts == 1
 
 
-def test_a_run_whose_worker_died_is_sent_again_by_the_sweep_once_its_lease_ran_out(api):
+def test_a_run_whose_worker_died_is_sent_again_by_the_sweep_once_its_lease_ran_out(orcid_api_url):
     owner, author = orcid_owned_record()
     signed_in(owner).post(url(author))
     run = OrcidImportRun.objects.get()

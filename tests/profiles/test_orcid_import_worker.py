@@ -21,7 +21,7 @@ from profiles.models import OrcidImportRun
 from profiles.tasks import orcid_imports_send_due_task
 from tests.graph.celery_worker import sending_to, start_worker, wait_for
 from tests.profiles.conftest import owned_record
-from tests.profiles.orcid_api_server import ORCID, orcid_api
+from tests.profiles.orcid_api_server import ORCID
 from works.models import Work
 
 pytestmark = [
@@ -29,13 +29,6 @@ pytestmark = [
     pytest.mark.usefixtures("through_the_broker"),
 ]
 HTMX = {"HTTP_HX_REQUEST": "true"}
-
-
-@pytest.fixture
-def api(settings, shared_data) -> Iterator[str]:
-    with orcid_api(shared_data) as url:
-        settings.ORCID_API_URL = url
-        yield url
 
 
 def pressed() -> tuple[Client, str]:
@@ -60,8 +53,10 @@ def runs_in(log: str) -> int:
     )
 
 
-def test_a_worker_brings_the_works_in_and_the_poll_sees_them_arrive(api, queue, workers, tmp_path):
-    worker = start_worker(workers, queue, tmp_path, ORCID_API_URL=api)
+def test_a_worker_brings_the_works_in_and_the_poll_sees_them_arrive(
+    orcid_api_url, queue, workers, tmp_path
+):
+    worker = start_worker(workers, queue, tmp_path, ORCID_API_URL=orcid_api_url)
     client, url = pressed()
     answers = []
 
@@ -85,7 +80,9 @@ def broker(own_redis) -> Iterator:
         yield own_redis
 
 
-def test_a_press_while_the_broker_is_down_runs_once_when_it_is_back(api, broker, workers, tmp_path):
+def test_a_press_while_the_broker_is_down_runs_once_when_it_is_back(
+    orcid_api_url, broker, workers, tmp_path
+):
     broker.stop()
     client, url = pressed()
     assert run().status == "queued" and run().task_sent_at is None
@@ -94,7 +91,7 @@ def test_a_press_while_the_broker_is_down_runs_once_when_it_is_back(api, broker,
     broker.start()
     task_send_resume()
     worker = start_worker(
-        workers, broker.queue, tmp_path, REDIS_URL=broker.url(0), ORCID_API_URL=api
+        workers, broker.queue, tmp_path, REDIS_URL=broker.url(0), ORCID_API_URL=orcid_api_url
     )
     assert orcid_imports_send_due_task() == 1
     wait_for(lambda: run().status == "done", timeout=60, what="the run", workers=[worker])
@@ -106,17 +103,17 @@ def test_a_press_while_the_broker_is_down_runs_once_when_it_is_back(api, broker,
 
 
 def test_a_worker_killed_mid_run_is_replaced_and_the_run_finishes_once(
-    api, queue, workers, tmp_path
+    orcid_api_url, queue, workers, tmp_path
 ):
     slow = start_worker(
-        workers, queue, tmp_path, ORCID_API_URL=api, **{orcid_imports.RUN_DELAY_ENV: "60"}
+        workers, queue, tmp_path, ORCID_API_URL=orcid_api_url, **{orcid_imports.RUN_DELAY_ENV: "60"}
     )
     client, url = pressed()
     wait_for(lambda: run().status == "running", timeout=60, what="the run starting", workers=[slow])
 
     slow.kill()
     assert "Bringing in your ORCID works" in client.get(url, **HTMX).content.decode()
-    fresh = start_worker(workers, queue, tmp_path, ORCID_API_URL=api)
+    fresh = start_worker(workers, queue, tmp_path, ORCID_API_URL=orcid_api_url)
     # Time passes: the dead run's lease runs out, and beat runs the sweep.
     OrcidImportRun.objects.update(lease_expires_at=timezone.now() - timedelta(seconds=1))
     assert orcid_imports.orcid_imports_send_due() == 1
