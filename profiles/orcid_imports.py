@@ -139,12 +139,14 @@ def orcid_import_run(*, run_id: int, client: OrcidClient | None = None) -> str:
             errors=[_explain(error)],
         )
         return "failed"
-    errors = [str(problem) for problem in stats.problems][:MAX_ERRORS]
+    # Named by their place in the record: the source is the record, said on the page.
+    errors = [f"{p.location}: {p.reason}" for p in stats.problems][:MAX_ERRORS]
     more = stats.problems_not_listed + max(len(stats.problems) - MAX_ERRORS, 0)
     if more:
         errors.append(f"… and {more} more.")
     mine.update(
-        status=Status.DONE,
+        # The record could not be read, or the database refused it: nothing written.
+        status=Status.FAILED if stats.failed_paths else Status.DONE,
         finished_at=timezone.now(),
         lease_expires_at=None,
         works_total=stats.works_matched + stats.works_added,
@@ -152,7 +154,7 @@ def orcid_import_run(*, run_id: int, client: OrcidClient | None = None) -> str:
         works_added=stats.works_added,
         errors=errors,
     )
-    return "done"
+    return "failed" if stats.failed_paths else "done"
 
 
 def _explain(error: OrcidError) -> str:

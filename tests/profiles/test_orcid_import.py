@@ -5,8 +5,10 @@ them in a real worker. ORCID's API is the recorded record served over HTTP
 (tests.profiles.orcid_api_server): the only thing mocked.
 """
 
+import json
 from datetime import timedelta
 
+import httpx
 import pytest
 from django.test import Client
 from django.utils import timezone
@@ -17,6 +19,7 @@ from tests.factories import WorkFactory
 from tests.profiles.conftest import make_user, owned_record
 from tests.profiles.orcid_api_server import ORCID
 from works.models import Author, Authorship, Work
+from works.orcid_api import OrcidClient
 
 pytestmark = pytest.mark.django_db
 HTMX = {"HTTP_HX_REQUEST": "true"}
@@ -239,3 +242,38 @@ def test_a_run_whose_worker_died_is_sent_again_by_the_sweep_once_its_lease_ran_o
     run.refresh_from_db()
     assert (run.status, run.attempts, run.works_added) == ("done", 2, 3)
     assert orcid_imports.orcid_imports_send_due() == 0
+
+
+def orcid_answering(body: object) -> OrcidClient:
+    """The site's ORCID client, its HTTP layer answering `body` (only ORCID is mocked)."""
+    return OrcidClient(
+        http=httpx.Client(transport=httpx.MockTransport(lambda _: httpx.Response(200, json=body))),
+        sleep=lambda _: None,
+    )
+
+
+def test_a_work_orcid_lists_without_a_title_is_named_and_the_others_brought_in(shared_data):
+    owner, author = orcid_owned_record()
+    record = json.loads((shared_data / "orcid" / f"record-v3-{ORCID}.json").read_text())
+    record["activities-summary"]["works"]["group"][1]["work-summary"][0]["title"] = None
+    signed_in(owner).post(url(author))
+    run = OrcidImportRun.objects.get()
+
+    assert orcid_imports.orcid_import_run(run_id=run.pk, client=orcid_answering(record)) == "done"
+
+    html = signed_in(owner).get(url(author)).content.decode()
+    assert "2 works: 0 matched, 2 added." in html
+    assert "works/group[1]" in html and "title" in html
+
+
+def test_an_answer_that_is_not_an_orcid_record_fails_the_run_and_says_why():
+    owner, author = orcid_owned_record()
+    signed_in(owner).post(url(author))
+    run = OrcidImportRun.objects.get()
+
+    outcome = orcid_imports.orcid_import_run(run_id=run.pk, client=orcid_answering({"x": 1}))
+
+    assert outcome == "failed"
+    html = signed_in(owner).get(url(author)).content.decode()
+    assert "The import failed." in html and "file:" in html
+    assert not Work.objects.exists()
