@@ -15,8 +15,8 @@ from django.urls import ResolverMatch
 from django.utils.cache import add_never_cache_headers
 
 # The site's own pages: the claim form and its email steps, a claim's status
-# page, the owner's profile editor and list of followers, and the staff queue
-# and decisions.
+# page, the owner's profile editor, list of followers and ORCID imports, and
+# the staff queue and decisions.
 PRIVATE_URL_NAMES = frozenset(
     {
         "profiles:claim_start",
@@ -26,6 +26,7 @@ PRIVATE_URL_NAMES = frozenset(
         "profiles:claim_withdraw",
         "profiles:profile_edit",
         "profiles:followers",
+        "profiles:orcid_import",
         "profiles:authorship_status",
         "profiles:staff_claims",
         "profiles:staff_claim_detail",

@@ -229,6 +229,9 @@ CELERY_BEAT_SCHEDULE: dict[str, dict] = {
         "task": "profiles.collaboration.tasks.message_notices_send_task",
         "schedule": 60.0,
     },
+    # "Bring in my ORCID works" runs pressed while the broker was away, or
+    # whose worker died (profiles.orcid_imports).
+    "orcid-imports-due": {"task": "profiles.tasks.orcid_imports_send_due_task", "schedule": 60.0},
     # Expired sessions stay in django_session until something deletes them.
     "sessions-clear": {"task": "bzpeer.tasks.sessions_clear_task", "schedule": 3600.0},
     # Pages read a pending invitation past its time as expired already; this
@@ -307,6 +310,9 @@ MFA_TOTP_ISSUER = SITE_NAME
 # with the redirect URI <site>/accounts/orcid/login/callback/. Without
 # ORCID_CLIENT_ID the claim form says ORCID sign-in is not available.
 ORCID_BASE_DOMAIN = os.environ.get("ORCID_BASE_DOMAIN", "orcid.org")
+# The public API "Bring in my ORCID works" and import_orcid --orcid read
+# (works.orcid_api); empty: https://pub.orcid.org/v3.0.
+ORCID_API_URL = os.environ.get("ORCID_API_URL", "")
 if ORCID_BASE_DOMAIN not in {"orcid.org", "sandbox.orcid.org"}:
     raise ImproperlyConfigured("ORCID_BASE_DOMAIN must be orcid.org or sandbox.orcid.org.")
 SOCIALACCOUNT_PROVIDERS: dict[str, dict[str, object]] = {
@@ -345,6 +351,8 @@ RATE_LIMITS = {
     "search": "60/m/ip,1200/h/ip",
     # Each look-up of a missing work may ask Crossref or arXiv (3 s apart).
     "missing_work_fetch": "20/10m/user,100/d/user,60/h/ip",
+    # "Bring in my ORCID works": each press asks ORCID for the whole record.
+    "orcid_import": "5/h/user,20/h/ip",
 }
 # How long a code mailed to a claimant's institutional address works: the mail
 # and the claim form both say it from here.

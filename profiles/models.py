@@ -626,3 +626,70 @@ class SplitRequest(models.Model):
 
     def __str__(self) -> str:
         return f"split of {self.author_id} ({self.state})"
+
+
+class OrcidImportRun(models.Model):
+    """One "Bring in my ORCID works" press: the owner's ORCID record imported into theirs.
+
+    The row is the run's job record, as an outbound email's is
+    (bzpeer.outbox): `queued` -> `running` (claimed by one conditional
+    UPDATE, with a lease) -> `done` or `failed`. `task_sent_at` says whether
+    the broker has its task, so the beat sweep sends one for runs queued
+    while the broker was away, and again for a run whose worker died (lease
+    run out). At most one queued or running run per record, by constraint.
+    """
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", "Queued"
+        RUNNING = "running", "Running"
+        DONE = "done", "Done"
+        FAILED = "failed", "Failed"
+
+    LIVE_STATES = (Status.QUEUED, Status.RUNNING)
+
+    author = models.ForeignKey(Author, on_delete=models.CASCADE, related_name="orcid_import_runs")
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="orcid_import_runs"
+    )
+    orcid = models.CharField(max_length=19, help_text="The iD proven by sign-in, as pressed.")
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.QUEUED)
+    attempts = models.PositiveSmallIntegerField(default=0, help_text="Runs started.")
+    task_sent_at = models.DateTimeField(null=True, blank=True)
+    lease_expires_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    works_total = models.PositiveIntegerField(default=0)
+    works_matched = models.PositiveIntegerField(default=0)
+    works_added = models.PositiveIntegerField(default=0)
+    errors = ArrayField(
+        models.TextField(), default=list, blank=True, help_text="What went wrong, each named."
+    )
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["author"],
+                condition=Q(status__in=["queued", "running"]),
+                name="orcidimportrun_one_live_per_author",
+            ),
+        ]
+        indexes = [
+            # The status fragment: the latest run of a record.
+            models.Index(fields=["author", "-created_at"], name="orcidimportrun_latest_idx"),
+            # The sweep's scan: the few runs not finished.
+            models.Index(
+                fields=["status"],
+                condition=Q(status__in=["queued", "running"]),
+                name="orcidimportrun_live_idx",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return (
+            f"ORCID import {self.pk} of {self.orcid} into author {self.author_id} ({self.status})"
+        )
+
+    @property
+    def live(self) -> bool:
+        return self.status in self.LIVE_STATES

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from profiles import duplicate_views, views
+from profiles import duplicate_views, orcid_import_views, views
 
 app_name = "profiles"
 
@@ -106,6 +106,11 @@ urlpatterns = [
         "researchers/<int:author_id>/profile/also-me/",
         duplicate_views.duplicate_request,
         name="duplicate_request",
+    ),
+    path(
+        "researchers/<int:author_id>/orcid-import/",
+        orcid_import_views.orcid_import,
+        name="orcid_import",
     ),
     path("following/", views.following, name="following"),
     path("following/<int:author_id>/settings/", views.follow_settings, name="follow_settings"),

@@ -487,6 +487,16 @@ PROJECT = [
         POST=(LOGIN, 404, 404, REDIRECT, 404),
         PUT=(LOGIN, 405, 405, 405, 405),
     ),
+    # "Bring in my ORCID works": the owner whose claim proved the record's iD
+    # by ORCID sign-in only; the world's record has no iD, so 404 for all.
+    # (tests/profiles/test_orcid_import.py covers the proven owner.)
+    url(
+        "profiles:orcid_import",
+        params={"author_id": "author_id"},
+        GET=(LOGIN, 404, 404, 404, 404),
+        POST=(LOGIN, 404, 404, 404, 404),
+        PUT=(LOGIN, 405, 405, 405, 405),
+    ),
     # Direct collaboration: the claimant invited the owner (one invitation
     # accepted, with a conversation; one pending). Nobody else reads either,
     # staff included.

@@ -83,6 +83,8 @@ PRIVATE: list[tuple[str, str, str, Any, dict[str, str], dict[str, str]]] = [
     ("claimant", "post", "profiles:claim_withdraw", ("pending",), {}, HTMX),
     ("owner", "get", "profiles:profile_edit", ("record",), {}, {}),
     ("owner", "get", "profiles:followers", ("record",), {}, {}),
+    ("owner", "get", "profiles:orcid_import", ("record",), {}, HTMX),
+    ("owner", "post", "profiles:orcid_import", ("record",), {}, {}),
     ("owner", "post", "profiles:profile_edit", ("record",), {"homepage": "nope"}, {}),
     (
         "owner",

@@ -66,12 +66,21 @@ def record():
     return author
 
 
-def owned_record(display_name="Rosa Owner"):
-    """A user and the record whose claim staff approved: its owner."""
+def owned_record(display_name="Rosa Owner", *, orcid_proven=""):
+    """A user and the record whose claim staff approved: its owner.
+
+    orcid_proven: the record's ORCID iD, which the owner signed in with
+    before claiming (the claim's automatic ORCID check passes).
+    """
+    from allauth.socialaccount.models import SocialAccount
+
     from profiles import services
     from tests.factories import AuthorFactory
 
-    owner, author = make_user(), AuthorFactory(display_name=display_name)
+    owner = make_user()
+    author = AuthorFactory(display_name=display_name, orcid=orcid_proven)
+    if orcid_proven:
+        SocialAccount.objects.create(user=owner, provider="orcid", uid=orcid_proven)
     claim = services.claim_submit(
         user=owner,
         author=author,
@@ -82,3 +91,13 @@ def owned_record(display_name="Rosa Owner"):
     )
     services.claim_approve(claim=claim, staff=make_user(staff=True))
     return owner, author
+
+
+@pytest.fixture
+def orcid_api_url(settings, shared_data):
+    """ORCID's public API, as the recorded records served on 127.0.0.1 (the only mock)."""
+    from tests.profiles.orcid_api_server import orcid_api
+
+    with orcid_api(shared_data) as url:
+        settings.ORCID_API_URL = url
+        yield url

@@ -320,6 +320,48 @@ def test_an_entry_with_a_doi_joins_the_published_work_openalex_brought(feed_path
     assert snapshot() == before
 
 
+def test_openalex_after_arxiv_takes_over_arxivs_authors_on_the_work_not_a_second_list(
+    feed_path: Path,
+) -> None:
+    """The other order: the arXiv-made authors become OpenAlex's (same work, position and
+    family name), so the work lists each person once."""
+    run(str(feed_path))
+    work = Work.objects.get(doi=GARIK_DOI)
+    garik = Author.objects.get(authorships__work=work, display_name="Peter Garik")
+
+    import_entities([openalex_garik()])
+
+    work.refresh_from_db()
+    assert work.openalex_id == "W4000000011"
+    assert [name for name, _, _ in authors_of(work)] == ["Peter Garik", "Yann Benetreau-Dupin"]
+    garik.refresh_from_db()
+    assert garik.openalex_id == "A5000000011", "the arXiv-made record is OpenAlex's now"
+    assert set(work.authorships.values_list("author__openalex_id", flat=True)) == {
+        "A5000000011",
+        "A5000000012",
+    }
+    before = snapshot()
+    import_entities([openalex_garik()])
+    run(str(feed_path))
+    assert snapshot() == before
+
+
+def test_openalex_after_arxiv_moves_arxivs_authorship_to_the_openalex_record_it_has(
+    feed_path: Path,
+) -> None:
+    """OpenAlex's author is stored already (from another work): the arXiv-made author's
+    authorship on this work goes to it, and the work lists Garik once."""
+    stored = Author.objects.create(display_name="Peter Garik", openalex_id="A5000000011")
+    run(str(feed_path))
+    work = Work.objects.get(doi=GARIK_DOI)
+
+    import_entities([openalex_garik()])
+
+    assert [name for name, _, _ in authors_of(work)] == ["Peter Garik", "Yann Benetreau-Dupin"]
+    assert work.authorships.get(position=0).author == stored
+    assert authors_of(work)[0] == ("Peter Garik", 0, "arxiv")
+
+
 def test_an_entry_with_only_a_journal_reference_joins_the_published_work_by_title_and_its_year(
     tmp_path: Path, feed: str
 ) -> None:

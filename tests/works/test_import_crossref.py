@@ -317,6 +317,28 @@ def test_a_lower_count_never_replaces_a_higher_one_and_a_higher_one_does(
     assert Work.objects.get().cited_by_count == 16  # Crossref's is-referenced-by-count
 
 
+def test_an_openalex_reimport_keeps_crossrefs_higher_count_and_neither_flips_it(
+    crossref_dir: Path, client: Any
+) -> None:
+    import_entities(openalex_esmo(cited_by_count=3))
+    run(str(esmo_path(crossref_dir)))
+
+    stats = import_entities(openalex_esmo(cited_by_count=3))
+
+    assert Work.objects.get().cited_by_count == 16, "the larger of the two sources' counts"
+    assert (stats.created, stats.updated) == (0, 0)
+    page = client.get(f"/works/{Work.objects.get().pk}/").content.decode()
+    assert "<strong>16</strong> citations" in page
+    assert "the larger of the two is kept" in page
+    before = snapshot()
+    run(str(esmo_path(crossref_dir)))
+    import_entities(openalex_esmo(cited_by_count=3))
+    assert snapshot() == before
+    # A count that grows past Crossref's is taken.
+    import_entities(openalex_esmo(cited_by_count=40))
+    assert Work.objects.get().cited_by_count == 40
+
+
 def test_openalex_after_crossref_takes_over_the_work_by_doi(crossref_dir: Path) -> None:
     run(str(esmo_path(crossref_dir)))
     from_crossref = Work.objects.get()

@@ -97,6 +97,9 @@ def ids_of(row: Record | None) -> dict[str, set[Any]]:
         found["authors"].add(row.openalex_id)
         if row.last_known_institution is not None:
             found["institutions"].add(row.last_known_institution.openalex_id)
+        # The affiliation history's institutions are written too (an author
+        # whose last known institution is gone still has them).
+        found["institutions"] |= {f.institution.openalex_id for f in row.affiliations}
         found["topics"] |= {t.topic.openalex_id for t in row.topics}
     elif isinstance(row, InstitutionRow):
         found["institutions"].add(row.openalex_id)

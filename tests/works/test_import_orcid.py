@@ -624,3 +624,42 @@ def test_strict_writes_no_file_when_a_later_one_is_bad(tmp_path: Path, record_pa
 
     assert message.startswith(f"{bad}:file: not an ORCID record")
     assert not Author.objects.exists() and not Work.objects.exists()
+
+
+def openalex_accomazzi(*alternatives: str) -> dict[str, Any]:
+    """Accomazzi's OpenAlex author entity (hand-written), with its alternative names."""
+    return {
+        "id": "https://openalex.org/A5000000001",
+        "display_name": "Alberto Accomazzi",
+        "orcid": f"https://orcid.org/{ORCID}",
+        "display_name_alternatives": list(alternatives),
+        "works_count": 3,
+        "cited_by_count": 10,
+    }
+
+
+def test_an_openalex_reimport_keeps_the_name_variants_orcid_added(
+    tmp_path: Path, full_record: dict[str, Any]
+) -> None:
+    import_entities([openalex_accomazzi("Alberto Accomazzi", "Accomazzi A.")])
+    run(str(write(tmp_path, full_record)))
+    person = Author.objects.get(orcid=ORCID)
+    assert person.name_variants == ["Alberto Accomazzi", "Accomazzi A.", "A. Accomazzi"]
+
+    # OpenAlex, asked again, now lists one more spelling and no longer one it had.
+    import_entities([openalex_accomazzi("Accomazzi A.", "Alberto G. Accomazzi")])
+
+    person.refresh_from_db()
+    assert person.openalex_id == "A5000000001"
+    assert person.name_variants == [
+        "Alberto Accomazzi",
+        "Accomazzi A.",
+        "A. Accomazzi",
+        "Alberto G. Accomazzi",
+    ]
+    # The Scopus id ORCID added stays too.
+    assert person.external_ids["scopus"].endswith("authorID=6603690468")
+    before = snapshot()
+    import_entities([openalex_accomazzi("Accomazzi A.", "Alberto G. Accomazzi")])
+    run(str(write(tmp_path, full_record)))
+    assert snapshot() == before

@@ -135,6 +135,10 @@ class ImportStats:
     changed_author_ids: set[int] = field(default_factory=set)
     failed_paths: list[str] = field(default_factory=list)  # unreadable in whole or in part
     problems_not_listed: int = 0
+    # Imports of one person's works (ORCID) count them apart from the person:
+    # works found stored already, and works created.
+    works_matched: int = 0
+    works_added: int = 0
 
     @property
     def records(self) -> int:
@@ -156,6 +160,8 @@ class ImportStats:
         self.problems_not_listed += other.problems_not_listed
         self.changed_author_ids |= other.changed_author_ids
         self.failed_paths += other.failed_paths
+        self.works_matched += other.works_matched
+        self.works_added += other.works_added
 
     def summary(self) -> str:
         return (

@@ -74,6 +74,8 @@ def _write_record(cursor: Any, record: OrcidRecord, stats: ImportStats) -> None:
     changed |= institution
     work_changes, changed_work_ids, created_work_ids = _write_works(cursor, author_id, record)
     count_changes(stats, work_changes)
+    stats.works_added += work_changes.count("created")
+    stats.works_matched += len(work_changes) - work_changes.count("created")
     changed |= any(change != "unchanged" for change in work_changes)
     if changed:
         stats.changed_author_ids.add(author_id)

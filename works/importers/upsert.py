@@ -27,6 +27,7 @@ and updates what it states, but never blanks a value another record gave.
 """
 
 import dataclasses
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -37,6 +38,7 @@ import orjson
 from psycopg import sql
 from psycopg.types.json import Jsonb
 
+from works.importers.arxiv_records import family_name
 from works.importers.openalex_records import (
     AuthorRow,
     AuthorshipRow,
@@ -46,6 +48,8 @@ from works.importers.openalex_records import (
     WorkRow,
 )
 from works.models import Authorship
+
+_WORD = re.compile(r"\w+")
 
 Change = Literal["created", "updated", "unchanged"]
 TABLES = (
@@ -205,6 +209,15 @@ AUTHOR = _Table(
         "external_ids": "jsonb",
     },
     defaults=_AUTHOR_DEFAULTS,
+    # Other sources add names and ids too (an ORCID record's other names and
+    # Scopus id): OpenAlex's join them rather than replace them, so a
+    # re-import keeps both sources' (and the two never undo each other).
+    merge={
+        "name_variants": "t.name_variants || ARRAY(SELECT n FROM (SELECT DISTINCT ON (n) n, k"
+        " FROM unnest(EXCLUDED.name_variants) WITH ORDINALITY AS u(n, k)"
+        " WHERE n <> ALL(t.name_variants) ORDER BY n, k) AS d ORDER BY k)",
+        "external_ids": "t.external_ids || EXCLUDED.external_ids",
+    },
 )
 AUTHOR_EMBEDDED = _Table(
     "works_author",
@@ -270,6 +283,10 @@ WORK = _Table(
         " THEN t.referenced_works_count ELSE EXCLUDED.referenced_works_count END",
         "biblio": "CASE WHEN EXCLUDED.biblio = '{}'::jsonb THEN t.biblio ELSE EXCLUDED.biblio END",
         "source_id": "COALESCE(EXCLUDED.source_id, t.source_id)",
+        # Crossref counts citations too (is-referenced-by-count) and keeps the
+        # larger of its count and the stored one: so does OpenAlex, or each
+        # import would put its own back (the work page says so).
+        "cited_by_count": "greatest(t.cited_by_count, EXCLUDED.cited_by_count)",
     },
 )
 
@@ -520,6 +537,109 @@ def _adopt(
     return {value: adopted[holder] for value, holder in holders.items() if holder in adopted}
 
 
+# The authorships another source (arXiv, Crossref, ORCID, BibTeX) made on a
+# work of the batch, with authors of its own making (no OpenAlex id): each row
+# the authorship, its position, its author, the author's ORCID iD, and the
+# author's and the authorship's names folded (accent- and case-free).
+_SOURCE_AUTHORS_SQL = """
+SELECT w.openalex_id, s.id, s.position, s.author_id, au.orcid,
+    works_fold(au.display_name) || ' ' || works_fold(s.raw_author_name)
+FROM works_work w
+JOIN works_authorship s ON s.work_id = w.id
+JOIN works_author au ON au.id = s.author_id
+WHERE w.openalex_id = ANY(%s::text[]) AND au.openalex_id = '' AND au.merged_into_id IS NULL
+    AND s.status = %s
+ORDER BY w.openalex_id, s.position, s.id
+"""
+
+# The authorship moves to the OpenAlex record unless that record is on the work already.
+_MOVE_AUTHORSHIPS_SQL = """
+UPDATE works_authorship t SET author_id = v.author_id
+FROM unnest(%s::bigint[], %s::bigint[]) AS v(id, author_id)
+WHERE t.id = v.id
+    AND NOT EXISTS (
+        SELECT FROM works_authorship x WHERE x.work_id = t.work_id AND x.author_id = v.author_id
+    )
+RETURNING t.id
+"""
+
+
+def _take_over_source_authors(cursor: Any, items: list[tuple[str, WorkRow]]) -> set[int]:
+    """The authors another source made on a batch work become OpenAlex's; the authors changed.
+
+    An OpenAlex authorship matches a source-made one on the same work (the
+    work was adopted by DOI or arXiv id, or was OpenAlex's already) with the
+    same folded family name, at the same position, else the only one left
+    with that family name, and no ORCID iD that differs. The source-made
+    author then takes the OpenAlex id (as _adopt does for an ORCID iD) and
+    the upsert that follows updates it; when another stored record holds that
+    OpenAlex id already, the source's authorship on this work moves to it.
+    Either way the work lists the person once, not once per source.
+    """
+    works = {w.openalex_id: w for _, w in items}
+    cursor.execute(_SOURCE_AUTHORS_SQL, [sorted(works), _MANAGED_STATUS])
+    stored: dict[str, list[tuple[int, int, int, str, set[str]]]] = {}
+    for work, authorship_id, position, author_id, orcid, names in cursor.fetchall():
+        stored.setdefault(work, []).append(
+            (authorship_id, position, author_id, orcid, set(_WORD.findall(names or "")))
+        )
+    if not stored:
+        return set()
+    incoming = [(work, a) for work in stored for a in works[work].authorships]
+    cursor.execute(
+        "SELECT works_fold(f) FROM unnest(%s::text[]) WITH ORDINALITY AS u(f, n) ORDER BY n",
+        [[family_name(a.author.display_name or a.raw_author_name) for _, a in incoming]],
+    )
+    families = [set(_WORD.findall(f or "")) for (f,) in cursor.fetchall()]
+
+    adopt: dict[int, str] = {}  # source-made author id -> OpenAlex author id
+    matched: dict[int, tuple[int, str]] = {}  # authorship id -> (its author, OpenAlex author)
+    free = {work: list(rows) for work, rows in stored.items()}
+    for (work, authorship), family in zip(incoming, families, strict=True):
+        orcid = authorship.author.orcid
+        fits = [
+            row
+            for row in free[work]
+            if family and family <= row[4] and (not row[3] or not orcid or row[3] == orcid)
+        ]
+        same_place = [row for row in fits if row[1] == authorship.position]
+        row = same_place[0] if same_place else (fits[0] if len(fits) == 1 else None)
+        if row is None:
+            continue
+        free[work].remove(row)
+        openalex_id = authorship.author.openalex_id
+        matched[row[0]] = (row[2], openalex_id)
+        adopt.setdefault(row[2], openalex_id)
+    if not matched:
+        return set()
+    # A record adopts one OpenAlex id, and an OpenAlex id one record.
+    first: dict[str, int] = {}
+    for author_id, openalex_id in sorted(adopt.items()):
+        first.setdefault(openalex_id, author_id)
+    ids = sorted(first.values())
+    cursor.execute(_ADOPT_SQL.format(table="works_author"), [ids, [adopt[i] for i in ids]])
+    changed = {author_id for author_id, _ in cursor.fetchall()}
+    # Where another record holds the OpenAlex id (stored before, or adopted by a
+    # second record of the person just now), the authorship goes to that record.
+    cursor.execute(
+        "SELECT openalex_id, id FROM works_author WHERE openalex_id = ANY(%s::text[])",
+        [sorted({openalex_id for _, openalex_id in matched.values()})],
+    )
+    holders = dict(cursor.fetchall())
+    moves = sorted(
+        (authorship_id, holders[openalex_id], author_id)
+        for authorship_id, (author_id, openalex_id) in matched.items()
+        if openalex_id in holders and holders[openalex_id] != author_id
+    )
+    if moves:
+        cursor.execute(_MOVE_AUTHORSHIPS_SQL, [[m[0] for m in moves], [m[1] for m in moves]])
+        moved = {authorship_id for (authorship_id,) in cursor.fetchall()}
+        for authorship_id, holder, author_id in moves:
+            if authorship_id in moved:
+                changed.update((holder, author_id))
+    return changed
+
+
 def _first_copies(rows: Iterable[tuple[str, _Row]]) -> dict[str, tuple[str, _Row]]:
     out: dict[str, tuple[str, _Row]] = {}
     for location, row in rows:
@@ -643,6 +763,7 @@ def write_works(
     topic_ids = _write_embedded_topics(
         cursor, ((loc, t.topic) for loc, w in items for t in w.topics), synthetic=synthetic
     )
+    result.changed_author_ids |= _take_over_source_authors(cursor, items)
     authors = _first_copies((loc, a.author) for loc, w in items for a in w.authorships)
     refused_orcids = _keep_unique(
         cursor,
