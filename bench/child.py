@@ -4,6 +4,7 @@ Run by bench.runner with the run's environment (bench.settings, the bench
 database, DEBUG off). Tasks:
 
     import PATH             import_openalex on a file, timed
+    import-source SOURCE PATH...  import_orcid, import_crossref or import_arxiv on files, timed
     copy PATH               the physical floor: the same rows by COPY into scratch tables
     events SHARE            the import's feed events had SHARE of the authors followers
     slices-queue CORPUS     queue every slice of a corpus for the Celery workers
@@ -58,14 +59,21 @@ def _corpus_author_ids(corpus: str) -> list[int]:
 # ---------------------------------------------------------------- import
 
 
-def task_import(path: str) -> dict[str, Any]:
+def task_import(
+    path: str, *, source: str = "openalex", paths: list[str] | None = None
+) -> dict[str, Any]:
+    """import_SOURCE on path (or paths), timed; then the changed authors' metrics."""
+    import importlib
+
     from django.core.management import call_command
 
-    from works.management.commands.import_openalex import Command
-
-    command = Command(stdout=io.StringIO(), stderr=io.StringIO())
+    module = importlib.import_module(f"works.management.commands.import_{source}")
+    command = module.Command(stdout=io.StringIO(), stderr=io.StringIO())
+    arguments = [path] if paths is None else paths
+    if source == "openalex":
+        arguments.append("--no-progress")
     started = time.perf_counter()
-    call_command(command, path, "--no-progress")
+    call_command(command, *arguments)
     seconds = time.perf_counter() - started
     stats = command.stats
     assert stats is not None
@@ -815,6 +823,9 @@ def task_probe() -> dict[str, Any]:
         ("graph.tasks", ("graph_slices_build_task",)),
         ("works.importers", ("import_paths",)),
         ("works.management.commands.import_openalex", ("Command",)),
+        ("works.management.commands.import_orcid", ("Command",)),
+        ("works.management.commands.import_crossref", ("Command",)),
+        ("works.management.commands.import_arxiv", ("Command",)),
     ):
         try:
             loaded = importlib.import_module(module)
@@ -842,6 +853,9 @@ def main(argv: list[str] | None = None) -> int:
     sub = parser.add_subparsers(dest="task", required=True)
     sub.add_parser("probe")
     sub.add_parser("import").add_argument("path")
+    source = sub.add_parser("import-source")
+    source.add_argument("source", choices=["orcid", "crossref", "arxiv"])
+    source.add_argument("paths", nargs="+")
     sub.add_parser("copy").add_argument("path")
     sub.add_parser("events").add_argument("share", type=float)
     queue = sub.add_parser("slices-queue")
@@ -862,6 +876,8 @@ def main(argv: list[str] | None = None) -> int:
         result = task_probe()
     elif options.task == "import":
         result = task_import(options.path)
+    elif options.task == "import-source":
+        result = task_import("", source=options.source, paths=options.paths)
     elif options.task == "copy":
         result = task_copy(options.path)
     elif options.task == "events":

@@ -40,6 +40,8 @@ class Scale:
     concurrency: int  # connections the load generator keeps busy
     soak_seconds: float  # the optional soak section's mixed traffic
     run_budget_s: float  # what the whole run should stay under
+    # Works generated for each of the ORCID, Crossref and arXiv importers.
+    source_works: int = 2_000
 
 
 SCALES = {
@@ -70,6 +72,7 @@ SCALES = {
         concurrency=8,
         soak_seconds=2 * 60,
         run_budget_s=6 * 60,
+        source_works=1_000,
     ),
     # A smoke run of every section, sized to finish in two minutes.
     "small": Scale(
@@ -84,6 +87,7 @@ SCALES = {
         concurrency=8,
         soak_seconds=60.0,
         run_budget_s=2 * 60,
+        source_works=200,
     ),
 }
 

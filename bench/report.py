@@ -128,6 +128,41 @@ def _fmt(value: Any, digits: int = 1) -> str:
     return str(value)
 
 
+def _source_lines(sources: dict[str, Any] | None) -> list[str]:
+    """The ORCID, Crossref and arXiv importers, under OpenAlex's lines."""
+    if not sources:
+        return []
+    lines = [
+        "  other sources: generated from the shared data's recorded responses, each"
+        " imported twice into the same database (a quarter carry its works' DOIs);"
+        f" {_fmt(sources.get('seconds'))}s in all"
+    ]
+    for source in ("orcid", "crossref", "arxiv"):
+        part = sources.get(source) or {}
+        label = f"import_{source}"
+        if "second" not in part:
+            reason = part.get("not_available") or part.get("error") or "did not run"
+            lines.append(f"  {label:<19} {reason}")
+            continue
+        first, second = part["first"], part["second"]
+        lines.append(
+            f"  {label:<19} {_fmt(first['works_per_s'], 0):>9} works/s  "
+            f"({_fmt(first['seconds'])}s; {_fmt(part['works'])} works"
+            f" ({_fmt(part.get('matching_stored_doi'))} with a stored work's DOI)"
+            f" in {_fmt(part['files'])} files, {part['bytes'] / 2**20:,.1f} MiB;"
+            f" created {_fmt(first['created'])},"
+            f" updated {_fmt(first['updated'])}, skipped {_fmt(first['skipped'])},"
+            f" problems {_fmt(first['problems'])})"
+        )
+        lines.append(
+            f"    re-import         {_fmt(second['works_per_s'], 0):>9} works/s  "
+            f"({_fmt(second['seconds'])}s; changed {_fmt(part['reimport_changed'])}:"
+            f" created {_fmt(second['created'])}, updated {_fmt(second['updated'])},"
+            f" unchanged {_fmt(second['unchanged'])})"
+        )
+    return lines
+
+
 def table(results: dict[str, Any]) -> str:
     lines: list[str] = []
     add = lines.append
@@ -197,6 +232,7 @@ def table(results: dict[str, Any]) -> str:
                 f"  ca-GrQc import      {_fmt(imp['grqc']['works_per_s'], 0):>9} works/s  "
                 f"({_fmt(imp['grqc']['seconds'])}s)"
             )
+        lines.extend(_source_lines(imp.get("sources")))
     else:
         add(f"  {_why_missing(results, 'import')}")
 

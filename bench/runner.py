@@ -66,6 +66,7 @@ from bench.infra import (
     wait_until_idle,
 )
 from bench.load import percentile
+from bench.sources import GENERATORS
 
 SLICE_POLL_S = 1.0
 # The rate is trusted for an early stop after this long (or a third of the budget).
@@ -223,6 +224,45 @@ class Run:
             grqc["works_per_s"] = self.corpora["grqc"].works / grqc["seconds"]
             out["grqc"] = grqc
         self.sql("ANALYZE")
+        out["sources"] = self._source_imports()
+        return out
+
+    def _source_imports(self) -> dict[str, Any]:
+        """ORCID, Crossref and arXiv files, each imported twice into the database the
+        OpenAlex import filled: every work is looked up against its works, and a
+        share carry their DOIs (bench.sources.MATCHED_EVERY), so are matched."""
+        whole = Stopwatch()
+        out: dict[str, Any] = {"works_each": self.scale.source_works}
+        # The generated corpus's DOIs, some of which the generated inputs carry.
+        stored_dois = [
+            doi
+            for (doi,) in self.sql(
+                "SELECT doi FROM works_work WHERE doi <> '' ORDER BY id LIMIT %s",
+                [self.scale.source_works * len(GENERATORS)],
+            )
+        ]
+        for source, generate in GENERATORS.items():
+            module = f"works.management.commands.import_{source}"
+            if self.probe.get(module) != "ok":
+                out[source] = {"not_available": f"{module}: {self.probe.get(module)}"}
+                continue
+            clock = Stopwatch()
+            made = generate(
+                self.scale.source_works,
+                seed=SEED,
+                folder=self.workdir / f"source-{source}",
+                stored_dois=stored_dois,
+            )
+            entry: dict[str, Any] = {**made.summary(), "generate_s": round(clock.elapsed, 2)}
+            paths = [str(p) for p in made.paths]
+            for run in ("first", "second"):
+                result = self.child("import-source", source, *paths)
+                result["works_per_s"] = made.works / result["seconds"]
+                entry[run] = result
+            entry["reimport_changed"] = entry["second"]["created"] + entry["second"]["updated"]
+            out[source] = entry
+        self.sql("ANALYZE")
+        out["seconds"] = round(whole.elapsed, 1)  # what the three add to the run
         return out
 
     def slices(self) -> dict[str, Any]:
