@@ -134,8 +134,9 @@ def _source_lines(sources: dict[str, Any] | None) -> list[str]:
         return []
     lines = [
         "  other sources: generated from the shared data's recorded responses, each"
-        " imported twice into the same database (a quarter carry its works' DOIs);"
-        f" {_fmt(sources.get('seconds'))}s in all"
+        " imported twice into the same database (a share carry its works' DOIs);"
+        f" {_fmt(sources.get('seconds'))}s in all, after VACUUM works_author"
+        f" {_fmt(sources.get('vacuum_authors_s'))}s"
     ]
     for source in ("orcid", "crossref", "arxiv"):
         part = sources.get(source) or {}

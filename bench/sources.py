@@ -71,6 +71,12 @@ class SourceInput:
             "bytes": self.bytes,
         }
 
+    def write(self, path: Path, text: str, *, records: int) -> None:
+        path.write_text(text)
+        self.paths.append(path)
+        self.records += records
+        self.bytes += path.stat().st_size
+
     def doi(self, source: str, serial: int, stored: list[str]) -> str:
         """The serial-th work's DOI: a stored work's for every MATCHED_EVERY-th, else fresh.
 
@@ -146,6 +152,15 @@ def _words(seed: int) -> _Words:
     return _Words(random.Random(seed), titles, names)
 
 
+def _start(
+    folder: Path, seed: int, works: int, *, orcid_from: int
+) -> tuple[_Words, list[tuple[str, str, str]]]:
+    """A source's words and its pool of authors (given, family, ORCID iD)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    words = _words(seed)
+    return words, words.people(works // PEOPLE_SHARE, orcid_from=orcid_from)
+
+
 # ---------------------------------------------------------------- ORCID
 
 
@@ -190,10 +205,7 @@ def orcid_input(
             serial += 1
         record["activities-summary"]["works"]["group"] = new_groups
         path = folder / f"record-{orcid}.json"
-        path.write_text(json.dumps(record))
-        out.paths.append(path)
-        out.records += 1
-        out.bytes += path.stat().st_size
+        out.write(path, json.dumps(record), records=1)
         if serial >= works:
             break
     out.works = serial
@@ -219,11 +231,9 @@ def _crossref_templates() -> list[dict[str, Any]]:
 def crossref_input(
     works: int, *, seed: int, folder: Path, stored_dois: list[str] | None = None
 ) -> SourceInput:
-    folder.mkdir(parents=True, exist_ok=True)
-    words = _words(seed + 1)
+    words, people = _start(folder, seed + 1, works, orcid_from=1_000_000)
     rng = words.rng
     templates = _crossref_templates()
-    people = words.people(works // PEOPLE_SHARE, orcid_from=1_000_000)
     envelope = {"status": "ok", "message-type": "work-list", "message-version": "1.0.0"}
     out = SourceInput("crossref")
     for start in range(0, works, CROSSREF_PAGE):
@@ -246,10 +256,7 @@ def crossref_input(
             items.append(item)
         message = {"total-results": works, "items-per-page": len(items), "items": items}
         path = folder / f"works-{start // CROSSREF_PAGE + 1:04d}.json"
-        path.write_text(json.dumps({**envelope, "message": message}))
-        out.paths.append(path)
-        out.records += len(items)
-        out.bytes += path.stat().st_size
+        out.write(path, json.dumps({**envelope, "message": message}), records=len(items))
     out.works = out.records
     return out
 
@@ -267,11 +274,9 @@ def _arxiv_entries(text: str) -> tuple[str, list[str], str]:
 def arxiv_input(
     works: int, *, seed: int, folder: Path, stored_dois: list[str] | None = None
 ) -> SourceInput:
-    folder.mkdir(parents=True, exist_ok=True)
-    words = _words(seed + 2)
+    words, people = _start(folder, seed + 2, works, orcid_from=2_000_000)
     rng = words.rng
     head, entries, tail = _arxiv_entries(ARXIV_FEED.read_text())
-    people = words.people(works // PEOPLE_SHARE, orcid_from=2_000_000)
     out = SourceInput("arxiv")
     old_serials: dict[str, int] = {}
     for start in range(0, works, ARXIV_PAGE):
@@ -299,10 +304,7 @@ def arxiv_input(
                 entry = entry.replace(doi[1], out.doi("arxiv", serial, stored_dois or []))
             chunk.append(entry)
         path = folder / f"query-{start // ARXIV_PAGE + 1:04d}.atom.xml"
-        path.write_text(head + "".join(chunk) + tail)
-        out.paths.append(path)
-        out.records += len(chunk)
-        out.bytes += path.stat().st_size
+        out.write(path, head + "".join(chunk) + tail, records=len(chunk))
     out.works = out.records
     return out
 
