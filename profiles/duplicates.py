@@ -294,15 +294,20 @@ def duplicate_dismiss(
     *, suggestion: DuplicateSuggestion, staff: AbstractBaseUser, note: str
 ) -> bool:
     """Staff dismiss an open suggestion; False when it was no longer open (a double click)."""
+    return duplicate_decide(
+        suggestion=suggestion, state=DuplicateSuggestion.State.DISMISSED, staff=staff, note=note
+    )
+
+
+def duplicate_decide(
+    *, suggestion: DuplicateSuggestion, state: str, staff: AbstractBaseUser, note: str
+) -> bool:
+    """Close an open suggestion as `state` (dismissed, merged) by staff; False when it was
+    no longer open: one conditional UPDATE, so two decisions cannot both land."""
+    now = timezone.now()
     changed = DuplicateSuggestion.objects.filter(
         pk=suggestion.pk, state=DuplicateSuggestion.State.OPEN
-    ).update(
-        state=DuplicateSuggestion.State.DISMISSED,
-        decided_by=staff,
-        decided_at=timezone.now(),
-        decision_note=note,
-        updated_at=timezone.now(),
-    )
+    ).update(state=state, decided_by=staff, decided_at=now, decision_note=note, updated_at=now)
     return changed == 1
 
 

@@ -24,6 +24,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from bzpeer import pagecache
+from profiles.duplicates import duplicate_decide
 from profiles.models import (
     AuthorEvent,
     Claim,
@@ -33,7 +34,7 @@ from profiles.models import (
     RecordOperation,
     SplitRequest,
 )
-from profiles.services import _refresh_contested
+from profiles.services import _refresh_contested, is_owner
 from works import metrics
 from works.models import Author, Authorship
 from works.signals import authors_changed
@@ -134,18 +135,10 @@ def record_merge(
             f"Records {source.pk} and {target.pk} are each claimed, by two different people: "
             "one record cannot have two owners. Settle the claims first."
         )
-    if suggestion is not None:
-        settled = DuplicateSuggestion.objects.filter(
-            pk=suggestion.pk, state=DuplicateSuggestion.State.OPEN
-        ).update(
-            state=DuplicateSuggestion.State.MERGED,
-            decided_by=staff,
-            decided_at=timezone.now(),
-            decision_note=note,
-            updated_at=timezone.now(),
-        )
-        if not settled:
-            raise RecordOperationError(f"Suggestion {suggestion.pk} was already decided.")
+    if suggestion is not None and not duplicate_decide(
+        suggestion=suggestion, state=DuplicateSuggestion.State.MERGED, staff=staff, note=note
+    ):
+        raise RecordOperationError(f"Suggestion {suggestion.pk} was already decided.")
 
     # Works: where both records are on a work, the survivor's authorship stays
     # and the merged record's is kept here, whole, for the undo.
@@ -575,9 +568,7 @@ def split_request_submit(
     wanted = sorted(set(work_ids))
     if not wanted:
         raise RecordOperationError("Tick the works that are another person's.")
-    if not Claim.objects.filter(
-        author=author, claimant_id=user.pk, state=Claim.State.APPROVED
-    ).exists():
+    if not is_owner(user=user, author=author):
         raise RecordOperationError("Only the researcher whose claim was approved can ask.")
     Author.objects.select_for_update().filter(pk=author.pk).first()
     if SplitRequest.objects.filter(author=author, state=SplitRequest.State.OPEN).exists():
@@ -601,9 +592,7 @@ def work_mine_request(
     """The owner of `author` says a work on another record (`elsewhere_id`) is theirs: a request
     for staff to move it to their record (a split of that record, with `author` as its target).
     Nothing moves before staff decide; the other record's owner, if any, is not overruled."""
-    if not Claim.objects.filter(
-        author=author, claimant_id=user.pk, state=Claim.State.APPROVED
-    ).exists():
+    if not is_owner(user=user, author=author):
         raise RecordOperationError("Only the researcher whose claim was approved can ask.")
     if elsewhere_id == author.pk:
         raise RecordOperationError("That work is on your record already.")

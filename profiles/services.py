@@ -766,10 +766,15 @@ def claim_withdraw(*, claim: Claim, user: AbstractBaseUser) -> Claim:
 # The owner's page
 
 
-def _require_owner(user: AbstractBaseUser, author: Author) -> None:
-    if not Claim.objects.filter(
+def is_owner(*, user: AbstractBaseUser, author: Author) -> bool:
+    """Whether the user's claim on the record was approved: the one check of ownership."""
+    return Claim.objects.filter(
         author=author, claimant_id=user.pk, state=Claim.State.APPROVED
-    ).exists():
+    ).exists()
+
+
+def _require_owner(user: AbstractBaseUser, author: Author) -> None:
+    if not is_owner(user=user, author=author):
         raise ClaimError("Only the researcher whose claim was approved can change this record.")
 
 

@@ -926,9 +926,7 @@ def claim_withdraw(request: AuthenticatedHttpRequest, claim_id: int) -> HttpResp
 def _get_author_for_owner(request: AuthenticatedHttpRequest, author_id: int) -> Author:
     """The record whose approved claim is this user's; a 404 for everyone else, staff too."""
     author = _get_author_for_page(author_id)
-    if not Claim.objects.filter(
-        author=author, claimant=request.user, state=Claim.State.APPROVED
-    ).exists():
+    if not services.is_owner(user=request.user, author=author):
         raise Http404("Only the owner of this record edits it.")
     return author
 
