@@ -173,14 +173,16 @@ def _works_fragment(request: HtmxHttpRequest, page: int) -> str | None:
     params=("page", *WorksFilterForm.PARAMS), normalise=_works_cache_params
 )
 def researcher_detail(request: HtmxHttpRequest, author_id: int) -> HttpResponse:
-    read_ahead = getattr(getattr(request, "session", None), "read_ahead", None)
-    if read_ahead and not request.htmx:
-        # The visitor's state on this page, read with their session and user: one statement.
-        read_ahead(selectors.visitor_read_ahead(author_id=author_id))
-    if request.user.is_authenticated and not request.htmx:
-        response = _researcher_page_for_visitor(request, author_id)
-        if response is not None:
-            return response
+    if not request.htmx:
+        # The visitor's state on this page, read with their session and user in one
+        # statement: asked before request.user first touches the session.
+        read_ahead = getattr(getattr(request, "session", None), "read_ahead", None)
+        if read_ahead:
+            read_ahead(selectors.visitor_read_ahead(author_id=author_id))
+        if request.user.is_authenticated:
+            response = _researcher_page_for_visitor(request, author_id)
+            if response is not None:
+                return response
     return _researcher_page(request, author_id)
 
 
