@@ -3,10 +3,15 @@
 from pathlib import Path
 
 import pytest
+from allauth.account.models import EmailAddress
+from django.contrib.auth import get_user_model
 from playwright.sync_api import Page, expect
 
+from tests.e2e.conftest import screenshot
+from tests.e2e.test_merges import PASSWORD
 from tests.e2e.test_profile import log_in
 from tests.factories import AuthorshipFactory, WorkFactory
+from tests.mfa import add_totp, totp_code
 from tests.profiles.conftest import owned_record
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
@@ -83,3 +88,27 @@ def test_owner_finds_their_paper_on_a_namesake_s_record_and_asks_staff_for_it(
         author.pk,
         "My DOI, my ORCID lists it.",
     )
+
+    # Staff find it in their queue and open the split page ready to move the work.
+    page.get_by_role("button", name="Log out").click()
+    staff = get_user_model().objects.create_user(
+        "reviewer", "reviewer@bzpeer.example", PASSWORD, is_staff=True
+    )
+    EmailAddress.objects.create(user=staff, email=staff.email, verified=True, primary=True)
+    secret = add_totp(staff)
+    page.goto(f"{live_server.url}/accounts/login/?next=/staff/merges/")
+    page.get_by_label("Email").fill(staff.email)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Log in", exact=True).click()
+    page.get_by_placeholder("Code").fill(totp_code(secret))
+    page.get_by_role("button", name="Log in", exact=True).click()
+    expect(page.get_by_text(f"the owner of record {author.pk} asks for 1 work")).to_be_visible()
+    screenshot(page, "staff-merges-this-is-mine")
+    page.get_by_role("link", name=f"Review split request {request.pk}").click()
+    expect(page.get_by_text("says this work is theirs")).to_be_visible()
+    expect(page.get_by_label("An existing record")).to_be_checked()
+    screenshot(page, "staff-split-this-is-mine")
+    page.get_by_role("button", name="Move the ticked works").click()
+    expect(page.get_by_text(f"to record {author.pk}")).to_be_visible()
+    page.goto(f"{live_server.url}/researchers/{author.pk}/")
+    expect(page.locator(".work", has_text="A Paper Filed Under A Namesake")).to_be_visible()
